@@ -1,0 +1,94 @@
+"""Forward-only schema migrations: numbered ``migrations/NNNN_slug.sql`` files.
+
+Each migration runs in its own transaction together with its ``schema_version`` row, and a
+``CHECKPOINT`` follows so DDL never sits in the WAL (FAULTS case 70). Before a migration is applied
+to a database that already holds data, a copy of the file is taken beside it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def available_migrations() -> list[Migration]:
+    """All migrations shipped with the package, in version order."""
+    found: list[Migration] = []
+    for entry in resources.files("warehouse").joinpath("migrations").iterdir():
+        match = _NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {versions}")
+    return found
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The schema version of an open database (0 for a new one)."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+        " applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)"
+    )
+    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection, db_path: Path | None = None) -> list[int]:
+    """Apply pending migrations; return the versions applied. Idempotent."""
+    start = current_version(con)
+    pending = [m for m in available_migrations() if m.version > start]
+    if not pending:
+        return []
+    latest = available_migrations()[-1].version
+    if start > latest:
+        raise RuntimeError(
+            f"database schema version {start} is newer than this newsflow ({latest}); upgrade newsflow"
+        )
+    if start > 0 and db_path is not None and db_path.exists():
+        _backup(con, db_path, start)
+    applied: list[int] = []
+    for migration in pending:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(migration.sql)
+            con.execute(
+                "INSERT INTO schema_version (version, name) VALUES (?, ?)",
+                [migration.version, migration.name],
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("CHECKPOINT")
+        applied.append(migration.version)
+        log.info("applied migration %04d_%s", migration.version, migration.name)
+    return applied
+
+
+def _backup(con: duckdb.DuckDBPyConnection, db_path: Path, version: int) -> Path:
+    """Copy the checkpointed database file before changing existing tables."""
+    con.execute("CHECKPOINT")
+    target = db_path.with_name(f"{db_path.name}.v{version:04d}.bak")
+    shutil.copy2(db_path, target)
+    log.info("backed up %s to %s before migrating", db_path, target)
+    return target

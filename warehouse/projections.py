@@ -1,0 +1,105 @@
+"""Reads that drive the stages and the SQL side of the core projections.
+
+The SQL lives in ``warehouse/sql/*.sql``; this module binds parameters. Projections read no clock:
+every date they write comes from a raw event's ``occurred_at`` or from the event's own fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from warehouse.store import Store
+
+# Page fetch errors that will not change by asking again.
+PERMANENT_PAGE_ERRORS = (
+    "not_found",
+    "gone",
+    "forbidden",
+    "http_4xx",
+    "bad_scheme",
+    "bad_url",
+    "ssrf_blocked",
+    "robots_disallowed",
+    "too_large",
+    "too_many_redirects",
+    "downgrade",
+    "tls",
+)
+
+
+@cache
+def sql(name: str) -> str:
+    """The text of ``warehouse/sql/<name>.sql``."""
+    return resources.files("warehouse").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
+
+
+def pages_to_fetch(store: Store, *, max_runs: int) -> list[tuple[str, str]]:
+    """(link, link_key) of article pages to fetch, oldest first."""
+    cur = store.con.execute(
+        sql("pages_to_fetch"), {"permanent": list(PERMANENT_PAGE_ERRORS), "max_runs": max_runs}
+    )
+    return [(str(link), str(key)) for link, key in cur.fetchall()]
+
+
+def pages_to_extract(store: Store, *, batch_size: int = 500) -> Iterator[list[dict[str, Any]]]:
+    """Unprojected successful page fetches, in batches (bodies still compressed)."""
+    cur = store.con.cursor()
+    try:
+        cur.execute(sql("pages_to_extract"))
+        names = [d[0] for d in cur.description or []]
+        while True:
+            chunk = cur.fetchmany(batch_size)
+            if not chunk:
+                return
+            yield [dict(zip(names, row, strict=True)) for row in chunk]
+    finally:
+        cur.close()
+
+
+def article_sources(store: Store, keys: Sequence[str]) -> list[dict[str, Any]]:
+    """Feed entries linking to each of ``keys`` (see article_sources.sql)."""
+    if not keys:
+        return []
+    return _rows(store, sql("article_sources"), {"keys": list(keys)})
+
+
+def feed_health_inputs(store: Store, feed_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """Per-feed facts from raw.feed_fetches for the health projection."""
+    if not feed_ids:
+        return []
+    return _rows(store, sql("feed_health"), {"feeds": list(feed_ids)})
+
+
+def article_versions(store: Store, keys: Sequence[str]) -> list[dict[str, Any]]:
+    """All stored versions of ``keys``, oldest first."""
+    if not keys:
+        return []
+    return _rows(
+        store,
+        "SELECT * FROM core.article_versions WHERE list_contains($keys, article_key) "
+        "ORDER BY article_key, observed_at, content_hash, extractor_version",
+        {"keys": list(keys)},
+    )
+
+
+def first_fetch_times(store: Store, keys: Sequence[str]) -> dict[str, Any]:
+    """Earliest successful page fetch time per article key."""
+    if not keys:
+        return {}
+    rows = _rows(
+        store,
+        "SELECT x.article_key, min(x.occurred_at) AS first_at, max(x.occurred_at) AS last_at "
+        "FROM core.page_extractions AS x WHERE list_contains($keys, x.article_key) "
+        "GROUP BY x.article_key",
+        {"keys": list(keys)},
+    )
+    return {r["article_key"]: (r["first_at"], r["last_at"]) for r in rows}
+
+
+def _rows(store: Store, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    cur = store.con.execute(query, params)
+    names = [d[0] for d in cur.description or []]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]

@@ -1,0 +1,58 @@
+-- Per feed: its latest attempt, latest success, validators of the latest success, and the
+-- number of failed attempts since the last success (a retry inside one run counts once).
+WITH attempts AS (
+    SELECT
+        feed_id, run_id, occurred_at, error_class, not_modified, etag, last_modified,
+        feed_title, feed_version, parse_outcome, retry_after_s,
+        row_number() OVER (PARTITION BY feed_id, run_id ORDER BY attempt DESC, occurred_at DESC) AS rn
+    FROM raw.feed_fetches
+    WHERE list_contains($feeds, feed_id)
+),
+last_per_run AS (
+    SELECT * EXCLUDE (rn) FROM attempts WHERE rn = 1
+),
+ok AS (
+    SELECT * FROM last_per_run
+    WHERE error_class IS NULL AND coalesce(parse_outcome, 'ok') NOT IN ('not_a_feed', 'empty_document', 'malformed', 'unsafe_xml', 'parse_timeout', 'parse_crash')
+),
+last_ok AS (
+    SELECT feed_id, max(occurred_at) AS last_success_at FROM ok GROUP BY feed_id
+),
+validators AS (
+    SELECT feed_id,
+        arg_max(etag, occurred_at) FILTER (WHERE NOT not_modified) AS etag,
+        arg_max(last_modified, occurred_at) FILTER (WHERE NOT not_modified) AS last_modified,
+        arg_max(feed_title, occurred_at) FILTER (WHERE feed_title IS NOT NULL) AS title,
+        arg_max(feed_version, occurred_at) FILTER (WHERE feed_version IS NOT NULL) AS feed_version
+    FROM ok GROUP BY feed_id
+),
+latest AS (
+    SELECT feed_id,
+        max(occurred_at) AS last_attempt_at,
+        arg_max(coalesce(error_class, CASE WHEN parse_outcome IN ('not_a_feed', 'empty_document', 'malformed', 'unsafe_xml', 'parse_timeout', 'parse_crash') THEN parse_outcome END), occurred_at) AS last_error_class,
+        arg_max(retry_after_s, occurred_at) AS retry_after_s
+    FROM last_per_run GROUP BY feed_id
+),
+failures AS (
+    SELECT r.feed_id, count(*) AS consecutive_failures
+    FROM last_per_run AS r
+    LEFT JOIN last_ok AS o USING (feed_id)
+    WHERE r.occurred_at > coalesce(o.last_success_at, '-infinity'::TIMESTAMPTZ)
+      AND r.run_id NOT IN (SELECT run_id FROM ok WHERE ok.feed_id = r.feed_id)
+    GROUP BY r.feed_id
+),
+entries AS (
+    SELECT feed_id, count(DISTINCT entry_key) AS entries_seen
+    FROM raw.feed_entries WHERE list_contains($feeds, feed_id) GROUP BY feed_id
+)
+SELECT
+    l.feed_id, l.last_attempt_at, o.last_success_at, l.last_error_class, l.retry_after_s,
+    v.etag, v.last_modified, v.title, v.feed_version,
+    coalesce(f.consecutive_failures, 0) AS consecutive_failures,
+    coalesce(e.entries_seen, 0) AS entries_seen
+FROM latest AS l
+LEFT JOIN last_ok AS o USING (feed_id)
+LEFT JOIN validators AS v USING (feed_id)
+LEFT JOIN failures AS f USING (feed_id)
+LEFT JOIN entries AS e USING (feed_id)
+ORDER BY l.feed_id

@@ -1,0 +1,208 @@
+"""The DuckDB store: open (and migrate) the file, append event batches, read them back.
+
+Writes go through Arrow (``INSERT OR IGNORE ... BY NAME SELECT * FROM arrow``), never
+``executemany``. Raw tables have ``event_id`` primary keys built from content and identity, so
+appending a batch twice adds nothing. A stage's batch and its ledger row commit in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from warehouse.migrate import available_migrations, migrate
+
+log = logging.getLogger(__name__)
+
+# Tables the store may write; table names in SQL come only from this allow-list.
+WRITABLE = frozenset(
+    {
+        "raw.runs",
+        "raw.feed_fetches",
+        "raw.feed_entries",
+        "raw.page_fetches",
+        "core.feeds",
+        "core.page_extractions",
+        "core.article_versions",
+        "core.articles",
+        "core.article_feeds",
+        "quality.validations",
+        "quality.quarantine",
+    }
+)
+
+
+def schema_version() -> int:
+    """The schema version this code writes (the latest migration)."""
+    return available_migrations()[-1].version
+
+
+def event_id(kind: str, *parts: object) -> str:
+    """Deterministic id of an event from its kind, identity and content."""
+    payload = json.dumps([kind, *parts], default=str, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def utcnow() -> datetime:
+    """The wall clock, for envelopes only (recorded_at, run times); never for projections."""
+    return datetime.now(UTC)
+
+
+class Store:
+    """An open newsflow database."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path | None) -> None:
+        self.con = con
+        self.path = path
+        self._schemas: dict[str, pa.Schema] = {}
+
+    @classmethod
+    def open(
+        cls, path: Path | str | None, *, read_only: bool = False, memory_limit: str | None = None
+    ) -> Store:
+        """Open ``path`` (``None`` or ":memory:" for an in-memory store) and apply migrations."""
+        if path is None or str(path) == ":memory:":
+            con = duckdb.connect(":memory:")
+            db_path = None
+        else:
+            db_path = Path(path)
+            if not read_only:
+                db_path.parent.mkdir(parents=True, exist_ok=True)
+            elif not db_path.exists():
+                raise FileNotFoundError(f"no newsflow database at {db_path}; run `newsflow run` first")
+            config = {"memory_limit": memory_limit} if memory_limit else {}
+            con = duckdb.connect(str(db_path), read_only=read_only, config=config)
+        if not read_only:
+            migrate(con, db_path)
+        return cls(con, db_path)
+
+    def close(self) -> None:
+        """Checkpoint (writers) and close."""
+        try:
+            if self.path is not None and not _is_read_only(self.con):
+                self.con.execute("CHECKPOINT")
+        finally:
+            self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A write transaction: everything inside commits together or not at all."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+            _fault_point("before_commit")
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def arrow_schema(self, table: str) -> pa.Schema:
+        """The Arrow schema of a writable table (cached)."""
+        _check_table(table)
+        if table not in self._schemas:
+            self._schemas[table] = (
+                self.con.execute(f"SELECT * FROM {table} LIMIT 0").fetch_arrow_table().schema
+            )
+        return self._schemas[table]
+
+    def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Append rows whose keys are not there yet; return how many were inserted."""
+        if not rows:
+            return 0
+        batch = pa.Table.from_pylist(list(rows), schema=self.arrow_schema(table))
+        return self.insert_arrow(table, batch)
+
+    def insert_arrow(self, table: str, batch: pa.Table) -> int:
+        """Append an Arrow table (columns by name); duplicates by primary key are skipped."""
+        _check_table(table)
+        self.con.register("_newsflow_batch", batch)
+        try:
+            row = self.con.execute(
+                f"INSERT OR IGNORE INTO {table} BY NAME SELECT * FROM _newsflow_batch"
+            ).fetchone()
+        finally:
+            self.con.unregister("_newsflow_batch")
+        return int(row[0]) if row else 0
+
+    def replace(self, table: str, key: str, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Upsert projection rows by ``key`` (core tables only: raw is append-only)."""
+        if not table.startswith("core."):
+            raise ValueError(f"replace() is for projections, not {table}")
+        if not rows:
+            return 0
+        batch = pa.Table.from_pylist(list(rows), schema=self.arrow_schema(table))
+        self.con.register("_newsflow_batch", batch)
+        try:
+            self.con.execute(
+                f"DELETE FROM {table} WHERE {_ident(key)} IN "
+                f"(SELECT {_ident(key)} FROM _newsflow_batch)"
+            )
+            self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _newsflow_batch")
+        finally:
+            self.con.unregister("_newsflow_batch")
+        return batch.num_rows
+
+    def df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        """Run a query and return a DataFrame."""
+        return self.con.execute(sql, params or []).df()
+
+    def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        """Run a query and return a list of dicts."""
+        cur = self.con.execute(sql, params or [])
+        names = [d[0] for d in cur.description or []]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        """Run a query and return the first column of the first row."""
+        row = self.con.execute(sql, params or []).fetchone()
+        return row[0] if row else None
+
+    def count(self, table: str) -> int:
+        """Rows in a known table."""
+        _check_table(table)
+        return int(self.scalar(f"SELECT count(*) FROM {table}"))
+
+
+def _check_table(table: str) -> None:
+    if table not in WRITABLE:
+        raise ValueError(f"unknown table {table!r}")
+
+
+def _ident(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"bad identifier {name!r}")
+    return name
+
+
+def _is_read_only(con: duckdb.DuckDBPyConnection) -> bool:
+    try:
+        row = con.execute("SELECT current_setting('access_mode')").fetchone()
+    except duckdb.Error:
+        return False
+    return bool(row) and str(row[0]).upper() == "READ_ONLY"
+
+
+def _fault_point(name: str) -> None:
+    """Crash-test hook: ``NEWSFLOW_FAULT_AT=<name>`` kills the process here with SIGKILL."""
+    if os.environ.get("NEWSFLOW_FAULT_AT") == name:
+        import signal
+
+        log.warning("fault hook %s: killing process %d", name, os.getpid())
+        os.kill(os.getpid(), signal.SIGKILL)
