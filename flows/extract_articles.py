@@ -1,0 +1,104 @@
+"""extract_articles: project new page fetches into core.* (extraction in a process pool)."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from contextlib import nullcontext
+from dataclasses import asdict
+from typing import Any
+
+from prefect import flow
+
+from flows.checks import check_batch
+from flows.records import decompress, extraction_rows
+from flows.runs import StageRun, current_run_id
+from flows.settings import Settings, load_settings
+from transforms.articles import project_article
+from transforms.urls import article_key
+from warehouse import projections
+from warehouse.lock import writer_lock
+from warehouse.store import Store
+from workers.extraction import ExtractionPool
+
+log = logging.getLogger(__name__)
+
+
+def refresh_articles(store: Store, keys: list[str]) -> int:
+    """Recompute core.articles and core.article_feeds for ``keys`` from the stored versions."""
+    if not keys:
+        return 0
+    versions: dict[str, list[dict[str, Any]]] = {}
+    for v in projections.article_versions(store, keys):
+        versions.setdefault(v["article_key"], []).append(v)
+    sources: dict[str, list[dict[str, Any]]] = {}
+    for s in projections.article_sources(store, keys):
+        sources.setdefault(s["article_key"], []).append(s)
+    seen = projections.first_fetch_times(store, keys)
+    outlets = dict(store.con.execute("SELECT feed_id, outlet FROM core.feeds").fetchall())
+    records = [
+        project_article(k, versions.get(k, []), sources.get(k, []), seen[k], outlets)
+        for k in keys if k in seen
+    ]
+    rows = [asdict(r) for r in records if r is not None]
+    links = [
+        {"article_key": s["article_key"], "feed_id": s["feed_id"], "entry_key": s["entry_key"],
+         "first_seen_at": s["first_seen_at"]}
+        for k in keys for s in sources.get(k, [])
+    ]
+    store.replace("core.articles", "article_key", rows)
+    store.replace("core.article_feeds", "article_key", links)
+    return len(rows)
+
+
+def extract(store: Store, settings: Settings, *, run_id: str, batch_size: int = 500,
+            pool: ExtractionPool | None = None) -> dict[str, Any]:
+    """The stage itself, callable without Prefect. Batches commit one by one."""
+    stage = StageRun(run_id, "extract_articles", "extract_articles", {}).begin(store)
+    classes: Counter[str] = Counter()
+    touched: list[str] = []
+    context = nullcontext(pool) if pool is not None else ExtractionPool(
+        workers=settings.workers(), timeout_s=settings.extract_timeout_s,
+        memory_mb=settings.extract_memory_mb)
+    with context as pool:
+        # Read all pending pages first: the cursor must not stay open across our own writes.
+        pending = [page for chunk in projections.pages_to_extract(store) for page in chunk]
+        for start in range(0, len(pending), batch_size):
+            pages = {p["event_id"]: p for p in pending[start:start + batch_size]}
+            items = [(pid, decompress(p["body"]) or b"", p["content_type"],
+                      p["final_url"] or p["url"]) for pid, p in pages.items()]
+            outcomes, versions, keys = [], [], []
+            for pid, extraction in pool.extract_many(items):
+                page = pages[pid]
+                key = article_key(page["final_url"] or page["url"], extraction.canonical_url) \
+                    or page["url_key"]
+                outcome, version = extraction_rows(page, key, extraction)
+                outcomes.append(outcome)
+                classes[outcome["page_class"]] += 1
+                if version is not None:
+                    versions.append(version)
+                    keys.append(key)
+            keys = sorted(set(keys))
+            with store.transaction():
+                store.insert("core.page_extractions", outcomes)
+                store.insert("core.article_versions", versions)
+                refresh_articles(store, keys)
+            touched += keys
+    stage.counts = {"pages": sum(classes.values()), "articles": len(set(touched)),
+                    **{f"class_{k}": v for k, v in sorted(classes.items())}}
+    status = "ok"
+    store.insert("raw.runs", [stage.final_row(status)])
+    if settings.run_checks and touched:
+        report = check_batch(store, run_id=run_id, stage="core", table="core.articles",
+                             keys=sorted(set(touched)))
+        status = stage.flag_checks(store, [report], status)
+    log.info("extract_articles %s: %s", status, stage.counts)
+    return {"status": status, **stage.counts}
+
+
+@flow(name="extract_articles")
+def extract_articles(db_path: str | None = None) -> dict[str, Any]:
+    """Extract clean articles from the page fetches not yet projected."""
+    settings = load_settings(**({"db_path": db_path} if db_path else {}))
+    with writer_lock(settings.db_path), Store.open(settings.db_path) as store:
+        return extract(store, settings, run_id=current_run_id())

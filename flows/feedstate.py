@@ -1,0 +1,107 @@
+"""Feed list, schedule and health: which feeds are due, with which validators; core.feeds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from transforms.feedlist import FeedConfig, feed_id, load_feeds_yaml, parse_opml
+from warehouse.projections import feed_health_inputs
+from warehouse.store import Store
+from web import FetchRequest
+
+# Parse outcomes that mean the body was not a usable feed.
+_BAD_PARSE = frozenset(
+    {"not_a_feed", "empty_document", "malformed", "unsafe_xml", "parse_timeout", "parse_crash"}
+)
+BASE_INTERVAL = timedelta(minutes=15)
+MAX_BACKOFF = timedelta(hours=24)
+
+
+def load_feed_list(path: Path) -> list[FeedConfig]:
+    """Feeds from a YAML or OPML file (by extension); a missing file is a clear error."""
+    if not path.exists():
+        raise FileNotFoundError(f"feed list {path} not found; create it or set NEWSFLOW_FEEDS_FILE")
+    if path.suffix.lower() in {".opml", ".xml"}:
+        return parse_opml(path.read_bytes())
+    return load_feeds_yaml(path.read_text(encoding="utf-8"))
+
+
+def succeeded(row: Mapping[str, Any]) -> bool:
+    """Did this feed attempt give a usable answer (a parsed feed, or 304 Not Modified)?"""
+    if row["error_class"] is not None:
+        return False
+    return bool(row["not_modified"]) or row.get("parse_outcome") not in _BAD_PARSE
+
+
+def upsert_configs(store: Store, feeds: Sequence[FeedConfig]) -> None:
+    """Make sure every configured feed has a core.feeds row; refresh name and outlet."""
+    rows = [
+        {"feed_id": feed_id(f.url), "url": f.url, "name": f.name, "outlet": f.outlet or f.name}
+        for f in feeds
+    ]
+    if not rows:
+        return
+    known = {r[0] for r in store.con.execute("SELECT feed_id FROM core.feeds").fetchall()}
+    new = [r | {"consecutive_failures": 0, "entries_seen": 0, "status": "new"}
+           for r in rows if r["feed_id"] not in known]
+    store.insert("core.feeds", new)
+    for r in rows:
+        if r["feed_id"] in known:
+            store.con.execute(
+                "UPDATE core.feeds SET url = ?, name = ?, outlet = ? WHERE feed_id = ?",
+                [r["url"], r["name"], r["outlet"], r["feed_id"]],
+            )
+
+
+def due_requests(
+    store: Store, feeds: Sequence[FeedConfig], *, now: datetime, only_due: bool
+) -> list[FetchRequest]:
+    """Requests for the feeds whose next poll time has come (all feeds when not only_due)."""
+    state = {
+        r[0]: r[1:]
+        for r in store.con.execute(
+            "SELECT feed_id, next_poll_at, etag, last_modified FROM core.feeds"
+        ).fetchall()
+    }
+    requests = []
+    for feed in feeds:
+        fid = feed_id(feed.url)
+        next_poll, etag, last_modified = state.get(fid, (None, None, None))
+        if only_due and next_poll is not None and next_poll > now:
+            continue
+        requests.append(
+            FetchRequest(feed.url, kind="feed", etag=etag, last_modified=last_modified, key=fid)
+        )
+    return requests
+
+
+def refresh(store: Store, feed_ids: Sequence[str]) -> None:
+    """Recompute the health columns of core.feeds for ``feed_ids`` from raw.feed_fetches."""
+    for r in feed_health_inputs(store, feed_ids):
+        failures = int(r["consecutive_failures"])
+        status, why = _status(failures, r["last_error_class"])
+        backoff = min(BASE_INTERVAL * (2 ** min(failures, 8)), MAX_BACKOFF)
+        next_poll = r["last_attempt_at"] + backoff
+        if r["retry_after_s"]:
+            wait = timedelta(seconds=min(float(r["retry_after_s"]), MAX_BACKOFF.total_seconds()))
+            next_poll = max(next_poll, r["last_attempt_at"] + wait)
+        store.con.execute(
+            "UPDATE core.feeds SET title = coalesce(?, title), feed_version = ?, etag = ?,"
+            " last_modified = ?, last_attempt_at = ?, last_success_at = ?, last_error_class = ?,"
+            " consecutive_failures = ?, entries_seen = ?, status = ?, next_poll_at = ?, why = ?"
+            " WHERE feed_id = ?",
+            [r["title"], r["feed_version"], r["etag"], r["last_modified"], r["last_attempt_at"],
+             r["last_success_at"], r["last_error_class"], failures, r["entries_seen"], status,
+             next_poll, why, r["feed_id"]],
+        )
+
+
+def _status(failures: int, last_error: str | None) -> tuple[str, str]:
+    if failures == 0:
+        return "ok", "last poll succeeded"
+    if last_error == "gone":
+        return "gone", "the server says the feed is gone (410)"
+    return "failing", f"{failures} failed poll(s) in a row, last: {last_error}"

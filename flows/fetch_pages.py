@@ -1,0 +1,59 @@
+"""fetch_pages: fetch the article pages that feed entries point at -> raw.page_fetches."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.checks import check_batch
+from flows.records import page_fetch_row
+from flows.runs import StageRun, current_run_id
+from flows.settings import Settings, load_settings
+from warehouse.lock import writer_lock
+from warehouse.projections import pages_to_fetch
+from warehouse.store import Store
+from web import FetchRequest, FetchResult, Fetcher
+
+log = logging.getLogger(__name__)
+
+
+@task(cache_policy=NO_CACHE)
+def download(settings: Settings, requests: list[FetchRequest]) -> list[list[FetchResult]]:
+    """Fetch pages concurrently within the per-host limits (one result per attempt)."""
+    with Fetcher(settings.http_options()) as fetcher:
+        return fetcher.fetch_all(requests)
+
+
+def fetch(store: Store, settings: Settings, *, run_id: str, limit: int | None = None
+          ) -> dict[str, Any]:
+    """The stage itself, callable without Prefect."""
+    stage = StageRun(run_id, "fetch_pages", "fetch_pages", {"limit": limit}).begin(store)
+    todo = pages_to_fetch(store, max_runs=settings.max_page_attempts)[:limit]
+    requests = [FetchRequest(link, kind="page", key=key) for link, key in todo]
+    attempts = download(settings, requests) if requests else []
+    rows = [page_fetch_row(run_id, str(r.request.key), r, "feed")
+            for results in attempts for r in results]
+    failed = sum(1 for results in attempts if results[-1].error_class is not None)
+    stage.counts = {"pages_requested": len(requests), "pages_failed": failed,
+                    "attempts": len(rows)}
+    status = "ok" if failed == 0 else ("failed" if failed == len(requests) else "partial")
+    with store.transaction():
+        stage.counts["page_rows_new"] = store.insert("raw.page_fetches", rows)
+        store.insert("raw.runs", [stage.final_row(status)])
+    if settings.run_checks and rows:
+        report = check_batch(store, run_id=run_id, stage="raw", table="raw.page_fetches",
+                             max_body_bytes=settings.max_body_bytes)
+        status = stage.flag_checks(store, [report], status)
+    log.info("fetch_pages %s: %s", status, stage.counts)
+    return {"status": status, **stage.counts}
+
+
+@flow(name="fetch_pages")
+def fetch_pages(db_path: str | None = None, limit: int | None = None) -> dict[str, Any]:
+    """Fetch pages for feed entries that have none yet."""
+    settings = load_settings(**({"db_path": db_path} if db_path else {}))
+    with writer_lock(settings.db_path), Store.open(settings.db_path) as store:
+        return fetch(store, settings, run_id=current_run_id(), limit=limit)

@@ -1,0 +1,109 @@
+"""The core.articles projection for one article key: pure, deterministic, no clock.
+
+Given every stored version of an article and the feed entries that point at it, choose the
+current version and resolve the publication date with its provenance. Replaying the same inputs
+gives the same record, whatever the order they were read in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from transforms.published import resolve_published
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRecord:
+    article_key: str
+    url: str
+    canonical_url: str | None
+    feed_id: str | None
+    outlet: str | None
+    title: str | None
+    authors: tuple[str, ...]
+    published_at: datetime | None
+    published_source: str
+    date_suspect: bool
+    feed_page_date_disagree: bool
+    modified_at: datetime | None
+    language: str | None
+    declared_language: str | None
+    site_name: str | None
+    description: str | None
+    image: str | None
+    tags: tuple[str, ...]
+    text: str
+    word_count: int
+    content_hash: str
+    extractor: str
+    extractor_version: str
+    page_fetch_id: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+    version_count: int
+
+
+def _version_order(v: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (v["observed_at"], v["content_hash"], v["extractor_version"])
+
+
+def project_article(
+    key: str,
+    versions: Sequence[Mapping[str, Any]],
+    sources: Sequence[Mapping[str, Any]],
+    page_seen: tuple[datetime, datetime],
+    outlets: Mapping[str, str | None],
+) -> ArticleRecord | None:
+    """The current record of article ``key``; ``None`` when it has no extracted version.
+
+    ``versions``: core.article_versions rows; ``sources``: article_sources.sql rows;
+    ``page_seen``: first and last page fetch times; ``outlets``: feed_id -> outlet name.
+    """
+    if not versions:
+        return None
+    ordered = sorted(versions, key=_version_order)
+    current = ordered[-1]
+    first_page, last_page = page_seen
+    first_source = min(sources, key=lambda s: (s["first_seen_at"], s["feed_id"]), default=None)
+    first_seen = min([first_page, *(s["first_seen_at"] for s in sources)])
+    feed_at = first_source["feed_published_at"] if first_source else None
+    published = resolve_published(
+        current["page_published_at"],
+        current["page_published_source"],
+        feed_at,
+        current["url"],
+        first_seen,
+    )
+    feed_id = first_source["feed_id"] if first_source else None
+    return ArticleRecord(
+        article_key=key,
+        url=current["final_url"] or current["url"],
+        canonical_url=current["canonical_url"],
+        feed_id=feed_id,
+        outlet=outlets.get(feed_id) if feed_id else current["site_name"],
+        title=current["title"],
+        authors=tuple(current["authors"] or ()),
+        published_at=published.at,
+        published_source=published.source,
+        date_suspect=published.suspect,
+        feed_page_date_disagree=published.feed_page_disagree,
+        modified_at=current["modified_at"],
+        language=current["language"],
+        declared_language=current["declared_language"],
+        site_name=current["site_name"],
+        description=current["description"],
+        image=current["image"],
+        tags=tuple(current["tags"] or ()),
+        text=current["text"],
+        word_count=current["word_count"],
+        content_hash=current["content_hash"],
+        extractor=current["extractor"],
+        extractor_version=current["extractor_version"],
+        page_fetch_id=current["page_fetch_id"],
+        first_seen_at=first_seen,
+        last_seen_at=max(last_page, *(s["first_seen_at"] for s in sources)),
+        version_count=len({v["content_hash"] for v in ordered}),
+    )
