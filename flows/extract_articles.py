@@ -9,17 +9,17 @@ from dataclasses import asdict
 from typing import Any
 
 from prefect import flow
+from transforms.urls import article_key
+from workers.extraction import ExtractionPool
 
 from flows.checks import check_batch
 from flows.records import decompress, extraction_rows
 from flows.runs import StageRun, current_run_id
 from flows.settings import Settings, load_settings
 from transforms.articles import project_article
-from transforms.urls import article_key
 from warehouse import projections
 from warehouse.lock import writer_lock
 from warehouse.store import Store
-from workers.extraction import ExtractionPool
 
 log = logging.getLogger(__name__)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from transforms.feedlist import FeedConfig, feed_id, load_feeds_yaml, parse_opml
+
 from warehouse.projections import feed_health_inputs
 from warehouse.store import Store
 from web import FetchRequest

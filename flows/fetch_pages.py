@@ -15,7 +15,7 @@ from flows.settings import Settings, load_settings
 from warehouse.lock import writer_lock
 from warehouse.projections import pages_to_fetch
 from warehouse.store import Store
-from web import FetchRequest, FetchResult, Fetcher
+from web import Fetcher, FetchRequest, FetchResult
 
 log = logging.getLogger(__name__)
 

@@ -8,17 +8,17 @@ from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from transforms.feedlist import FeedConfig, feed_id
+from workers.feedparse import parse_feed_limited
 
 from flows import feedstate
 from flows.checks import check_batch
 from flows.records import feed_entry_row, feed_fetch_row
 from flows.runs import StageRun, current_run_id
 from flows.settings import Settings, load_settings
-from transforms.feedlist import FeedConfig, feed_id
 from warehouse.lock import writer_lock
 from warehouse.store import Store, utcnow
-from web import FetchRequest, FetchResult, Fetcher
-from workers.feedparse import parse_feed_limited
+from web import Fetcher, FetchRequest, FetchResult
 
 log = logging.getLogger(__name__)
 

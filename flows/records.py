@@ -13,10 +13,10 @@ from datetime import datetime
 from typing import Any
 
 import zstandard
-
 from transforms.extraction import Extraction
 from transforms.feeds import FeedEntry, ParsedFeed
 from transforms.urls import canonicalize_url
+
 from warehouse.store import event_id, schema_version, utcnow
 from web import FetchResult
 

@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 
 from warehouse.migrate import available_migrations, migrate
+from warehouse.views import apply_views
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,15 @@ def schema_version() -> int:
 
 def event_id(kind: str, *parts: object) -> str:
     """Deterministic id of an event from its kind, identity and content."""
-    payload = json.dumps([kind, *parts], default=str, ensure_ascii=False, separators=(",", ":"))
+    payload = json.dumps([kind, *parts], default=_json_default, ensure_ascii=False,
+                         separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
 
 
 def utcnow() -> datetime:
@@ -85,6 +93,7 @@ class Store:
             con = duckdb.connect(str(db_path), read_only=read_only, config=config)
         if not read_only:
             migrate(con, db_path)
+            apply_views(con)
         return cls(con, db_path)
 
     def close(self) -> None:
@@ -118,7 +127,7 @@ class Store:
         _check_table(table)
         if table not in self._schemas:
             self._schemas[table] = (
-                self.con.execute(f"SELECT * FROM {table} LIMIT 0").fetch_arrow_table().schema
+                self.con.execute(f"SELECT * FROM {table} LIMIT 0").to_arrow_table().schema
             )
         return self._schemas[table]
 

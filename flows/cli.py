@@ -1,0 +1,186 @@
+"""The ``newsflow`` command: run the pipeline, query the store, look after feeds."""
+
+from __future__ import annotations
+
+import os
+
+# Prefect reads these at import: quiet, offline-friendly defaults that the user can override.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "60")
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from flows import cli_feeds, report
+from flows.settings import load_settings
+
+app = typer.Typer(help="newsflow: an event-sourced news pipeline into DuckDB.",
+                  no_args_is_help=True, add_completion=False)
+app.add_typer(cli_feeds.app, name="feeds")
+console = Console()
+err = Console(stderr=True)
+
+EXAMPLE_QUERY = (
+    "SELECT outlet, count(*) AS articles, round(avg(word_count)) AS avg_words,\n"
+    "       min(published_at)::DATE AS first_day, max(published_at)::DATE AS last_day\n"
+    "FROM analytics.articles GROUP BY outlet ORDER BY articles DESC"
+)
+
+DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB file (NEWSFLOW_DB_PATH).")]
+
+
+def _settings(db: Path | None, **extra: Any) -> Any:
+    overrides = {k: v for k, v in extra.items() if v is not None}
+    if db is not None:
+        overrides["db_path"] = db
+    try:
+        return load_settings(**overrides)
+    except ValueError as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def run(
+    db: DbOption = None,
+    feeds: Annotated[Path | None, typer.Option(help="Feed list, YAML or OPML.")] = None,
+    sample: Annotated[bool, typer.Option(
+        "--sample", help="Serve the bundled offline sample on 127.0.0.1 and run on it.")] = False,
+    articles: Annotated[int, typer.Option(help="Articles in the sample.")] = 36,
+    all_feeds: Annotated[bool, typer.Option(
+        "--all", help="Poll every feed now, not only those due.")] = False,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
+) -> None:
+    """Run the pipeline once: poll feeds, fetch pages, extract articles, check every stage."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    from flows.pipeline import pipeline
+
+    if sample:
+        from sample.server import SampleServer
+
+        from flows.cli_feeds import write_sample_feeds
+
+        settings = _settings(db, allow_private_addresses=True, per_host_concurrency=8)
+        os.environ["NEWSFLOW_ALLOW_PRIVATE_ADDRESSES"] = "true"
+        os.environ["NEWSFLOW_PER_HOST_CONCURRENCY"] = "8"
+        with SampleServer(n_articles=articles) as server:
+            feeds_file = write_sample_feeds(server.site, settings.db_path.parent)
+            console.print(f"Serving the offline sample at [bold]{server.base_url}[/bold] "
+                          f"({len(server.site.feeds)} feeds, {len(server.site.articles)} articles)")
+            result = pipeline(db_path=str(settings.db_path), feeds_file=str(feeds_file),
+                              only_due=False)
+    else:
+        settings = _settings(db, feeds_file=feeds)
+        result = pipeline(db_path=str(settings.db_path), feeds_file=str(settings.feeds_file),
+                          only_due=not all_feeds)
+    report.print_summary(console, settings.db_path, result, EXAMPLE_QUERY)
+    if result["status"] in {"failed", "skipped_locked"}:
+        raise typer.Exit(1 if result["status"] == "failed" else 75)
+
+
+@app.command()
+def sql(
+    query: Annotated[str | None, typer.Argument(help="SQL text or a .sql file.")] = None,
+    db: DbOption = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+) -> None:
+    """Run a read-only SQL query against the store."""
+    import duckdb
+
+    settings = _settings(db)
+    if query is None:
+        err.print("give a query, e.g. newsflow sql \"SELECT * FROM analytics.articles LIMIT 5\"")
+        raise typer.Exit(2)
+    if query.endswith(".sql") and Path(query).exists():
+        query = Path(query).read_text(encoding="utf-8")
+    if not settings.db_path.exists():
+        err.print(f"[red]no database at {settings.db_path}[/red]; run `newsflow run` first")
+        raise typer.Exit(2)
+    con = duckdb.connect(str(settings.db_path), read_only=True)
+    try:
+        frame = con.execute(query).df()
+    except duckdb.Error as exc:
+        err.print(f"[red]query failed:[/red] {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        con.close()
+    if fmt == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    elif fmt == "json":
+        sys.stdout.write(frame.to_json(orient="records", date_format="iso", force_ascii=False))
+        sys.stdout.write("\n")
+    else:
+        console.print(report.frame_table(frame))
+
+
+@app.command()
+def status(db: DbOption = None) -> None:
+    """Rows per table and the latest runs."""
+    import duckdb
+
+    settings = _settings(db)
+    if not settings.db_path.exists():
+        err.print(f"no database at {settings.db_path} yet; run `newsflow run`")
+        raise typer.Exit(2)
+    con = duckdb.connect(str(settings.db_path), read_only=True)
+    try:
+        counts = Table(title=f"newsflow store {settings.db_path}")
+        counts.add_column("table")
+        counts.add_column("rows", justify="right")
+        for schema, name in con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() "
+            "WHERE schema_name IN ('raw','core','quality') ORDER BY 1, 2"
+        ).fetchall():
+            n = con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()
+            counts.add_row(f"{schema}.{name}", str(n[0] if n else 0))
+        console.print(counts)
+        runs = con.execute(
+            "SELECT run_id[:8] AS run, stage, status, started_at::TIMESTAMP(0) AS started, "
+            "seconds, counts FROM analytics.runs ORDER BY started_at DESC LIMIT 12"
+        ).df()
+        console.print(report.frame_table(runs, title="latest runs"))
+    finally:
+        con.close()
+
+
+@app.command()
+def extract(
+    inputs: Annotated[list[str], typer.Argument(help="HTML files (.html or .html.gz).")],
+    fmt: Annotated[str, typer.Option("--format", help="json, jsonl or text.")] = "json",
+    url: Annotated[str | None, typer.Option(help="The page URL, for link resolution.")] = None,
+) -> None:
+    """Show what newsflow would store for pages on disk."""
+    import gzip
+    from dataclasses import asdict
+
+    from transforms.extraction import extract_page
+
+    for source in inputs:
+        path = Path(source)
+        if not path.exists():
+            err.print(f"[red]{source}: no such file[/red] (URLs are fetched by the pipeline)")
+            raise typer.Exit(2)
+        body = path.read_bytes()
+        if path.suffix == ".gz":
+            body = gzip.decompress(body)
+        result = extract_page(body, "text/html", url or path.resolve().as_uri())
+        record = {"source": source, **asdict(result)}
+        if fmt == "text":
+            console.print(f"[bold]{result.title or source}[/bold] ({result.page_class})")
+            console.print(result.text or "")
+        else:
+            text = json.dumps(record, default=str, ensure_ascii=False,
+                              indent=None if fmt == "jsonl" else 2)
+            sys.stdout.write(text + "\n")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,38 @@
+-- analytics.articles: one row per article with its clean text and metadata. Articles quarantined
+-- by a blocking check are left out (they stay in core.articles and quality.quarantine).
+CREATE OR REPLACE VIEW analytics.articles AS
+WITH articles AS (
+    SELECT * FROM core.articles
+),
+quarantined AS (
+    SELECT DISTINCT event_id AS article_key
+    FROM quality.quarantine
+    WHERE table_name = 'core.articles'
+),
+final AS (
+    SELECT
+        a.article_key,
+        a.url,
+        a.canonical_url,
+        a.outlet,
+        a.site_name,
+        a.feed_id,
+        a.title,
+        a.authors,
+        a.published_at,
+        a.published_source,
+        a.date_suspect,
+        a.language,
+        a.description,
+        a.tags,
+        a.text,
+        a.word_count,
+        a.first_seen_at,
+        a.last_seen_at,
+        a.version_count,
+        a.extractor,
+        a.extractor_version
+    FROM articles AS a
+    WHERE a.article_key NOT IN (SELECT article_key FROM quarantined)
+)
+SELECT * FROM final;
