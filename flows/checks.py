@@ -82,7 +82,7 @@ def record_report(store: Store, run_id: str, report: StageReport) -> None:
         }
         for ident, reason in report.quarantine()
     ]
-    with store.transaction():
+    with store.transaction("checks"):
         store.insert("quality.validations", rows)
         store.insert("quality.quarantine", quarantined)
     _artifact(report)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from contextlib import nullcontext
-from dataclasses import asdict
 from typing import Any
 
 from prefect import flow
@@ -13,42 +12,15 @@ from transforms.urls import article_key
 from workers.extraction import ExtractionPool
 
 from flows.checks import check_batch
+from flows.projection import refresh_articles
 from flows.records import decompress, extraction_rows
 from flows.runs import StageRun, current_run_id
 from flows.settings import Settings, load_settings
-from transforms.articles import project_article
 from warehouse import projections
 from warehouse.lock import writer_lock
 from warehouse.store import Store
 
 log = logging.getLogger(__name__)
-
-
-def refresh_articles(store: Store, keys: list[str]) -> int:
-    """Recompute core.articles and core.article_feeds for ``keys`` from the stored versions."""
-    if not keys:
-        return 0
-    versions: dict[str, list[dict[str, Any]]] = {}
-    for v in projections.article_versions(store, keys):
-        versions.setdefault(v["article_key"], []).append(v)
-    sources: dict[str, list[dict[str, Any]]] = {}
-    for s in projections.article_sources(store, keys):
-        sources.setdefault(s["article_key"], []).append(s)
-    seen = projections.first_fetch_times(store, keys)
-    outlets = dict(store.con.execute("SELECT feed_id, outlet FROM core.feeds").fetchall())
-    records = [
-        project_article(k, versions.get(k, []), sources.get(k, []), seen[k], outlets)
-        for k in keys if k in seen
-    ]
-    rows = [asdict(r) for r in records if r is not None]
-    links = [
-        {"article_key": s["article_key"], "feed_id": s["feed_id"], "entry_key": s["entry_key"],
-         "first_seen_at": s["first_seen_at"]}
-        for k in keys for s in sources.get(k, [])
-    ]
-    store.replace("core.articles", "article_key", rows)
-    store.replace("core.article_feeds", "article_key", links)
-    return len(rows)
 
 
 def extract(store: Store, settings: Settings, *, run_id: str, batch_size: int = 500,
@@ -79,7 +51,7 @@ def extract(store: Store, settings: Settings, *, run_id: str, batch_size: int = 
                     versions.append(version)
                     keys.append(key)
             keys = sorted(set(keys))
-            with store.transaction():
+            with store.transaction("extract"):
                 store.insert("core.page_extractions", outcomes)
                 store.insert("core.article_versions", versions)
                 refresh_articles(store, keys)

@@ -40,7 +40,7 @@ def fetch(store: Store, settings: Settings, *, run_id: str, limit: int | None = 
     stage.counts = {"pages_requested": len(requests), "pages_failed": failed,
                     "attempts": len(rows)}
     status = "ok" if failed == 0 else ("failed" if failed == len(requests) else "partial")
-    with store.transaction():
+    with store.transaction("fetch"):
         stage.counts["page_rows_new"] = store.insert("raw.page_fetches", rows)
         store.insert("raw.runs", [stage.final_row(status)])
     if settings.run_checks and rows:

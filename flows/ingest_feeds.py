@@ -13,6 +13,7 @@ from workers.feedparse import parse_feed_limited
 
 from flows import feedstate
 from flows.checks import check_batch
+from flows.projection import refresh_linked
 from flows.records import feed_entry_row, feed_fetch_row
 from flows.runs import StageRun, current_run_id
 from flows.settings import Settings, load_settings
@@ -71,12 +72,15 @@ def ingest(store: Store, settings: Settings, feeds: list[FeedConfig], *, run_id:
     stage.counts = {"feeds_polled": len(due), "feeds_failed": failed,
                     "attempts": len(fetch_rows)}
     status = "ok" if failed == 0 else ("failed" if failed == len(due) else "partial")
-    with store.transaction():
+    with store.transaction("ingest"):
         store.insert("raw.feed_fetches", fetch_rows)
         new_entries = store.insert("raw.feed_entries", entry_rows)
         stage.counts["entries_new"] = new_entries
         store.insert("raw.runs", [stage.final_row(status)])
-    feedstate.refresh(store, [r.request.key or feed_id(r.request.url) for r, *_ in attempts])
+    with store.transaction("ingest_core"):
+        feedstate.refresh(store, [r.request.key or feed_id(r.request.url) for r, *_ in attempts])
+        if new_entries:
+            refresh_linked(store, run_id)
     if settings.run_checks and fetch_rows:
         reports = [
             check_batch(store, run_id=run_id, stage="raw", table="raw.feed_fetches"),

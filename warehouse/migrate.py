@@ -16,6 +16,8 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.faults import fault_point
+
 log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -79,6 +81,7 @@ def migrate(con: duckdb.DuckDBPyConnection, db_path: Path | None = None) -> list
         except Exception:
             con.execute("ROLLBACK")
             raise
+        fault_point("migration:after_commit")
         con.execute("CHECKPOINT")
         applied.append(migration.version)
         log.info("applied migration %04d_%s", migration.version, migration.name)

@@ -99,6 +99,18 @@ def first_fetch_times(store: Store, keys: Sequence[str]) -> dict[str, Any]:
     return {r["article_key"]: (r["first_at"], r["last_at"]) for r in rows}
 
 
+def keys_linked_by_run(store: Store, run_id: str) -> list[str]:
+    """Article keys that feed entries written by ``run_id`` point at."""
+    cur = store.con.execute(
+        "SELECT DISTINCT x.article_key FROM raw.feed_entries AS e "
+        "JOIN raw.page_fetches AS p ON p.url_key = e.link_key "
+        "JOIN core.page_extractions AS x ON x.page_fetch_id = p.event_id "
+        "WHERE e.run_id = $run ORDER BY 1",
+        {"run": run_id},
+    )
+    return [str(r[0]) for r in cur.fetchall()]
+
+
 def _rows(store: Store, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     cur = store.con.execute(query, params)
     names = [d[0] for d in cur.description or []]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from warehouse.faults import fault_point
 from warehouse.migrate import available_migrations, migrate
 from warehouse.views import apply_views
 
@@ -111,16 +111,20 @@ class Store:
         self.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """A write transaction: everything inside commits together or not at all."""
+    def transaction(self, name: str = "write") -> Iterator[None]:
+        """A write transaction: everything inside commits together or not at all.
+
+        ``name`` labels the crash-test hooks ``<name>:before_commit`` and ``<name>:after_commit``.
+        """
         self.con.execute("BEGIN TRANSACTION")
         try:
             yield
-            _fault_point("before_commit")
+            fault_point(f"{name}:before_commit")
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
+        fault_point(f"{name}:after_commit")
 
     def arrow_schema(self, table: str) -> pa.Schema:
         """The Arrow schema of a writable table (cached)."""
@@ -206,12 +210,3 @@ def _is_read_only(con: duckdb.DuckDBPyConnection) -> bool:
     except duckdb.Error:
         return False
     return bool(row) and str(row[0]).upper() == "READ_ONLY"
-
-
-def _fault_point(name: str) -> None:
-    """Crash-test hook: ``NEWSFLOW_FAULT_AT=<name>`` kills the process here with SIGKILL."""
-    if os.environ.get("NEWSFLOW_FAULT_AT") == name:
-        import signal
-
-        log.warning("fault hook %s: killing process %d", name, os.getpid())
-        os.kill(os.getpid(), signal.SIGKILL)
