@@ -24,6 +24,7 @@ from flows.settings import load_settings
 app = typer.Typer(help="newsflow: an event-sourced news pipeline into DuckDB.",
                   no_args_is_help=True, add_completion=False)
 app.add_typer(cli_feeds.app, name="feeds")
+app.command()(cli_quality.quality)
 console = Console()
 err = Console(stderr=True)
 
@@ -149,6 +150,35 @@ def status(db: DbOption = None) -> None:
         console.print(report.frame_table(runs, title="latest runs"))
     finally:
         con.close()
+
+
+@app.command()
+def rebuild(
+    since: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD), UTC.")] = None,
+    until: Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD), inclusive.")] = None,
+    reextract: Annotated[bool, typer.Option(help="Extract stored pages again.")] = True,
+    db: DbOption = None,
+) -> None:
+    """Recompute the core tables from raw events (all history, or a date range)."""
+    from datetime import date
+
+    from flows.rebuild import rebuild_core
+    from flows.runs import current_run_id
+    from warehouse.lock import LockedError, writer_lock
+    from warehouse.store import Store
+
+    settings = _settings(db)
+    try:
+        with writer_lock(settings.db_path), Store.open(settings.db_path) as store:
+            result = rebuild_core(
+                store, settings, run_id=current_run_id(),
+                since=date.fromisoformat(since) if since else None,
+                until=date.fromisoformat(until) if until else None, reextract=reextract)
+    except LockedError as exc:
+        err.print(f"[yellow]{exc}[/yellow]")
+        raise typer.Exit(75) from None
+    console.print(f"rebuilt {result['articles']} articles ({result['pages_extracted']} pages "
+                  f"re-extracted) in {result['seconds']:.1f}s")
 
 
 @app.command()

@@ -24,9 +24,10 @@ log = logging.getLogger(__name__)
 
 
 def extract(store: Store, settings: Settings, *, run_id: str, batch_size: int = 500,
-            pool: ExtractionPool | None = None) -> dict[str, Any]:
+            pool: ExtractionPool | None = None, flow_name: str = "extract_articles"
+            ) -> dict[str, Any]:
     """The stage itself, callable without Prefect. Batches commit one by one."""
-    stage = StageRun(run_id, "extract_articles", "extract_articles", {}).begin(store)
+    stage = StageRun(run_id, flow_name, "extract_articles", {}).begin(store)
     classes: Counter[str] = Counter()
     touched: list[str] = []
     context = nullcontext(pool) if pool is not None else ExtractionPool(

@@ -39,6 +39,9 @@ def refresh_articles(store: Store, keys: list[str]) -> int:
          "first_seen_at": s["first_seen_at"]}
         for k in keys for s in sources.get(k, [])
     ]
+    # Keys whose versions all went away (a rebuild re-classified the page) lose their row too.
+    store.con.execute("DELETE FROM core.articles WHERE list_contains($keys, article_key)",
+                      {"keys": list(keys)})
     store.replace("core.articles", "article_key", rows)
     store.replace("core.article_feeds", "article_key", links)
     return len(rows)
