@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from flows import cli_feeds, report
+from flows import cli_feeds, cli_quality, report
 from flows.settings import load_settings
 
 app = typer.Typer(help="newsflow: an event-sourced news pipeline into DuckDB.",
