@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.checks import check_batch
 from flows.records import page_fetch_row
-from flows.runs import StageRun, current_run_id
+from flows.runs import StageRun, current_run_id, run_task
 from flows.settings import Settings, load_settings
 from warehouse.lock import writer_lock
 from warehouse.projections import pages_to_fetch
@@ -33,7 +33,7 @@ def fetch(store: Store, settings: Settings, *, run_id: str, limit: int | None = 
     stage = StageRun(run_id, "fetch_pages", "fetch_pages", {"limit": limit}).begin(store)
     todo = pages_to_fetch(store, max_runs=settings.max_page_attempts)[:limit]
     requests = [FetchRequest(link, kind="page", key=key) for link, key in todo]
-    attempts = download(settings, requests) if requests else []
+    attempts = run_task(download, settings, requests) if requests else []
     rows = [page_fetch_row(run_id, str(r.request.key), r, "feed")
             for results in attempts for r in results]
     failed = sum(1 for results in attempts if results[-1].error_class is not None)

@@ -15,7 +15,7 @@ from flows import feedstate
 from flows.checks import check_batch
 from flows.projection import refresh_linked
 from flows.records import feed_entry_row, feed_fetch_row
-from flows.runs import StageRun, current_run_id
+from flows.runs import StageRun, current_run_id, run_task
 from flows.settings import Settings, load_settings
 from warehouse.lock import writer_lock
 from warehouse.store import Store, utcnow
@@ -67,7 +67,7 @@ def ingest(store: Store, settings: Settings, feeds: list[FeedConfig], *, run_id:
     stage = StageRun(run_id, "ingest_feeds", "ingest_feeds", {"only_due": only_due}).begin(store)
     feedstate.upsert_configs(store, feeds)
     due = feedstate.due_requests(store, feeds, now=now or utcnow(), only_due=only_due)
-    attempts = poll(settings, due) if due else []
+    attempts = run_task(poll, settings, due) if due else []
     fetch_rows, entry_rows, failed = build_rows(settings, run_id, attempts)
     stage.counts = {"feeds_polled": len(due), "feeds_failed": failed,
                     "attempts": len(fetch_rows)}

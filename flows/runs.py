@@ -93,6 +93,16 @@ class StageRun:
         }
 
 
+def run_task(task: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call a Prefect task as a task inside a flow run, and as a plain function outside one
+    (the CLI's rebuild, tests, benchmarks), so no Prefect API is needed there."""
+    from prefect.context import FlowRunContext
+
+    if FlowRunContext.get() is not None:
+        return task(*args, **kwargs)
+    return task.fn(*args, **kwargs)
+
+
 def worst(statuses: list[str]) -> str:
     """The run status of several stages: the most serious one wins."""
     order = ["ok", "partial", "validation_failed", "failed", "cancelled"]
