@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
+from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
@@ -361,7 +362,17 @@ class DayPlan:
     outside: int
 
 
-def plan_days(urls: Iterable[SitemapUrl], since: date, until: date) -> DayPlan:
+class Dated(Protocol):
+    """Anything with a location and a date (sitemap URLs, archived feed entries)."""
+
+    @property
+    def loc(self) -> str: ...
+
+    @property
+    def dated(self) -> datetime | None: ...
+
+
+def plan_days(urls: Iterable[Dated], since: date, until: date) -> DayPlan:
     """Group URLs by the UTC day of their date, inside [since, until]; each URL on one day only."""
     grouped: dict[date, list[str]] = {d: [] for d in days(since, until)}
     placed: set[str] = set()
