@@ -1,0 +1,131 @@
+"""`make bench-feeds`: poll 1,000 local feeds twice with newsflow, and once with a bare loop.
+
+The first poll fetches, parses and stores every feed; the second finds them all unchanged
+(304 Not Modified) and must write no entries. The bare loop is what many scripts do:
+``httpx.get`` then ``feedparser.parse`` one feed after another, storing nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+START = datetime(2026, 11, 16, tzinfo=UTC)
+
+
+def feed_xml(i: int, items: int) -> bytes:
+    """A small RSS 2.0 feed, different for each i, stable across calls."""
+    entries = []
+    for j in range(items):
+        when = (START + timedelta(hours=i % 24 + j)).strftime("%a, %d %b %Y %H:%M:%S +0000")
+        entries.append(
+            f"<item><title>Feed {i} story {j}</title><link>http://127.0.0.1/a/{i}/{j}</link>"
+            f"<guid>urn:bench:{i}:{j}</guid><pubDate>{when}</pubDate>"
+            f"<description>Summary of story {j} from feed {i}.</description></item>")
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>Bench feed {i}</title><link>http://127.0.0.1/</link>"
+            f"<description>b</description>{''.join(entries)}</channel></rss>").encode()
+
+
+class FeedHandler(BaseHTTPRequestHandler):
+    items = 10
+
+    def do_GET(self) -> None:  # noqa: N802  (http.server's naming)
+        i = int(self.path.rsplit("/", 1)[-1].split(".")[0])
+        body = feed_xml(i, self.items)
+        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+        if self.headers.get("If-None-Match") == etag:
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("ETag", etag)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def bare_loop(urls: list[str]) -> float:
+    import feedparser
+    import httpx
+
+    start = time.perf_counter()
+    with httpx.Client(timeout=30) as client:
+        for url in urls:
+            response = client.get(url)
+            feedparser.parse(response.content)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--feeds", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=8, help="per-host concurrency")
+    args = parser.parse_args()
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from flows.ingest_feeds import ingest
+    from flows.settings import Settings
+    from transforms.feedlist import FeedConfig
+    from warehouse.store import Store
+
+    console = Console()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FeedHandler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    urls = [f"{base}/feed/{i}.xml" for i in range(args.feeds)]
+    feeds = [FeedConfig(url=u, name=f"bench {i}") for i, u in enumerate(urls)]
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = Settings(db_path=Path(tmp) / "feeds.duckdb", allow_private_addresses=True,
+                                per_host_concurrency=args.concurrency,
+                                total_concurrency=args.concurrency, run_checks=False)
+            with Store.open(settings.db_path) as store:
+                t0 = time.perf_counter()
+                first = ingest(store, settings, feeds, run_id="bench-1", only_due=False)
+                first_s = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                second = ingest(store, settings, feeds, run_id="bench-2", only_due=False)
+                second_s = time.perf_counter() - t0
+                rows_second = store.scalar(
+                    "SELECT count(*) FROM raw.feed_entries WHERE run_id = 'bench-2'")
+                not_modified = store.scalar(
+                    "SELECT count(*) FROM raw.feed_fetches WHERE run_id = 'bench-2' AND not_modified")
+        bare_s = bare_loop(urls)
+    finally:
+        server.shutdown()
+
+    table = Table(title=f"{args.feeds} local feeds, per-host concurrency {args.concurrency}, "
+                        "checks off")
+    for col in ("what", "seconds", "feeds/s", "new entries"):
+        table.add_column(col, justify="right" if col != "what" else "left")
+    table.add_row("newsflow first poll (fetch, parse in worker, store)", f"{first_s:.1f}",
+                  f"{args.feeds / first_s:.0f}", str(first["entries_new"]))
+    table.add_row(f"newsflow second poll ({not_modified} answered 304)", f"{second_s:.1f}",
+                  f"{args.feeds / second_s:.0f}", str(rows_second))
+    table.add_row("bare loop: httpx.get + feedparser.parse, nothing stored", f"{bare_s:.1f}",
+                  f"{args.feeds / bare_s:.0f}", "-")
+    console.print(table)
+    console.print(f"first poll, newsflow / bare loop (feeds/s): [bold]{bare_s / first_s:.2f}[/bold]")
+    console.print(f"second poll wrote {rows_second} entry rows (must be 0); status {second['status']}")
+
+
+if __name__ == "__main__":
+    main()
