@@ -39,7 +39,7 @@ def feed_xml(i: int, items: int) -> bytes:
 class FeedHandler(BaseHTTPRequestHandler):
     items = 10
 
-    def do_GET(self) -> None:  # noqa: N802  (http.server's naming)
+    def do_GET(self) -> None:
         i = int(self.path.rsplit("/", 1)[-1].split(".")[0])
         body = feed_xml(i, self.items)
         etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
