@@ -11,6 +11,7 @@ from flows.extract_articles import extract
 from flows.feedstate import load_feed_list
 from flows.fetch_pages import fetch
 from flows.ingest_feeds import ingest
+from flows.quality_report import run_checks
 from flows.runs import current_run_id, worst
 from flows.settings import Settings, load_settings
 from warehouse.lock import LockedError, writer_lock
@@ -29,6 +30,8 @@ def run_pipeline(settings: Settings, *, run_id: str, only_due: bool = True) -> d
                 "fetch_pages": fetch(store, settings, run_id=run_id),
                 "extract_articles": extract(store, settings, run_id=run_id),
             }
+            if settings.run_checks:
+                stages["volume"] = run_checks(store, settings, run_id=run_id)
     except LockedError as exc:
         log.warning("%s", exc)
         return {"status": "skipped_locked", "run_id": run_id, "message": str(exc), "stages": {}}
