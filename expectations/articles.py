@@ -1,0 +1,120 @@
+"""Suite for core.articles: one row per article (canonical URL key), its latest version.
+
+Quarantine ids for this table are article keys, not event ids.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from expectations.policy import (
+    ABSOLUTE_HTTP_URL,
+    BLOCKING,
+    WARNING,
+    Check,
+    columns_check,
+    row_count_check,
+    unique_check,
+)
+from expectations.timecols import EARLIEST_PLAUSIBLE, FUTURE_SLACK, blank_to_none, to_utc
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+TABLE = "core.articles"
+SUITE = "core_articles"
+ID_COLUMN = "article_key"
+COLUMNS: tuple[str, ...] = (
+    "article_key", "url", "canonical_url", "feed_id", "outlet", "title", "authors",
+    "published_at", "published_source", "date_suspect", "feed_page_date_disagree", "modified_at",
+    "language", "declared_language", "site_name", "description", "image", "tags", "text",
+    "word_count", "content_hash", "extractor", "extractor_version", "page_fetch_id",
+    "first_seen_at", "last_seen_at", "version_count",
+)
+
+# The extractor refuses text under 250 characters (ExtractOptions.min_text_chars); the floor here
+# leaves room for whitespace normalisation after extraction. The ceiling: 1 M characters is about
+# 150k words, far beyond any article; above it the extractor took a data dump or a whole site.
+MIN_TEXT_CHARS = 200
+MAX_TEXT_CHARS = 1_000_000
+MIN_WORDS = 30
+MAX_WORDS = 200_000
+
+# Phrases that belong to page chrome, not to articles. Case-insensitive; kept specific so that an
+# article about cookies or subscriptions is not flagged on a single common word.
+BOILERPLATE_PATTERNS = [
+    r"(?i)\b(?:we use|this site uses|accept(?: all)?|manage|reject(?: all)?) cookies\b",
+    r"(?i)\bcookie (?:policy|settings|preferences|consent)\b",
+    r"(?i)\b(?:sign up|subscribe) (?:for|to) (?:our|the) (?:free )?newsletters?\b",
+    r"(?i)\bnewsletter sign[- ]?up\b",
+    r"(?i)\bsubscribe (?:now|today|to continue|to read)\b",
+    r"(?i)\ball rights reserved\b",
+]
+UNFLAGGED = ("date_suspect", "==", False)
+
+
+def prepare(df: pd.DataFrame) -> pd.DataFrame:
+    """Derived columns the checks read (on a copy the caller owns)."""
+    to_utc(df, ("published_at", "modified_at", "first_seen_at", "last_seen_at"))
+    blank_to_none(df, ("title", "language", "extractor", "extractor_version"))
+    if "last_seen_at" in df:
+        # published_at is compared with the latest fetch of the article, plus the same slack the
+        # date parser allows for time-zone mistakes
+        df["_fetched_limit"] = df["last_seen_at"] + FUTURE_SLACK
+    return df
+
+
+def checks() -> tuple[Check, ...]:
+    """The core.articles suite, in the order it is reported."""
+    return (
+        row_count_check("the extract stage validates the articles it touched; none means the "
+                        "projection wrote nothing it said it wrote"),
+        columns_check(COLUMNS),
+        unique_check("article_key", "article_key is the table's identity"),
+        Check("canonical_url_unique", "ExpectColumnValuesToBeUnique",
+              {"column": "canonical_url"}, BLOCKING,
+              "two articles with one canonical URL are one article split by a canonicalisation "
+              "gap (FAULTS 63); checked within the batch"),
+        Check("url_absolute_http", "ExpectColumnValuesToMatchRegex",
+              {"column": "url", "regex": ABSOLUTE_HTTP_URL}, BLOCKING,
+              "the article URL is fetched and linked; it must be absolute http(s)"),
+        Check("canonical_url_absolute_http", "ExpectColumnValuesToMatchRegex",
+              {"column": "canonical_url", "regex": ABSOLUTE_HTTP_URL}, BLOCKING,
+              "a relative canonical URL was not resolved against the page URL"),
+        Check("text_length_in_bounds", "ExpectColumnValueLengthsToBeBetween",
+              {"column": "text", "min_value": MIN_TEXT_CHARS, "max_value": MAX_TEXT_CHARS},
+              BLOCKING, "text under the extractor's floor is a paywall or shell that slipped "
+              "through (FAULTS 52-55); a giant text is a dump, not an article"),
+        Check("word_count_in_bounds", "ExpectColumnValuesToBeBetween",
+              {"column": "word_count", "min_value": MIN_WORDS, "max_value": MAX_WORDS}, BLOCKING,
+              "word count bounds mirror the text length bounds"),
+        Check("language_present", "ExpectColumnValuesToNotBeNull",
+              {"column": "language", "mostly": 0.9}, WARNING,
+              "detection may fail on a few short texts, not on many"),
+        Check("title_present", "ExpectColumnValuesToNotBeNull",
+              {"column": "title", "mostly": 0.95}, WARNING,
+              "nearly every article has a title; many missing means the metadata step broke"),
+        Check("boilerplate_absent", "ExpectColumnValuesToNotMatchRegexList",
+              {"column": "text", "regex_list": BOILERPLATE_PATTERNS,
+               "mostly": 0.95}, WARNING,
+              "cookie, newsletter, subscribe and copyright lines are page chrome the extractor "
+              "should drop; a few hits are tolerated, a larger share means extraction regressed"),
+        Check("published_not_after_fetch", "ExpectColumnPairValuesAToBeGreaterThanB",
+              {"column_A": "_fetched_limit", "column_B": "published_at", "or_equal": True,
+               "ignore_row_if": "either_value_is_missing"}, BLOCKING,
+              "an article cannot be published after we fetched it; unflagged future dates poison "
+              "ordering and watermarks (FAULTS 45)", when=UNFLAGGED),
+        Check("published_not_ancient", "ExpectColumnValuesToBeBetween",
+              {"column": "published_at", "min_value": EARLIEST_PLAUSIBLE}, BLOCKING,
+              "dates before 1990 are parse errors unless flagged (FAULTS 46)", when=UNFLAGGED),
+        Check("seen_order", "ExpectColumnPairValuesAToBeGreaterThanB",
+              {"column_A": "last_seen_at", "column_B": "first_seen_at", "or_equal": True,
+               "ignore_row_if": "either_value_is_missing"}, BLOCKING,
+              "last_seen_at before first_seen_at means the projection mixed up its versions"),
+        Check("extractor_present", "ExpectColumnValuesToNotBeNull",
+              {"column": "extractor"}, BLOCKING,
+              "every article records which extractor produced it (re-extraction and the bench)"),
+        Check("extractor_version_present", "ExpectColumnValuesToNotBeNull",
+              {"column": "extractor_version"}, BLOCKING,
+              "the extractor version decides when articles are re-extracted"),
+    )

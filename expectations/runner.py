@@ -1,0 +1,233 @@
+"""Run a suite on a pandas batch with great_expectations and turn the result into a StageReport.
+
+great_expectations is imported here only inside functions (import costs ~7 s and ~220 MB). One
+ephemeral GX context per process is built on first use and reused; suites are built once per
+table. GX's SQL datasource does not work with DuckDB, so callers read the batch they just wrote
+into a DataFrame (without BLOB columns) and hand it over.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from expectations import articles, feed_entries, feed_fetches, page_fetches
+from expectations.policy import Check
+from expectations.report import CheckResult, StageReport
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+log = logging.getLogger(__name__)
+
+SUITES: dict[str, ModuleType] = {
+    m.TABLE: m for m in (feed_fetches, feed_entries, page_fetches, articles)
+}
+DEFAULT_MAX_BODY_BYTES = 15 * 1024 * 1024
+SAMPLE_SIZE = 20
+_MAX_OBSERVED = 500
+
+
+@dataclass
+class _Gx:
+    """The process-wide GX objects: context, one pandas datasource, one batch definition a suite."""
+
+    context: Any
+    datasource: Any
+    batch_definitions: dict[str, Any] = field(default_factory=dict)
+    suites: dict[str, Any] = field(default_factory=dict)
+    latest: dict[str, Any] = field(default_factory=dict)   # suite -> latest validation result
+
+
+_lock = threading.RLock()   # GX contexts are not thread-safe; flows may check from threads
+_state: _Gx | None = None
+
+
+def _gx() -> _Gx:
+    """The process's GX context, built on first use (the import is the slow part)."""
+    global _state
+    with _lock:
+        if _state is None:
+            started = time.perf_counter()
+            # no usage statistics leave the machine, and no progress bars in logs
+            os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+            import great_expectations as gx
+            from great_expectations.data_context.types.base import ProgressBarsConfig
+
+            context = gx.get_context(mode="ephemeral")
+            context.variables.progress_bars = ProgressBarsConfig(globally=False)
+            datasource = context.data_sources.add_pandas("newsflow")
+            _state = _Gx(context=context, datasource=datasource)
+            log.info("great_expectations %s ready in %.1fs", gx.__version__,
+                     time.perf_counter() - started)
+        return _state
+
+
+def _suite_objects(state: _Gx, name: str, checks: tuple[Check, ...]) -> tuple[Any, Any]:
+    """(batch definition, suite) for a suite name, built once per process."""
+    if name not in state.suites:
+        import great_expectations as gx
+
+        suite = gx.ExpectationSuite(name=name, meta={"notes": f"newsflow suite {name}"})
+        for check in checks:
+            cls = getattr(gx.expectations, check.expectation)
+            kwargs = dict(check.kwargs)
+            if check.when is not None:
+                kwargs["row_condition"] = _condition(*check.when)
+            suite.add_expectation(cls(**kwargs, meta={
+                "name": check.name, "why": check.why, "severity": str(check.severity), **check.meta,
+            }))
+        state.suites[name] = state.context.suites.add(suite)
+        asset = state.datasource.add_dataframe_asset(name=name)
+        state.batch_definitions[name] = asset.add_batch_definition_whole_dataframe(name)
+    return state.batch_definitions[name], state.suites[name]
+
+
+def _condition(column: str, op: str, value: Any) -> Any:
+    """A GX Condition object (string row conditions are deprecated since GX 1.9)."""
+    import operator
+
+    from great_expectations.expectations.row_conditions import Column
+
+    ops = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+           ">": operator.gt, ">=": operator.ge}
+    return ops[op](Column(column), value)
+
+
+def run_suite(
+    *,
+    suite: str,
+    table: str,
+    stage: str,
+    checks: tuple[Check, ...],
+    data: pd.DataFrame,
+    id_column: str,
+    parameters: Mapping[str, Any],
+) -> StageReport:
+    """Validate a prepared DataFrame against a suite's checks and apply the policy."""
+    started = time.perf_counter()
+    with _lock:
+        state = _gx()
+        batch_definition, gx_suite = _suite_objects(state, suite, checks)
+        result_format: dict[str, Any] = {"result_format": "COMPLETE",
+                                         "partial_unexpected_count": SAMPLE_SIZE}
+        if id_column in data.columns:
+            result_format["unexpected_index_column_names"] = [id_column]
+        batch = batch_definition.get_batch(batch_parameters={"dataframe": data})
+        validation = batch.validate(gx_suite, result_format=result_format,
+                                    expectation_parameters=dict(parameters))
+        state.latest[suite] = validation
+    by_name = {res.expectation_config.meta.get("name"): res for res in validation.results}
+    results = tuple(_check_result(suite, check, by_name.get(check.name), id_column)
+                    for check in checks)
+    log.debug("%s on %d rows: %d checks in %.3fs", suite, len(data), len(results),
+              time.perf_counter() - started)
+    return StageReport(stage=stage, table=table, suite=suite, row_count=len(data),
+                       results=results)
+
+
+def validate_batch(
+    table: str,
+    df: pd.DataFrame,
+    *,
+    stage: str,
+    expect_rows: bool = True,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> StageReport:
+    """Validate the batch a stage just wrote to ``table`` with that table's suite.
+
+    ``expect_rows=False`` when an empty batch is legitimate (all feeds unchanged: no new entries);
+    otherwise zero rows fail the blocking ``batch_not_empty`` check, because GX passes every
+    row-level check on zero rows. ``body`` columns, if present, are ignored.
+    """
+    try:
+        module = SUITES[table]
+    except KeyError:
+        raise ValueError(f"no suite for table {table!r}; known: {sorted(SUITES)}") from None
+    data = module.prepare(_frame(df))
+    return run_suite(
+        suite=module.SUITE, table=table, stage=stage, checks=module.checks(), data=data,
+        id_column=module.ID_COLUMN,
+        parameters={"min_rows": 1 if expect_rows else 0, "max_body_bytes": max_body_bytes},
+    )
+
+
+def _frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy safe to add derived columns to, without BLOBs, with a clean 0..n-1 index."""
+    data = df.drop(columns=[c for c in ("body",) if c in df.columns])
+    return data.reset_index(drop=True)
+
+
+def _check_result(suite: str, check: Check, res: Any, id_column: str) -> CheckResult:
+    """Flatten one GX ExpectationValidationResult (or its absence) into a CheckResult."""
+    if res is None:  # GX dropped the expectation: treat as failed, never as silently passed
+        return CheckResult(suite, check.name, check.column, False, check.blocking,
+                           "not evaluated", None, None, (), check.why, ())
+    r: dict[str, Any] = dict(res.result or {})
+    error = _exception_message(res.exception_info)
+    success = bool(res.success) and error is None
+    element_count = _int(r.get("element_count"))
+    unexpected_count = _int(r.get("unexpected_count"))
+    index_rows = r.get("unexpected_index_list") or []
+    ids = [str(row[id_column]) for row in index_rows
+           if isinstance(row, Mapping) and row.get(id_column) is not None]
+    if check.sample_ids:
+        sample = [f"{row.get(id_column)}: {_value_of(row, id_column)}" for row in index_rows
+                  if isinstance(row, Mapping)]
+    else:
+        sample = [_text(v) for v in (r.get("unexpected_list") or r.get("partial_unexpected_list")
+                                     or [])]
+    if error is not None:
+        observed: str | None = f"error: {error}"
+    elif check.expectation == "ExpectTableColumnsToMatchSet":
+        # only missing columns matter; extra ones are the derived columns prepare() adds
+        missing = ((r.get("details") or {}).get("mismatched") or {}).get("missing") or []
+        observed = f"missing: {', '.join(map(str, missing))}" if missing else "all present"
+    elif "observed_value" in r:
+        observed = _text(r["observed_value"])
+    elif element_count is not None:
+        observed = f"{unexpected_count or 0} of {element_count} unexpected"
+    else:
+        observed = None
+    failing = tuple(dict.fromkeys(ids)) if check.blocking and not success else ()
+    return CheckResult(
+        suite=suite, expectation=check.name, column=check.column, success=success,
+        blocking=check.blocking, observed_value=observed, element_count=element_count,
+        unexpected_count=unexpected_count, unexpected_sample=tuple(sample[:SAMPLE_SIZE]),
+        why=check.why, failing_event_ids=failing,
+    )
+
+
+def _exception_message(info: Any) -> str | None:
+    """GX reports errors either flat or keyed by metric; either way, find a raised exception."""
+    if not isinstance(info, Mapping):
+        return None
+    if info.get("raised_exception"):
+        return _text(info.get("exception_message") or "exception")
+    for value in info.values():
+        if isinstance(value, Mapping) and value.get("raised_exception"):
+            return _text(value.get("exception_message") or "exception")
+    return None
+
+
+def _value_of(row: Mapping[str, Any], id_column: str) -> str:
+    values = [_text(v) for k, v in row.items() if k != id_column]
+    return ", ".join(values)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _text(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= _MAX_OBSERVED else text[: _MAX_OBSERVED - 1] + "…"
