@@ -1,0 +1,65 @@
+"""Politeness limits shared by every request of one Fetcher: per-host concurrency and spacing, a total cap."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+
+class HostLimiter:
+    """At most ``per_host`` requests in flight per host, starts spaced ``delay`` s apart, ``total`` overall.
+
+    Feeds and pages share one limiter, so a feed poll and an article fetch to the same site count
+    against the same budget (Miniflux ``POLLING_LIMIT_PER_HOST``).
+    """
+
+    def __init__(
+        self,
+        *,
+        per_host: int,
+        delay: float,
+        total: int,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+    ) -> None:
+        self._per_host = max(1, per_host)
+        self._delay = max(0.0, delay)
+        self._total = threading.BoundedSemaphore(max(1, total))
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._hosts: dict[str, threading.BoundedSemaphore] = {}
+        self._next_start: dict[str, float] = {}
+        self._in_flight: dict[str, int] = {}
+        self.peak_in_flight: dict[str, int] = {}  # observed maxima, for tests and run stats
+
+    def _semaphore(self, host: str) -> threading.BoundedSemaphore:
+        with self._lock:
+            sem = self._hosts.get(host)
+            if sem is None:
+                sem = self._hosts[host] = threading.BoundedSemaphore(self._per_host)
+            return sem
+
+    @contextmanager
+    def slot(self, host: str) -> Iterator[None]:
+        """Hold one request slot for ``host`` (waiting for the spacing delay) for the block's duration."""
+        sem = self._semaphore(host)
+        with sem:
+            if self._delay:
+                # Reserve a start time under the lock so concurrent callers queue up, not collide.
+                with self._lock:
+                    now = self._clock()
+                    start = max(now, self._next_start.get(host, now))
+                    self._next_start[host] = start + self._delay
+                if start > now:
+                    self._sleep(start - now)
+            with self._total:
+                with self._lock:
+                    count = self._in_flight[host] = self._in_flight.get(host, 0) + 1
+                    self.peak_in_flight[host] = max(self.peak_in_flight.get(host, 0), count)
+                try:
+                    yield
+                finally:
+                    with self._lock:
+                        self._in_flight[host] -= 1
