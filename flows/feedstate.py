@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from transforms.feedhealth import AttemptSummary, assess_feed
 from transforms.feedlist import FeedConfig, feed_id, load_feeds_yaml, parse_opml
-
 from warehouse.projections import feed_health_inputs
 from warehouse.store import Store
-from web import FetchRequest
+from web import ErrorClass, FetchRequest
 
 # Parse outcomes that mean the body was not a usable feed.
 _BAD_PARSE = frozenset(
     {"not_a_feed", "empty_document", "malformed", "unsafe_xml", "parse_timeout", "parse_crash"}
 )
 BASE_INTERVAL = timedelta(minutes=15)
-MAX_BACKOFF = timedelta(hours=24)
 
 
 def load_feed_list(path: Path) -> list[FeedConfig]:
@@ -80,29 +80,38 @@ def due_requests(
 
 
 def refresh(store: Store, feed_ids: Sequence[str]) -> None:
-    """Recompute the health columns of core.feeds for ``feed_ids`` from raw.feed_fetches."""
+    """Recompute the health columns of core.feeds for ``feed_ids`` from raw.feed_fetches.
+
+    Judged as of each feed's latest attempt (not the clock), so a rebuild gives the same rows.
+    """
     for r in feed_health_inputs(store, feed_ids):
-        failures = int(r["consecutive_failures"])
-        status, why = _status(failures, r["last_error_class"])
-        backoff = min(BASE_INTERVAL * (2 ** min(failures, 8)), MAX_BACKOFF)
-        next_poll = r["last_attempt_at"] + backoff
-        if r["retry_after_s"]:
-            wait = timedelta(seconds=min(float(r["retry_after_s"]), MAX_BACKOFF.total_seconds()))
-            next_poll = max(next_poll, r["last_attempt_at"] + wait)
+        attempts = [AttemptSummary(a["occurred_at"], a["error_class"], _severity(a["error_class"]))
+                    for a in r["attempts"] or []]
+        health = assess_feed(
+            attempts, list(r["entry_times"]), now=r["last_attempt_at"],
+            ttl_minutes=r["ttl_minutes"], cache_max_age_s=_max_age(r["cache_control"]),
+            retry_after_s=r["retry_after_s"], base_interval_s=BASE_INTERVAL.total_seconds(),
+        )
         store.con.execute(
             "UPDATE core.feeds SET title = coalesce(?, title), feed_version = ?, etag = ?,"
             " last_modified = ?, last_attempt_at = ?, last_success_at = ?, last_error_class = ?,"
             " consecutive_failures = ?, entries_seen = ?, status = ?, next_poll_at = ?, why = ?"
             " WHERE feed_id = ?",
             [r["title"], r["feed_version"], r["etag"], r["last_modified"], r["last_attempt_at"],
-             r["last_success_at"], r["last_error_class"], failures, r["entries_seen"], status,
-             next_poll, why, r["feed_id"]],
+             r["last_success_at"], r["last_error_class"], health.consecutive_failures,
+             r["entries_seen"], health.status, health.next_poll_at, health.why, r["feed_id"]],
         )
 
 
-def _status(failures: int, last_error: str | None) -> tuple[str, str]:
-    if failures == 0:
-        return "ok", "last poll succeeded"
-    if last_error == "gone":
-        return "gone", "the server says the feed is gone (410)"
-    return "failing", f"{failures} failed poll(s) in a row, last: {last_error}"
+def _severity(error_class: str | None) -> str | None:
+    if error_class is None:
+        return None
+    try:
+        return ErrorClass(error_class).severity
+    except ValueError:  # parse outcomes (not_a_feed, malformed, ...) are the feed's own fault
+        return "soft"
+
+
+def _max_age(cache_control: str | None) -> int | None:
+    match = re.search(r"max-age=(\d+)", cache_control or "")
+    return int(match[1]) if match else None

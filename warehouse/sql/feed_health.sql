@@ -42,17 +42,40 @@ failures AS (
     GROUP BY r.feed_id
 ),
 entries AS (
-    SELECT feed_id, count(DISTINCT entry_key) AS entries_seen
+    SELECT feed_id, count(DISTINCT entry_key) AS entries_seen,
+        list(coalesce(published_at, occurred_at) ORDER BY coalesce(published_at, occurred_at) DESC)[:50]
+            AS entry_times
     FROM raw.feed_entries WHERE list_contains($feeds, feed_id) GROUP BY feed_id
+),
+history AS (
+    -- one attempt per run (the run's last), newest 20, failures include unusable bodies
+    SELECT feed_id,
+        list(struct_pack(
+            occurred_at := occurred_at,
+            error_class := coalesce(error_class, CASE WHEN parse_outcome IN ('not_a_feed', 'empty_document', 'malformed', 'unsafe_xml', 'parse_timeout', 'parse_crash') THEN parse_outcome END)
+        ) ORDER BY occurred_at DESC)[:20] AS attempts
+    FROM last_per_run GROUP BY feed_id
+),
+hints AS (
+    SELECT feed_id,
+        arg_max(ttl_minutes, occurred_at) FILTER (WHERE ttl_minutes IS NOT NULL) AS ttl_minutes,
+        arg_max(headers->>'cache-control', occurred_at) FILTER (WHERE headers->>'cache-control' IS NOT NULL) AS cache_control
+    FROM raw.feed_fetches WHERE list_contains($feeds, feed_id) GROUP BY feed_id
 )
 SELECT
     l.feed_id, l.last_attempt_at, o.last_success_at, l.last_error_class, l.retry_after_s,
     v.etag, v.last_modified, v.title, v.feed_version,
     coalesce(f.consecutive_failures, 0) AS consecutive_failures,
-    coalesce(e.entries_seen, 0) AS entries_seen
+    coalesce(e.entries_seen, 0) AS entries_seen,
+    coalesce(e.entry_times, []) AS entry_times,
+    h.attempts,
+    k.ttl_minutes,
+    k.cache_control
 FROM latest AS l
 LEFT JOIN last_ok AS o USING (feed_id)
 LEFT JOIN validators AS v USING (feed_id)
 LEFT JOIN failures AS f USING (feed_id)
 LEFT JOIN entries AS e USING (feed_id)
+LEFT JOIN history AS h USING (feed_id)
+LEFT JOIN hints AS k USING (feed_id)
 ORDER BY l.feed_id
