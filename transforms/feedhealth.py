@@ -125,8 +125,8 @@ def assess_feed(
         if a.error_class is None:
             break
         streak.append(a)
-    score = sum(WEIGHTS.get(a.severity or DEFAULT_SEVERITY, WEIGHTS[DEFAULT_SEVERITY])
-                for a in streak)
+    score = float(sum(WEIGHTS.get(a.severity or DEFAULT_SEVERITY, WEIGHTS[DEFAULT_SEVERITY])
+                for a in streak))
     last = history[-1]
     if streak:
         interval = _clamp(interval * 2.0 ** min(score, 32.0), low, MAX_INTERVAL_S)

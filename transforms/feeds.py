@@ -118,6 +118,7 @@ _BENIGN_BOZO = frozenset({"CharacterEncodingOverride", "NonXMLContentType"})
 _HTML_HINT = re.compile(rb"<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.I)
 _UPDATE_PERIOD_MIN = {"hourly": 60, "daily": 1440, "weekly": 10080, "monthly": 43200,
                       "yearly": 525600}
+_ABSOLUTE = re.compile(r"^\s*https?://", re.I)
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
 
 
@@ -156,6 +157,7 @@ def _parse(body: bytes, headers: Mapping[str, str], base_url: str, fetched_at: d
         return failed(FeedOutcome.EMPTY_DOCUMENT, "empty or whitespace-only document")
     if _strip_bom(body).lstrip()[:1] in (b"{", b"["):
         return _parse_json(body, base_url, fetched_at, options)
+    body, repaired = repair_utf8(body, lowered.get("content-type", ""))
     safe = neutralise(body, options.max_author_bytes)
     if safe.unsafe:
         return failed(FeedOutcome.UNSAFE, safe.unsafe[: options.max_reason_chars], bozo=True)
@@ -170,8 +172,9 @@ def _parse(body: bytes, headers: Mapping[str, str], base_url: str, fetched_at: d
     bozo = bool(d.get("bozo"))
     exc = d.get("bozo_exception")
     reason = _reason(exc, options) if bozo and exc is not None else None
-    if safe.notes:
-        reason = "; ".join([*safe.notes, *([reason] if reason else [])])[: options.max_reason_chars]
+    notes = [*repaired, *safe.notes]
+    if notes:
+        reason = "; ".join([*notes, *([reason] if reason else [])])[: options.max_reason_chars]
     raw_entries = list(d.get("entries") or [])
     benign = not bozo or type(exc).__name__ in _BENIGN_BOZO
     if not version and not raw_entries:
@@ -182,14 +185,13 @@ def _parse(body: bytes, headers: Mapping[str, str], base_url: str, fetched_at: d
         return failed(FeedOutcome.MALFORMED, reason, bozo=bozo)
     if not benign and not raw_entries:
         return failed(FeedOutcome.MALFORMED, reason, bozo=bozo, version=version)
-    outcome = FeedOutcome.OK if benign and not safe.notes else FeedOutcome.RECOVERED
+    outcome = FeedOutcome.OK if benign and not notes else FeedOutcome.RECOVERED
     truncated = len(raw_entries) > options.max_entries
     entries = build_entries(
         [_fields_from_feedparser(e, options) for e in raw_entries[: options.max_entries]],
         base_url, fetched_at, options)
     feed = d.get("feed") or {}
-    title, _ = clean_text(_s(feed.get("title")), options.max_title_chars, single_line=True,
-                          markup=_is_html(feed.get("title_detail")))
+    title, _ = clean_text(_s(feed.get("title")), options.max_title_chars, single_line=True)
     link, _ = resolve_link(_s(feed.get("link")), base_url, options)
     language, _ = clean_text(_s(feed.get("language")), 35, single_line=True, markup=False)
     return ParsedFeed(outcome, reason, version, bozo, title, link, language,
@@ -261,6 +263,9 @@ def _fields_from_feedparser(entry: Mapping[str, Any], options: FeedOptions) -> _
     links = [x.get("href") for x in e.get("links") or [] if isinstance(x, Mapping)
              and x.get("rel", "alternate") == "alternate"]
     raw_link = _s(e.get("link")) or next((x for x in links if isinstance(x, str) and x), None)
+    if e.get("guidislink") and raw_link == e.get("id") and not _ABSOLUTE.match(raw_link or ""):
+        # feedparser copies a permalink guid into the link; "12345" is no URL to resolve.
+        raw_link = None
     contents = [c for c in e.get("content") or [] if isinstance(c, Mapping)]
     content = "\n\n".join(_s(c.get("value")) or "" for c in contents) or None
     names: list[Any] = [a.get("name") or a.get("email") for a in e.get("authors") or []
@@ -272,8 +277,9 @@ def _fields_from_feedparser(entry: Mapping[str, Any], options: FeedOptions) -> _
     fields = _Fields(
         guid=text(e.get("id"), options.max_guid_chars, single_line=True, markup=False),
         raw_link=text(raw_link, options.max_link_chars, single_line=True, markup=False),
-        title=text(e.get("title"), options.max_title_chars, single_line=True,
-                   markup=_is_html(e.get("title_detail"))),
+        # Titles are always text: even a "text/plain" title with tags in it is almost always
+        # double-escaped HTML, and a stored title must never carry a script (FAULTS case 49).
+        title=text(e.get("title"), options.max_title_chars, single_line=True),
         summary=text(e.get("summary"), options.max_summary_chars),
         content=text(content, options.max_content_chars),
         authors=authors,
@@ -390,10 +396,13 @@ def _entry(f: _Fields, entry_key: str, source: str, content_hash: str, position:
         if at is not None and not is_plausible(at, fetched_at):
             suspect, at = True, None
         dates.append(at)
+    # Atom requires only <updated> and feedparser files RSS 1.0's dc:date there: without a
+    # published date, the updated one is the best publication date the feed offers.
+    published_at = dates[0] if f.published_raw else dates[1]
     return FeedEntry(
         entry_key=entry_key, key_source=source, guid=f.guid, link=link, link_status=link_status,
         raw_link=f.raw_link, title=f.title, summary=f.summary, content=f.content,
-        authors=f.authors, tags=f.tags, published_raw=f.published_raw, published_at=dates[0],
+        authors=f.authors, tags=f.tags, published_raw=f.published_raw, published_at=published_at,
         updated_raw=f.updated_raw, updated_at=dates[1], date_suspect=suspect,
         truncated=f.truncated, position=position, content_hash=content_hash,
     )
@@ -418,6 +427,8 @@ _ENTITY_REF = re.compile(r"[&%][A-Za-z_:][\w.:-]*;")
 _AUTHOR_TAG = re.compile(
     r"<(?:[A-Za-z_][\w.-]*:)?(?:author|creator|managingEditor|webMaster|contributor|"
     r"publisher|owner|email|name)(?:\s[^<>]*)?>", re.I)
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_CHARREF = re.compile(r"&#(x[0-9a-fA-F]{1,16}|[0-9]{1,16});")
 _SIMPLE_VALUE = re.compile(r"[^&<>\"'%]{0,256}")
 _MAX_ENTITIES = 32
 # Expanding simple entities may grow the document by at most this much.
@@ -454,10 +465,69 @@ def neutralise(body: bytes, max_author_bytes: int) -> Neutralised:
     text, capped = _cap_authors(text, max_author_bytes, wide=codec is not None)
     if capped:
         notes.append(f"{capped} author field(s) capped before parsing")
-    if pos is None and not capped:
+    # XML-illegal characters, raw or as references, make expat give up on the whole document
+    # and crash feedparser's loose parser (&#xD800;); remove them as Miniflux does (case 38).
+    text, controls = _XML_ILLEGAL.subn("", text)
+    text, bad_refs = _fix_charrefs(text)
+    if controls or bad_refs:
+        notes.append(f"{controls + bad_refs} XML-illegal character(s) removed")
+    if pos is None and not capped and not controls and not bad_refs:
         return Neutralised(body, False, (), None)
     data = text.encode(codec, "replace") if codec else text.encode("latin-1")
     return Neutralised(data, netscape, tuple(notes), None)
+
+
+def _xml_char_ok(code: int) -> bool:
+    return (code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD
+            or 0x10000 <= code <= 0x10FFFF)
+
+
+def _fix_charrefs(text: str) -> tuple[str, int]:
+    """Replace references to characters XML forbids (``&#0;``, ``&#xD800;``) by U+FFFD."""
+    bad = 0
+
+    def sub(m: re.Match[str]) -> str:
+        nonlocal bad
+        ref = m.group(1)
+        code = int(ref[1:], 16) if ref[0] in "xX" else int(ref)
+        if _xml_char_ok(code):
+            return m.group()
+        bad += 1
+        return "&#xFFFD;"
+
+    return _CHARREF.sub(sub, text), bad
+
+
+_DECLARED = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)", re.I)
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", re.I)
+
+
+def repair_utf8(body: bytes, content_type: str) -> tuple[bytes, list[str]]:
+    """Replace the few invalid sequences of a mostly-UTF-8 document by U+FFFD.
+
+    feedparser falls back to a single-byte codec for the *whole* document when one byte is
+    invalid, which garbles every other accented letter. When the document is (or claims to be)
+    UTF-8 and its valid multi-byte sequences outnumber the invalid ones two to one, the bad
+    bytes are replaced instead. A document of Windows-1252 smart quotes declared as UTF-8 has
+    no valid sequences and keeps feedparser's fallback (FAULTS case 37).
+    """
+    if _wide_codec(body):
+        return body, []
+    declared = [m.group(1).decode("ascii").lower() for m in [_DECLARED.match(body[:512])] if m]
+    declared += [m.group(1).lower() for m in [_CHARSET.search(content_type)] if m]
+    if any(d.replace("_", "-") not in ("utf-8", "utf8") for d in declared):
+        return body, []
+    try:
+        body.decode("utf-8")
+        return body, []
+    except UnicodeDecodeError:
+        pass
+    text = body.decode("utf-8", "replace")
+    bad = text.count("\ufffd") - body.count("\ufffd".encode())
+    valid = sum(1 for ch in text if ord(ch) > 0x7F and ch != "\ufffd")
+    if valid < 2 * bad:
+        return body, []
+    return text.encode("utf-8"), [f"{bad} invalid UTF-8 sequence(s) replaced"]
 
 
 def _wide_codec(body: bytes) -> str | None:
