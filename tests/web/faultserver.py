@@ -94,6 +94,7 @@ class FaultServer:
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind((host, 0))
         self.listener.listen(64)
+        self.listener.settimeout(0.2)
         self.host, self.port = self.listener.getsockname()[:2]
         self.hits: Counter[str] = Counter()
         self.requests: list[Request] = []
@@ -128,7 +129,6 @@ class FaultServer:
         return f"{self.scheme}://{host or self.host}:{self.port}{path}"
 
     def _serve(self) -> None:
-        self.listener.settimeout(0.2)
         while not self._stop.is_set():
             try:
                 conn, _ = self.listener.accept()
@@ -373,7 +373,7 @@ class FaultServer:
         total = int(req.args[0]) * MIB if req.args else 60 * MIB
 
         def pieces() -> Iterator[bytes]:
-            block = b"<p>" + b"a" * (MIB - 7) + b"</p>\n"
+            block = b"<p>" + b"a" * (MIB - 8) + b"</p>\n"
             for _ in range(total // MIB):
                 yield block
 
