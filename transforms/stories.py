@@ -1,0 +1,377 @@
+"""Stories across outlets: link near-duplicate and same-event articles, then cluster the links.
+
+Pure and deterministic. Two articles are linked when, within ``window_days`` of each other:
+- their texts are near-duplicates: MinHash (word 5-shingles, 128 permutations) finds them through
+  LSH and the estimated Jaccard similarity is at least ``near_duplicate``; on different outlets,
+  when at least ``syndicated`` of the shorter text is contained in the other, the later one is a
+  syndicated copy of the earlier (containment, not Jaccard: copies are trimmed and credited);
+- or they report the same event in their own words: the content words of title and lead, and the
+  names and numbers among them, overlap enough (``same_event_score``).
+Whether a pair is linked depends only on the pair, never on what else was in the batch, so the
+stories built incrementally (new articles against their time window) equal a full rebuild.
+Stories are the connected components of two or more articles; a story's id is a hash of its
+earliest member, so it is stable while that member stays first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from datasketch import MinHash, MinHashLSH
+
+from transforms.tokens import STOPWORDS, fold, lead_tokens, shingles, words
+
+
+class LinkKind(StrEnum):
+    """Why two articles belong to one story (strongest first)."""
+
+    SYNDICATED = "syndicated"          # the same text on different outlets
+    NEAR_DUPLICATE = "near_duplicate"  # largely the same text (same outlet, or edited more)
+    SAME_EVENT = "same_event"          # different words, same names, numbers and time
+
+
+# datasketch's hashing scheme, pinned: stored signatures must stay comparable across upgrades.
+_SCHEME = "affine32"
+
+_STRENGTH = {LinkKind.SYNDICATED: 3, LinkKind.NEAR_DUPLICATE: 2, LinkKind.SAME_EVENT: 1}
+
+
+@dataclass(frozen=True, slots=True)
+class StoryOptions:
+    """Thresholds of the clustering; the defaults are measured by ``bench/stories.py``."""
+
+    num_perm: int = 128
+    shingle_size: int = 5
+    seed: int = 1
+    lsh_threshold: float = 0.5
+    near_duplicate: float = 0.5
+    syndicated: float = 0.75
+    same_event: float = 0.32
+    min_shared_names: int = 3
+    lead_words: int = 60
+    window_days: float = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class StoryDoc:
+    """What clustering reads of an article. ``event_at``: published_at, else first seen."""
+
+    article_key: str
+    outlet: str | None
+    event_at: datetime
+    title: str | None
+    text: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """An article reduced to what linking needs; stored so old articles are not re-read."""
+
+    article_key: str
+    outlet: str | None
+    event_at: datetime
+    title: str | None
+    minhash: tuple[int, ...]
+    shingles: int
+    lead_tokens: tuple[str, ...]   # content words of title and lead; names carry a '^' prefix
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """A link between two articles, ``article_a < article_b``."""
+
+    article_a: str
+    article_b: str
+    kind: LinkKind
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    story_id: str
+    title: str | None
+    first_article_key: str
+    first_outlet: str | None
+    first_published_at: datetime
+    last_published_at: datetime
+    article_count: int
+    outlet_count: int
+    outlets: tuple[str, ...]
+    syndicated_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoryMember:
+    article_key: str
+    story_id: str
+    outlet: str | None
+    published_at: datetime
+    position: int
+    similarity: float
+    link_kind: LinkKind
+    is_syndicated: bool
+    syndicated_from: str | None
+
+
+# A capitalised word that does not start a sentence: most likely a name (person, place, body).
+_NAME = re.compile(
+    r"(?<![.!?:\"\u201c\u2018]\s)(?<!^)\b([A-Z][\w'\u2019-]*[a-z][\w'\u2019-]*|[A-Z]{2,})\b"
+)
+_NUMBER = re.compile(r"\b\d[\d,.]*\d\b|\b\d{2,}\b")
+
+
+# Capitalised but no name: days and months say when, not who or where.
+_NOT_NAMES = frozenset(re.findall(
+    r"\w+",
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may "
+    "june july august september october november december jan feb mar apr jun jul aug sep sept "
+    "oct nov dec today yesterday",
+))
+
+
+def _names(text: str) -> set[str]:
+    found = {f"^{w}" for m in _NAME.finditer(text) for w in words(m.group(1))
+             if w not in STOPWORDS and w not in _NOT_NAMES and len(w) >= 3}
+    found |= {f"^{fold(m.group(0)).replace(',', '')}" for m in _NUMBER.finditer(text)}
+    return found
+
+
+def sign(doc: StoryDoc, options: StoryOptions = StoryOptions()) -> Signature:
+    """The MinHash of the text's word shingles and the title/lead tokens of one article."""
+    tokens = words(doc.text)
+    grams = shingles(tokens, options.shingle_size)
+    mh = MinHash(num_perm=options.num_perm, seed=options.seed, scheme=_SCHEME)
+    if grams:
+        mh.update_batch([g.encode("utf-8") for g in sorted(grams)])
+    lead = " ".join((doc.text or "").split()[: options.lead_words])
+    plain = lead_tokens(doc.title, doc.text, lead_words=options.lead_words)
+    names = _names(f"{doc.title or ''}. {lead}")
+    return Signature(
+        article_key=doc.article_key,
+        outlet=doc.outlet,
+        event_at=doc.event_at,
+        title=doc.title,
+        minhash=tuple(int(v) for v in mh.hashvalues),
+        shingles=len(grams),
+        lead_tokens=tuple(sorted(set(plain) | names)),
+    )
+
+
+def estimated_jaccard(a: Signature, b: Signature) -> float:
+    """Share of equal MinHash values: an unbiased estimate of the shingle Jaccard similarity."""
+    if not a.minhash or len(a.minhash) != len(b.minhash) or not a.shingles or not b.shingles:
+        return 0.0
+    return sum(x == y for x, y in zip(a.minhash, b.minhash, strict=True)) / len(a.minhash)
+
+
+def containment(a: Signature, b: Signature) -> float:
+    """Estimated share of the shorter text's shingles found in the other, in [0, 1].
+
+    A re-published wire story is often trimmed or given a credit line: its Jaccard similarity to
+    the original drops with the trim, but nearly all of it is still contained in the original.
+    """
+    jac = estimated_jaccard(a, b)
+    if not jac:
+        return 0.0
+    shared = jac * (a.shingles + b.shingles) / (1 + jac)
+    return min(1.0, shared / min(a.shingles, b.shingles))
+
+
+def same_event_score(a: Signature, b: Signature, options: StoryOptions = StoryOptions()) -> float:
+    """How surely two differently worded articles report one event, in [0, 1].
+
+    The mean of the Jaccard similarities of their title+lead words and of the names and numbers
+    among them; 0 when fewer than ``min_shared_names`` names are shared, because a topic alone
+    (an election, a storm) shares words but not who, where and how many.
+    """
+    names_a = {t for t in a.lead_tokens if t.startswith("^")}
+    names_b = {t for t in b.lead_tokens if t.startswith("^")}
+    shared = names_a & names_b
+    if len(shared) < options.min_shared_names:
+        return 0.0
+    plain_a = {t for t in a.lead_tokens if not t.startswith("^")}
+    plain_b = {t for t in b.lead_tokens if not t.startswith("^")}
+    union_plain = plain_a | plain_b
+    words_j = len(plain_a & plain_b) / len(union_plain) if union_plain else 0.0
+    names_j = len(shared) / len(names_a | names_b)
+    return (words_j + names_j) / 2
+
+
+def _within(a: Signature, b: Signature, window: timedelta) -> bool:
+    return abs(a.event_at - b.event_at) <= window
+
+
+def link(
+    new: Sequence[Signature], window: Sequence[Signature], options: StoryOptions = StoryOptions()
+) -> list[Edge]:
+    """Edges between each of ``new`` and every other article of ``new`` + ``window``.
+
+    ``window`` holds the stored articles near the new ones in time (duplicates of ``new`` are
+    ignored). Each pair is judged on its own, so the result does not depend on the batching.
+    """
+    span = timedelta(days=options.window_days)
+    pool: dict[str, Signature] = {s.article_key: s for s in window}
+    pool.update({s.article_key: s for s in new})
+    lsh = MinHashLSH(threshold=options.lsh_threshold, num_perm=options.num_perm)
+    by_token: dict[str, list[str]] = defaultdict(list)
+    for key in sorted(pool):
+        sig = pool[key]
+        if sig.shingles:
+            lsh.insert(key, _minhash(sig, options))
+        for token in sig.lead_tokens:
+            if token.startswith("^"):
+                by_token[token].append(key)
+    edges: dict[tuple[str, str], Edge] = {}
+    for sig in sorted(new, key=lambda s: s.article_key):
+        candidates: set[str] = set()
+        if sig.shingles:
+            candidates.update(lsh.query(_minhash(sig, options)))
+        for token in sig.lead_tokens:
+            if token.startswith("^"):
+                candidates.update(by_token.get(token, ()))
+        candidates.discard(sig.article_key)
+        for other_key in candidates:
+            other = pool[other_key]
+            pair = tuple(sorted((sig.article_key, other_key)))
+            if pair in edges or not _within(sig, other, span):
+                continue
+            edge = judge(sig, other, options)
+            if edge is not None:
+                edges[(pair[0], pair[1])] = edge
+    return [edges[p] for p in sorted(edges)]
+
+
+def judge(a: Signature, b: Signature, options: StoryOptions = StoryOptions()) -> Edge | None:
+    """The link between two articles, or ``None``. (Time window not checked here.)"""
+    first, second = sorted((a, b), key=lambda s: s.article_key)
+    jac = estimated_jaccard(a, b)
+    if jac >= options.near_duplicate:
+        cross = a.outlet != b.outlet
+        kind = LinkKind.SYNDICATED if cross and containment(a, b) >= options.syndicated \
+            else LinkKind.NEAR_DUPLICATE
+        return Edge(first.article_key, second.article_key, kind, round(jac, 4))
+    score = same_event_score(a, b, options)
+    if score >= options.same_event:
+        return Edge(first.article_key, second.article_key, LinkKind.SAME_EVENT, round(score, 4))
+    return None
+
+
+def _minhash(sig: Signature, options: StoryOptions) -> MinHash:
+    return MinHash(num_perm=options.num_perm, seed=options.seed, hashvalues=list(sig.minhash),
+                   scheme=_SCHEME)
+
+
+def story_id(first_article_key: str) -> str:
+    """Deterministic id of the story whose earliest member is ``first_article_key``."""
+    return hashlib.sha256(f"story\x1f{first_article_key}".encode()).hexdigest()[:16]
+
+
+def _order(sig: Signature) -> tuple[datetime, str]:
+    return (sig.event_at, sig.article_key)
+
+
+def _components(keys: Iterable[str], edges: Sequence[Edge]) -> list[list[str]]:
+    parent = {k: k for k in keys}
+
+    def find(k: str) -> str:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for e in edges:
+        if e.article_a in parent and e.article_b in parent:
+            ra, rb = find(e.article_a), find(e.article_b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[str, list[str]] = defaultdict(list)
+    for k in parent:
+        groups[find(k)].append(k)
+    return [sorted(g) for g in groups.values() if len(g) > 1]
+
+
+def cluster(
+    signatures: Sequence[Signature], edges: Sequence[Edge]
+) -> tuple[list[Story], list[StoryMember]]:
+    """Stories (components of two or more linked articles) and their members, in id order."""
+    sigs = {s.article_key: s for s in signatures}
+    by_node: dict[str, list[Edge]] = defaultdict(list)
+    for e in edges:
+        if e.article_a in sigs and e.article_b in sigs:
+            by_node[e.article_a].append(e)
+            by_node[e.article_b].append(e)
+    stories: list[Story] = []
+    members: list[StoryMember] = []
+    for component in _components(sigs, edges):
+        ordered = sorted((sigs[k] for k in component), key=_order)
+        first = ordered[0]
+        sid = story_id(first.article_key)
+        origin = _syndication_origins(ordered, by_node)
+        outlets = sorted({s.outlet for s in ordered if s.outlet})
+        for position, sig in enumerate(ordered, start=1):
+            best = max(by_node[sig.article_key], key=lambda e: (_STRENGTH[e.kind], e.score))
+            source = origin.get(sig.article_key)
+            members.append(StoryMember(
+                article_key=sig.article_key, story_id=sid, outlet=sig.outlet,
+                published_at=sig.event_at, position=position, similarity=best.score,
+                link_kind=best.kind, is_syndicated=source is not None, syndicated_from=source,
+            ))
+        stories.append(Story(
+            story_id=sid, title=first.title, first_article_key=first.article_key,
+            first_outlet=first.outlet, first_published_at=first.event_at,
+            last_published_at=ordered[-1].event_at, article_count=len(ordered),
+            outlet_count=len(outlets), outlets=tuple(outlets),
+            syndicated_count=sum(1 for s in ordered if s.article_key in origin),
+        ))
+    stories.sort(key=lambda s: s.story_id)
+    members.sort(key=lambda m: (m.story_id, m.position))
+    return stories, members
+
+
+def _syndication_origins(
+    ordered: Sequence[Signature], by_node: Mapping[str, Sequence[Edge]]
+) -> dict[str, str]:
+    """Copy -> earliest copy, over the groups joined by syndicated links (the earliest is no copy)."""
+    syndicated = [e for k in (s.article_key for s in ordered) for e in by_node[k]
+                  if e.kind is LinkKind.SYNDICATED]
+    origins: dict[str, str] = {}
+    for group in _components([s.article_key for s in ordered], syndicated):
+        rank = {s.article_key: i for i, s in enumerate(ordered)}
+        group.sort(key=rank.__getitem__)
+        origins.update({k: group[0] for k in group[1:]})
+    return origins
+
+
+def pair_scores(
+    predicted: Mapping[str, str | None], truth: Mapping[str, str | None]
+) -> tuple[float, float]:
+    """Pairwise precision and recall of a clustering against labels (``None``: alone).
+
+    A pair counts as predicted when both articles share a story id, as true when they share a
+    label; articles missing from ``predicted`` stand alone.
+    """
+    keys = sorted(truth)
+    tp = fp = fn = 0
+    for i, a in enumerate(keys):
+        for b in keys[i + 1:]:
+            same_pred = predicted.get(a) is not None and predicted.get(a) == predicted.get(b)
+            same_true = truth[a] is not None and truth[a] == truth[b]
+            tp += same_pred and same_true
+            fp += same_pred and not same_true
+            fn += same_true and not same_pred
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    return precision, recall
+
+
+__all__ = [
+    "Edge", "LinkKind", "Signature", "Story", "StoryDoc", "StoryMember", "StoryOptions",
+    "cluster", "containment", "estimated_jaccard", "judge", "link", "pair_scores",
+    "same_event_score", "sign", "story_id",
+]

@@ -1,0 +1,21 @@
+-- `newsflow search`: ranked hits of analytics.search($q) within an optional date range and
+-- outlet, with the story each article belongs to (NULL when it stands alone).
+SELECT
+    row_number() OVER (ORDER BY s.rank) AS rank,
+    s.score,
+    s.matched_terms,
+    s.query_terms,
+    s.article_key,
+    s.outlet,
+    s.published_at,
+    s.title,
+    s.snippet,
+    s.url,
+    sa.story_id
+FROM analytics.search($q) AS s
+LEFT JOIN core.story_articles AS sa USING (article_key)
+WHERE ($since IS NULL OR s.published_at >= CAST($since AS TIMESTAMPTZ))
+  AND ($until IS NULL OR s.published_at < CAST($until AS TIMESTAMPTZ))
+  AND ($outlet IS NULL OR s.outlet = $outlet)
+ORDER BY s.rank
+LIMIT $limit;

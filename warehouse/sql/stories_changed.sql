@@ -1,0 +1,35 @@
+-- Stories: which of the keys in _story_keys need signing again (new, or title, text, date or
+-- outlet changed) and which vanished from core.articles. One row per such key.
+WITH keys AS (
+    SELECT DISTINCT article_key FROM _story_keys
+),
+current AS (
+    SELECT
+        a.article_key,
+        a.outlet,
+        coalesce(a.published_at, a.first_seen_at) AS event_at,
+        a.title,
+        a.text,
+        md5(concat_ws(chr(31), a.content_hash, coalesce(a.title, ''), coalesce(a.outlet, ''),
+            coalesce(a.published_at, a.first_seen_at)::VARCHAR)) AS signed_hash
+    FROM core.articles AS a
+    SEMI JOIN keys USING (article_key)
+),
+signed AS (
+    SELECT s.article_key, s.signed_hash
+    FROM core.story_signatures AS s
+    SEMI JOIN keys USING (article_key)
+)
+SELECT
+    k.article_key,
+    c.outlet,
+    c.event_at,
+    c.title,
+    c.text,
+    c.signed_hash,
+    c.article_key IS NULL AS gone
+FROM keys AS k
+LEFT JOIN current AS c USING (article_key)
+LEFT JOIN signed AS s USING (article_key)
+WHERE c.signed_hash IS DISTINCT FROM s.signed_hash
+ORDER BY k.article_key;
