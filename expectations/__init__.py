@@ -6,9 +6,11 @@ is validated (it costs ~7 s and ~220 MB), so flows that skip checks never pay fo
 
 from __future__ import annotations
 
+from expectations.docs import build_data_docs
 from expectations.policy import Check, Severity
 from expectations.report import CheckResult, StageReport
-from expectations.runner import SUITES, validate_batch
+from expectations.runner import SUITES, validate_batch, validate_volume
+from expectations.volume import VolumeBounds
 
 __all__ = [
     "SUITES",
@@ -16,5 +18,8 @@ __all__ = [
     "CheckResult",
     "Severity",
     "StageReport",
+    "VolumeBounds",
+    "build_data_docs",
     "validate_batch",
+    "validate_volume",
 ]

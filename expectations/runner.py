@@ -14,10 +14,11 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from expectations import articles, feed_entries, feed_fetches, page_fetches
+from expectations import articles, feed_entries, feed_fetches, page_fetches, volume
 from expectations.policy import Check
 from expectations.report import CheckResult, StageReport
 
@@ -42,7 +43,18 @@ class _Gx:
     datasource: Any
     batch_definitions: dict[str, Any] = field(default_factory=dict)
     suites: dict[str, Any] = field(default_factory=dict)
-    latest: dict[str, Any] = field(default_factory=dict)   # suite -> latest validation result
+    latest: dict[str, LatestValidation] = field(default_factory=dict)   # by suite name
+
+
+@dataclass(frozen=True, slots=True)
+class LatestValidation:
+    """The newest GX result of a suite in this process, kept for Data Docs."""
+
+    suite: str
+    table: str
+    stage: str
+    validated_at: datetime
+    result: Any   # great_expectations ExpectationSuiteValidationResult
 
 
 _lock = threading.RLock()   # GX contexts are not thread-safe; flows may check from threads
@@ -80,13 +92,37 @@ def _suite_objects(state: _Gx, name: str, checks: tuple[Check, ...]) -> tuple[An
             kwargs = dict(check.kwargs)
             if check.when is not None:
                 kwargs["row_condition"] = _condition(*check.when)
-            suite.add_expectation(cls(**kwargs, meta={
-                "name": check.name, "why": check.why, "severity": str(check.severity), **check.meta,
-            }))
+            suite.add_expectation(cls(
+                **kwargs,
+                # Data Docs show notes beside each expectation: the policy and the reason
+                notes=f"**{check.severity}** `{check.name}`: {check.why}",
+                meta={"name": check.name, "why": check.why, "severity": str(check.severity),
+                      **check.meta},
+            ))
         state.suites[name] = state.context.suites.add(suite)
         asset = state.datasource.add_dataframe_asset(name=name)
         state.batch_definitions[name] = asset.add_batch_definition_whole_dataframe(name)
     return state.batch_definitions[name], state.suites[name]
+
+
+def gx_context() -> Any:
+    """The process's GX context (importing great_expectations on first use)."""
+    return _gx().context
+
+
+def latest_validations() -> dict[str, LatestValidation]:
+    """The newest validation of each suite run in this process."""
+    with _lock:
+        return {} if _state is None else dict(_state.latest)
+
+
+def register_all_suites() -> None:
+    """Build every suite in the context, so Data Docs can render suites not run in this process."""
+    with _lock:
+        state = _gx()
+        for module in SUITES.values():
+            _suite_objects(state, module.SUITE, module.checks())
+        _suite_objects(state, volume.SUITE, volume.checks())
 
 
 def _condition(column: str, op: str, value: Any) -> Any:
@@ -122,7 +158,7 @@ def run_suite(
         batch = batch_definition.get_batch(batch_parameters={"dataframe": data})
         validation = batch.validate(gx_suite, result_format=result_format,
                                     expectation_parameters=dict(parameters))
-        state.latest[suite] = validation
+        state.latest[suite] = LatestValidation(suite, table, stage, datetime.now(UTC), validation)
     by_name = {res.expectation_config.meta.get("name"): res for res in validation.results}
     results = tuple(_check_result(suite, check, by_name.get(check.name), id_column)
                     for check in checks)
@@ -155,6 +191,29 @@ def validate_batch(
         suite=module.SUITE, table=table, stage=stage, checks=module.checks(), data=data,
         id_column=module.ID_COLUMN,
         parameters={"min_rows": 1 if expect_rows else 0, "max_body_bytes": max_body_bytes},
+    )
+
+
+def validate_volume(
+    daily: pd.DataFrame,
+    *,
+    stage: str = "volume",
+    bounds: volume.VolumeBounds | None = None,
+    expect_rows: bool = True,
+) -> StageReport:
+    """Judge each source's latest day against its trailing 28-day median.
+
+    ``daily`` has columns source, day, n (the last 29 days per source). Sources with fewer than
+    7 days of history are recorded, not judged. Too few or too many rows flag the source (a
+    warning, with the source in the sample); every source silent when history says they publish,
+    or no rows at all, is blocking. Bounds are documented in ``expectations.volume``.
+    """
+    bounds = bounds or volume.VolumeBounds()
+    data = volume.prepare(daily, bounds)
+    return run_suite(
+        suite=volume.SUITE, table=volume.TABLE, stage=stage, checks=volume.checks(bounds),
+        data=data, id_column=volume.ID_COLUMN,
+        parameters={"min_rows": 1 if expect_rows else 0, "min_total": volume.min_total(data)},
     )
 
 
@@ -217,8 +276,7 @@ def _exception_message(info: Any) -> str | None:
 
 
 def _value_of(row: Mapping[str, Any], id_column: str) -> str:
-    values = [_text(v) for k, v in row.items() if k != id_column]
-    return ", ".join(values)
+    return ", ".join(f"{k}={_text(v)}" for k, v in row.items() if k != id_column)
 
 
 def _int(value: Any) -> int | None:

@@ -1,0 +1,114 @@
+"""Suite for volume: rows per source on the latest day against that source's trailing 28 days.
+
+The caller gives ``source, day, n`` for the last 29 days per source (zero-filled days may or may
+not be present; missing days count as zero). ``prepare`` turns that into one row per source:
+
+- ``latest``: the newest day in the frame (the same day for every source, so a source that
+  wrote nothing that day is judged on 0, which is the drop we want to see);
+- ``median``: the median of the source's daily counts over the 28 days before ``latest``,
+  counted from the source's first day with any rows (days before it are not history);
+- ``judged``: the source has at least ``min_history_days`` days of history; younger sources
+  are recorded, not judged;
+- ``low`` / ``high``: the bounds. Too few when ``n < min_ratio * median`` (only for sources
+  whose median is at least ``min_median_for_low``: a quiet day is normal for a source that
+  writes two a day); too many when ``n > max_ratio * median + slack``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from expectations.policy import BLOCKING, WARNING, Check, row_count_check
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+TABLE = "volume"
+SUITE = "volume"
+ID_COLUMN = "source"
+INPUT_COLUMNS = ("source", "day", "n")
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeBounds:
+    """How far a source's latest day may stray from its trailing median before it is flagged."""
+
+    window_days: int = 28          # trailing days the median is taken over
+    min_history_days: int = 7      # younger sources are recorded, not judged
+    min_ratio: float = 0.25        # too few: under a quarter of the usual day
+    min_median_for_low: float = 4  # sources this quiet are never "too few"
+    max_ratio: float = 4.0         # too many: over four times the usual day ...
+    slack: float = 3               # ... plus a few, so tiny sources are not flagged for noise
+
+
+def prepare(daily: pd.DataFrame, bounds: VolumeBounds) -> pd.DataFrame:
+    """One row per source: latest count, trailing median, history and bounds (pure)."""
+    import pandas as pd
+
+    missing = [c for c in INPUT_COLUMNS if c not in daily.columns]
+    if missing:
+        raise ValueError(f"volume frame lacks columns {missing}; needs {list(INPUT_COLUMNS)}")
+    columns = ["source", "day", "n", "median", "history_days", "judged", "low", "high"]
+    if daily.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    frame = daily.assign(day=pd.to_datetime(daily["day"]).dt.normalize(),
+                         n=pd.to_numeric(daily["n"], errors="coerce").fillna(0))
+    latest = frame["day"].max()
+    start = latest - pd.Timedelta(days=bounds.window_days)
+    rows = []
+    for source, group in frame.groupby("source", sort=True):
+        per_day = group.groupby("day")["n"].sum()
+        n = float(per_day.get(latest, 0.0))
+        active = per_day[(per_day > 0) & (per_day.index < latest)]
+        first = max(active.index.min(), start) if len(active) else None
+        if first is None:
+            history, median = 0, 0.0
+        else:
+            days = pd.date_range(first, latest - pd.Timedelta(days=1), freq="D")
+            trailing = per_day.reindex(days, fill_value=0.0)
+            history, median = len(days), float(trailing.median())
+        judged = history >= bounds.min_history_days
+        low = bounds.min_ratio * median if median >= bounds.min_median_for_low else 0.0
+        rows.append({
+            "source": str(source), "day": latest.date().isoformat(), "n": n, "median": median,
+            "history_days": history, "judged": judged, "low": low,
+            "high": bounds.max_ratio * median + bounds.slack,
+        })
+    return pd.DataFrame(rows, columns=columns)
+
+
+JUDGED = ("judged", "==", True)
+
+
+def checks(bounds: VolumeBounds | None = None) -> tuple[Check, ...]:
+    """The volume suite, in the order it is reported."""
+    bounds = bounds or VolumeBounds()
+    return (
+        row_count_check("no source has any day in the window: the volume query or the feed list "
+                        "is broken, so nothing can be judged"),
+        Check("total_not_zero", "ExpectColumnSumToBeBetween",
+              {"column": "n", "min_value": {"$PARAMETER": "min_total"}}, BLOCKING,
+              "every source silent on a day when their history says they publish is an outage "
+              "of the pipeline, not of the sources"),
+        Check("volume_not_too_low", "ExpectColumnPairValuesAToBeGreaterThanB",
+              {"column_A": "n", "column_B": "low", "or_equal": True}, WARNING,
+              "a source far below its usual day has broken (feed moved, blocked, parser "
+              "regression); flags the source", when=JUDGED, sample_ids=True),
+        Check("volume_not_too_high", "ExpectColumnPairValuesAToBeGreaterThanB",
+              {"column_A": "high", "column_B": "n", "or_equal": True}, WARNING,
+              "a source far above its usual day is re-emitting old items or its keys are "
+              "unstable (FAULTS 39-43); flags the source", when=JUDGED, sample_ids=True),
+        Check("history_recorded", "ExpectColumnValuesToBeBetween",
+              {"column": "history_days", "min_value": bounds.min_history_days, "mostly": 0.0},
+              WARNING, f"sources with under {bounds.min_history_days} days of history are not "
+              "judged; this lists them and never fails", sample_ids=True),
+    )
+
+
+def min_total(prepared: pd.DataFrame) -> int:
+    """1 when the judged sources usually publish on a day (so all-zero is an outage), else 0."""
+    if prepared.empty:
+        return 0
+    judged = prepared[prepared["judged"].astype(bool)]
+    return 1 if float(judged["median"].sum()) >= 1 else 0
