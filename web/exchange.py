@@ -14,7 +14,7 @@ import httpx
 
 from web.decode import UnsupportedEncoding, decode_stream, parse_encodings
 from web.errors import ErrorClass
-from web.guard import DeadlineExceeded, set_deadline, time_left
+from web.guard import DeadlineExceeded, bytes_received, set_deadline, time_left
 from web.response import (
     REDIRECT_STATUSES,
     classify_exception,
@@ -149,7 +149,10 @@ class Exchange:
         except Exception as exc:
             got_headers = hop.status is not None
             error = classify_exception(
-                exc, got_headers=got_headers, deadline_passed=deadline - time.monotonic() <= 0
+                exc,
+                got_headers=got_headers,
+                deadline_passed=deadline - time.monotonic() <= 0,
+                received=hop.received,
             )
             detail = f"{type(exc).__name__}: {exc}"
             if error is ErrorClass.OTHER:
@@ -212,6 +215,7 @@ class Exchange:
                     return
                 hop.body = self._read_body(response, cap)
         finally:
+            hop.received = bytes_received()
             set_deadline(None)
 
     def _read_body(self, response: httpx.Response, cap: int) -> bytes:
@@ -253,7 +257,7 @@ class Exchange:
 class _Hop:
     """What one request/response got so far; filled in while streaming."""
 
-    __slots__ = ("body", "headers", "location", "status", "url")
+    __slots__ = ("body", "headers", "location", "received", "status", "url")
 
     def __init__(self) -> None:
         self.status: int | None = None
@@ -261,3 +265,4 @@ class _Hop:
         self.body: bytes | None = None
         self.location: str | None = None
         self.url: str | None = None
+        self.received = 0

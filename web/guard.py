@@ -42,8 +42,18 @@ _state = threading.local()
 
 
 def set_deadline(deadline: float | None) -> None:
-    """Bind an absolute ``time.monotonic()`` deadline to socket operations on this thread."""
+    """Bind an absolute ``time.monotonic()`` deadline to socket operations on this thread.
+
+    Also restarts the count of bytes received, so a failure can tell "closed without a byte" (a
+    reset) from "sent bytes that are no HTTP response" (HTTP/0.9 and other garbage, a protocol error).
+    """
     _state.deadline = deadline
+    _state.received = 0
+
+
+def bytes_received() -> int:
+    """Bytes read on this thread since the last ``set_deadline`` call."""
+    return int(getattr(_state, "received", 0))
 
 
 def time_left() -> float | None:
@@ -69,9 +79,11 @@ class _DeadlineStream(httpcore.NetworkStream):
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         try:
-            return self._inner.read(max_bytes, _clamp(timeout))
+            data = self._inner.read(max_bytes, _clamp(timeout))
         except DeadlineExceeded as exc:
             raise httpcore.ReadTimeout(str(exc)) from exc
+        _state.received = bytes_received() + len(data)
+        return data
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         try:

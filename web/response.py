@@ -130,7 +130,9 @@ def _has_ssl_cause(exc: BaseException) -> bool:
     return "SSL" in text or "CERTIFICATE" in text.upper()
 
 
-def classify_exception(exc: BaseException, *, got_headers: bool, deadline_passed: bool) -> ErrorClass:
+def classify_exception(
+    exc: BaseException, *, got_headers: bool, deadline_passed: bool, received: int = 0
+) -> ErrorClass:
     """Map a transport-level exception to an ErrorClass (never raises)."""
     if isinstance(exc, BlockedAddress):
         return ErrorClass.SSRF_BLOCKED
@@ -155,7 +157,8 @@ def classify_exception(exc: BaseException, *, got_headers: bool, deadline_passed
         if "without sending complete message body" in text or "incomplete" in text.lower():
             return ErrorClass.INCOMPLETE
         if "Server disconnected without sending a response" in text:
-            return ErrorClass.RESET
+            # Bytes that never formed a status line (an HTTP/0.9 reply) are a protocol error.
+            return ErrorClass.PROTOCOL if received else ErrorClass.RESET
         return ErrorClass.PROTOCOL
     if isinstance(exc, httpx.ReadError | httpx.WriteError):
         return ErrorClass.TLS if _has_ssl_cause(exc) else ErrorClass.RESET

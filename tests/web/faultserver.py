@@ -190,6 +190,9 @@ class FaultServer:
             if not chunk:
                 return None
             data += chunk
+            if data[:1] == b"\x16":  # a TLS ClientHello on a plain port: answer like nginx does
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                return None
             if len(data) > 1 << 20:
                 return None
         head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1")

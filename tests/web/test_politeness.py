@@ -1,0 +1,102 @@
+"""robots.txt for pages, per-host concurrency and spacing shared by feeds and pages, a total cap."""
+
+from __future__ import annotations
+
+from faultserver import FaultServer, SleepRecorder, fast_options
+
+from web import ErrorClass, Fetcher, FetchRequest
+
+
+def test_robots_disallow_stops_the_page_before_any_request(server: FaultServer) -> None:
+    server.robots_txt = "User-agent: *\nDisallow: /private\n"
+    with Fetcher(fast_options()) as fetcher:
+        [blocked] = fetcher.fetch(FetchRequest(server.url("/private/x"), kind="page"))
+        [allowed] = fetcher.fetch(FetchRequest(server.url("/ok"), kind="page"))
+    assert blocked.error_class is ErrorClass.ROBOTS_DISALLOWED
+    assert blocked.status is None and server.hits["/private/x"] == 0
+    assert allowed.error_class is None
+    assert server.hits["/robots.txt"] == 1  # cached per origin
+
+
+def test_robots_is_fetched_once_per_origin_under_concurrency(server: FaultServer) -> None:
+    server.robots_txt = "User-agent: *\nAllow: /\n"
+    requests = [FetchRequest(server.url(f"/slow?s=0.05&n={i}"), kind="page") for i in range(8)]
+    with Fetcher(fast_options(per_host_concurrency=4)) as fetcher:
+        outcomes = fetcher.fetch_all(requests)
+        assert fetcher.robots.fetches == 1
+    assert all(o[-1].error_class is None for o in outcomes)
+    assert server.hits["/robots.txt"] == 1
+
+
+def test_robots_group_for_our_user_agent_wins(server: FaultServer) -> None:
+    server.robots_txt = "User-agent: newsflow\nDisallow: /\n\nUser-agent: *\nAllow: /\n"
+    with Fetcher(fast_options()) as fetcher:
+        [result] = fetcher.fetch(FetchRequest(server.url("/ok"), kind="page"))
+    assert result.error_class is ErrorClass.ROBOTS_DISALLOWED
+
+
+def test_robots_does_not_apply_to_feeds_or_when_switched_off(server: FaultServer) -> None:
+    server.robots_txt = "User-agent: *\nDisallow: /\n"
+    with Fetcher(fast_options()) as fetcher:
+        [feed] = fetcher.fetch(FetchRequest(server.url("/ok"), kind="feed"))
+    with Fetcher(fast_options(respect_robots=False)) as fetcher:
+        [page] = fetcher.fetch(FetchRequest(server.url("/ok"), kind="page"))
+    assert feed.error_class is None and page.error_class is None
+    assert server.hits["/robots.txt"] == 0
+
+
+def test_missing_robots_allows_everything(server: FaultServer) -> None:
+    with Fetcher(fast_options()) as fetcher:
+        [result] = fetcher.fetch(FetchRequest(server.url("/ok"), kind="page"))
+    assert result.error_class is None
+    assert server.hits["/robots.txt"] == 1
+
+
+def test_unreachable_robots_blocks_pages_rfc9309(server: FaultServer, sleeps: SleepRecorder) -> None:
+    server.robots_txt = "User-agent: *\nAllow: /\n"
+    server.robots_status = 503
+    with Fetcher(fast_options(max_attempts=2), sleep=sleeps) as fetcher:
+        results = fetcher.fetch(FetchRequest(server.url("/ok"), kind="page"))
+    assert [r.error_class for r in results] == [ErrorClass.HTTP_5XX] * 2
+    assert all("robots.txt" in (r.error_detail or "") for r in results)
+    assert server.hits["/ok"] == 0
+    assert server.hits["/robots.txt"] == 2  # a temporary failure is not cached
+
+
+def test_per_host_concurrency_is_respected(server: FaultServer) -> None:
+    requests = [FetchRequest(server.url(f"/slow?s=0.15&n={i}"), kind="feed") for i in range(6)]
+    with Fetcher(fast_options(per_host_concurrency=2, total_concurrency=16)) as fetcher:
+        outcomes = fetcher.fetch_all(requests)
+        assert fetcher.limiter.peak_in_flight["127.0.0.1"] == 2
+    assert all(o[-1].error_class is None for o in outcomes)
+    assert server.peak_in_flight <= 2
+
+
+def test_feeds_and_pages_share_the_host_budget(server: FaultServer) -> None:
+    server.robots_txt = "User-agent: *\nAllow: /\n"
+    requests = [
+        FetchRequest(server.url(f"/slow?s=0.15&n={i}"), kind="feed" if i % 2 else "page") for i in range(6)
+    ]
+    with Fetcher(fast_options(per_host_concurrency=1)) as fetcher:
+        fetcher.fetch_all(requests)
+    assert server.peak_in_flight == 1
+
+
+def test_total_concurrency_caps_all_hosts(server: FaultServer) -> None:
+    hosts = ["127.0.0.1", "localhost"]
+    requests = [
+        FetchRequest(server.url(f"/slow?s=0.15&n={i}", host=hosts[i % 2]), kind="feed") for i in range(8)
+    ]
+    with Fetcher(fast_options(per_host_concurrency=4, total_concurrency=3)) as fetcher:
+        fetcher.fetch_all(requests)
+    assert server.peak_in_flight <= 3
+
+
+def test_per_host_delay_spaces_request_starts(server: FaultServer, sleeps: SleepRecorder) -> None:
+    now = [100.0]
+    options = fast_options(per_host_delay=0.5, respect_robots=False)
+    with Fetcher(options, clock=lambda: now[0], sleep=sleeps) as fetcher:
+        for _ in range(3):
+            fetcher.fetch(FetchRequest(server.url("/ok"), kind="page"))
+        fetcher.fetch(FetchRequest(server.url("/ok", host="localhost"), kind="page"))  # another host: no wait
+    assert sleeps.calls == [0.5, 1.0]
