@@ -428,7 +428,10 @@ _AUTHOR_TAG = re.compile(
     r"<(?:[A-Za-z_][\w.-]*:)?(?:author|creator|managingEditor|webMaster|contributor|"
     r"publisher|owner|email|name)(?:\s[^<>]*)?>", re.I)
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_CHARREF = re.compile(r"&#(x[0-9a-fA-F]{1,16}|[0-9]{1,16});")
+# The loose (sgmllib) parser also reads "&#X..." and references without the semicolon.
+_CHARREF = re.compile(r"&#([xX][0-9a-fA-F]{1,16}|[0-9]{1,16});?")
+_ENTITY_ANYWHERE = re.compile(r"<!ENTITY", re.I)
+_CDATA = re.compile(r"<!\[CDATA\[.*?(?:\]\]>|$)", re.S)
 _SIMPLE_VALUE = re.compile(r"[^&<>\"'%]{0,256}")
 _MAX_ENTITIES = 32
 # Expanding simple entities may grow the document by at most this much.
@@ -446,6 +449,16 @@ def neutralise(body: bytes, max_author_bytes: int) -> Neutralised:
     # Latin-1 maps bytes 1:1 to code points, so byte-oriented edits round-trip exactly.
     text = body.decode(codec, "replace") if codec else body.decode("latin-1")
     notes: list[str] = []
+    # XML-illegal characters, raw or as references, make expat give up on the whole document
+    # and crash feedparser's loose parser (&#xD800;); remove them as Miniflux does (case 38).
+    # First, so that NULs cannot hide a DOCTYPE from the scan below.
+    text, controls = _XML_ILLEGAL.subn("", text)
+    text, bad_refs = _fix_charrefs(text)
+    if controls or bad_refs:
+        notes.append(f"{controls + bad_refs} XML-illegal character(s) removed")
+    text, decl_fixed = _fix_xml_declaration(text)
+    if decl_fixed:
+        notes.append("non-ASCII bytes removed from the XML declaration")
     netscape = False
     pos = _prolog_doctype(text)
     if pos is not None:
@@ -462,19 +475,32 @@ def neutralise(body: bytes, max_author_bytes: int) -> Neutralised:
                 return Neutralised(body, netscape, (), "entity expansion too large")
             notes.append(f"{len(entities)} entity declaration(s) expanded and removed")
         text = text[:start] + rest
+    # Belt and braces: no entity declaration may survive anywhere outside CDATA.
+    if _ENTITY_ANYWHERE.search(_CDATA.sub("", text)):
+        return Neutralised(body, netscape, (), "entity declaration outside the prolog")
     text, capped = _cap_authors(text, max_author_bytes, wide=codec is not None)
     if capped:
         notes.append(f"{capped} author field(s) capped before parsing")
-    # XML-illegal characters, raw or as references, make expat give up on the whole document
-    # and crash feedparser's loose parser (&#xD800;); remove them as Miniflux does (case 38).
-    text, controls = _XML_ILLEGAL.subn("", text)
-    text, bad_refs = _fix_charrefs(text)
-    if controls or bad_refs:
-        notes.append(f"{controls + bad_refs} XML-illegal character(s) removed")
-    if pos is None and not capped and not controls and not bad_refs:
+    if pos is None and not (capped or controls or bad_refs or decl_fixed):
         return Neutralised(body, False, (), None)
     data = text.encode(codec, "replace") if codec else text.encode("latin-1")
     return Neutralised(data, netscape, tuple(notes), None)
+
+
+_FP_PI_ENCODING = re.compile(r"^<\?.*encoding=['\"](.*?)['\"].*\?>")
+
+
+def _fix_xml_declaration(text: str) -> tuple[str, bool]:
+    """Drop non-ASCII characters from what feedparser will read as the declared encoding.
+
+    feedparser matches its own loose pattern (any ``<?`` on the first line) and decodes the
+    captured name as UTF-8, raising on anything else; the same pattern is used here.
+    """
+    m = _FP_PI_ENCODING.match(text)
+    if m is None or m.group(1).isascii():
+        return text, False
+    name = "".join(c for c in m.group(1) if c.isascii())
+    return text[: m.start(1)] + name + text[m.end(1):], True
 
 
 def _xml_char_ok(code: int) -> bool:
@@ -536,10 +562,12 @@ def _wide_codec(body: bytes) -> str | None:
         return "utf-32"
     if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    head = body[:4]
-    if head in (b"\x00\x00\x00<", b"<\x00\x00\x00"):
+    # Without a BOM, only "<?" itself in UTF-16/32 counts (XML 1.0 appendix F): a stray NUL
+    # before an ASCII document must not turn it into UTF-16.
+    head = body[:8]
+    if head in (b"\x00\x00\x00<\x00\x00\x00?", b"<\x00\x00\x00?\x00\x00\x00"):
         return "utf-32-be" if head[0] == 0 else "utf-32-le"
-    if head[:2] in (b"\x00<", b"<\x00"):
+    if head[:4] in (b"\x00<\x00?", b"<\x00?\x00"):
         return "utf-16-be" if head[0] == 0 else "utf-16-le"
     return None
 
