@@ -97,6 +97,19 @@ class FetchResult:
         """True for a usable outcome: a body, or 304 Not Modified."""
         return self.error_class is None
 
+    def validators(self) -> tuple[str | None, str | None]:
+        """(ETag, Last-Modified) to send next time; both None when ``Expires: 0`` says not to cache.
+
+        After a 304 without fresh validators, the request's own validators stay valid (Miniflux does
+        the same), so they are returned.
+        """
+        if (self.header("expires") or "").strip() == "0":
+            return None, None
+        etag, modified = self.header("etag"), self.header("last-modified")
+        if self.not_modified and etag is None and modified is None:
+            return self.request.etag, self.request.last_modified
+        return etag, modified
+
     def header(self, name: str) -> str | None:
         """The first kept header called ``name`` (case-insensitive), if any."""
         wanted = name.lower()

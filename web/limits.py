@@ -32,7 +32,9 @@ class HostLimiter:
         self._hosts: dict[str, threading.BoundedSemaphore] = {}
         self._next_start: dict[str, float] = {}
         self._in_flight: dict[str, int] = {}
-        self.peak_in_flight: dict[str, int] = {}  # observed maxima, for tests and run stats
+        self.peak_in_flight: dict[str, int] = {}  # observed maxima per host, for tests and run stats
+        self.peak_total = 0
+        self._total_in_flight = 0
 
     def _semaphore(self, host: str) -> threading.BoundedSemaphore:
         with self._lock:
@@ -58,8 +60,11 @@ class HostLimiter:
                 with self._lock:
                     count = self._in_flight[host] = self._in_flight.get(host, 0) + 1
                     self.peak_in_flight[host] = max(self.peak_in_flight.get(host, 0), count)
+                    self._total_in_flight += 1
+                    self.peak_total = max(self.peak_total, self._total_in_flight)
                 try:
                     yield
                 finally:
                     with self._lock:
                         self._in_flight[host] -= 1
+                        self._total_in_flight -= 1
