@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import multiprocessing
 import os
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
@@ -59,6 +60,14 @@ class FeedHandler(BaseHTTPRequestHandler):
         pass
 
 
+def serve(ready: Any) -> None:
+    """Serve the bench feeds on a free 127.0.0.1 port until terminated."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FeedHandler)
+    server.daemon_threads = True
+    ready.put(server.server_address[1])
+    server.serve_forever()
+
+
 def bare_loop(urls: list[str]) -> float:
     import feedparser
     import httpx
@@ -86,10 +95,12 @@ def main() -> None:
     from warehouse.store import Store
 
     console = Console()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FeedHandler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
+    # The server gets its own process: in-process server threads would share the GIL with the
+    # client being measured and slow both sides unevenly.
+    ready: multiprocessing.Queue[int] = multiprocessing.get_context("spawn").Queue()
+    server = multiprocessing.get_context("spawn").Process(target=serve, args=(ready,), daemon=True)
+    server.start()
+    base = f"http://127.0.0.1:{ready.get(timeout=30)}"
     urls = [f"{base}/feed/{i}.xml" for i in range(args.feeds)]
     feeds = [FeedConfig(url=u, name=f"bench {i}") for i, u in enumerate(urls)]
     try:
@@ -110,7 +121,8 @@ def main() -> None:
                     "SELECT count(*) FROM raw.feed_fetches WHERE run_id = 'bench-2' AND not_modified")
         bare_s = bare_loop(urls)
     finally:
-        server.shutdown()
+        server.terminate()
+        server.join()
 
     table = Table(title=f"{args.feeds} local feeds, per-host concurrency {args.concurrency}, "
                         "checks off")

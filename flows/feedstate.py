@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from transforms.feedhealth import AttemptSummary, assess_feed
 from transforms.feedlist import FeedConfig, feed_id, load_feeds_yaml, parse_opml
 from warehouse.projections import feed_health_inputs
@@ -84,6 +86,7 @@ def refresh(store: Store, feed_ids: Sequence[str]) -> None:
 
     Judged as of each feed's latest attempt (not the clock), so a rebuild gives the same rows.
     """
+    updates: list[dict[str, Any]] = []
     for r in feed_health_inputs(store, feed_ids):
         attempts = [AttemptSummary(a["occurred_at"], a["error_class"], _severity(a["error_class"]))
                     for a in r["attempts"] or []]
@@ -92,15 +95,31 @@ def refresh(store: Store, feed_ids: Sequence[str]) -> None:
             ttl_minutes=r["ttl_minutes"], cache_max_age_s=_max_age(r["cache_control"]),
             retry_after_s=r["retry_after_s"], base_interval_s=BASE_INTERVAL.total_seconds(),
         )
+        updates.append({
+            "feed_id": r["feed_id"], "title": r["title"], "feed_version": r["feed_version"],
+            "etag": r["etag"], "last_modified": r["last_modified"],
+            "last_attempt_at": r["last_attempt_at"], "last_success_at": r["last_success_at"],
+            "last_error_class": r["last_error_class"],
+            "consecutive_failures": health.consecutive_failures,
+            "entries_seen": r["entries_seen"], "status": health.status,
+            "next_poll_at": health.next_poll_at, "why": health.why,
+        })
+    if not updates:
+        return
+    full = store.arrow_schema("core.feeds")
+    batch = pa.Table.from_pylist(updates, schema=pa.schema([full.field(n) for n in updates[0]]))
+    store.con.register("_feed_health", batch)
+    try:
         store.con.execute(
-            "UPDATE core.feeds SET title = coalesce(?, title), feed_version = ?, etag = ?,"
-            " last_modified = ?, last_attempt_at = ?, last_success_at = ?, last_error_class = ?,"
-            " consecutive_failures = ?, entries_seen = ?, status = ?, next_poll_at = ?, why = ?"
-            " WHERE feed_id = ?",
-            [r["title"], r["feed_version"], r["etag"], r["last_modified"], r["last_attempt_at"],
-             r["last_success_at"], r["last_error_class"], health.consecutive_failures,
-             r["entries_seen"], health.status, health.next_poll_at, health.why, r["feed_id"]],
-        )
+            "UPDATE core.feeds AS f SET title = coalesce(h.title, f.title),"
+            " feed_version = h.feed_version, etag = h.etag, last_modified = h.last_modified,"
+            " last_attempt_at = h.last_attempt_at, last_success_at = h.last_success_at,"
+            " last_error_class = h.last_error_class,"
+            " consecutive_failures = h.consecutive_failures, entries_seen = h.entries_seen,"
+            " status = h.status, next_poll_at = h.next_poll_at, why = h.why"
+            " FROM _feed_health AS h WHERE f.feed_id = h.feed_id")
+    finally:
+        store.con.unregister("_feed_health")
 
 
 def _severity(error_class: str | None) -> str | None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-from transforms.feedlist import FeedConfig, feed_id
-from workers.feedparse import parse_feed_limited
 
 from flows import feedstate
 from flows.checks import check_batch
@@ -17,9 +16,12 @@ from flows.projection import refresh_linked
 from flows.records import feed_entry_row, feed_fetch_row
 from flows.runs import StageRun, current_run_id, run_task
 from flows.settings import Settings, load_settings
+from transforms.feedlist import FeedConfig, feed_id
+from transforms.feeds import ParsedFeed
 from warehouse.lock import writer_lock
 from warehouse.store import Store, utcnow
 from web import Fetcher, FetchRequest, FetchResult
+from workers.feedparse import parse_feed_limited
 
 log = logging.getLogger(__name__)
 
@@ -31,25 +33,32 @@ def poll(settings: Settings, requests: list[FetchRequest]) -> list[list[FetchRes
         return fetcher.fetch_all(requests)
 
 
+def parse_all(settings: Settings, attempts: list[list[FetchResult]]
+              ) -> dict[tuple[int, int], ParsedFeed]:
+    """Parse every successful body in the worker pool, several at a time."""
+    jobs = {(i, j): r for i, results in enumerate(attempts) for j, r in enumerate(results)
+            if r.body is not None and r.error_class is None}
+
+    def parse(r: FetchResult) -> ParsedFeed:
+        return parse_feed_limited(r.body or b"", dict(r.headers), r.final_url or r.requested_url,
+                                  fetched_at=r.started_at, timeout_s=settings.parse_timeout_s)
+
+    with ThreadPoolExecutor(max_workers=max(2, 2 * settings.workers())) as threads:
+        return dict(zip(jobs, threads.map(parse, jobs.values()), strict=True))
+
+
 def build_rows(
     settings: Settings, run_id: str, attempts: list[list[FetchResult]]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
     """Parse each successful body; return fetch rows, entry rows and the count of failed feeds."""
+    parsed_by_attempt = parse_all(settings, attempts)
     fetch_rows: list[dict[str, Any]] = []
     entry_rows: list[dict[str, Any]] = []
     failed = 0
-    for results in attempts:
+    for i, results in enumerate(attempts):
         fid = results[0].request.key or feed_id(results[0].request.url)
-        for result in results:
-            parsed = None
-            if result.body is not None and result.error_class is None:
-                parsed = parse_feed_limited(
-                    result.body,
-                    dict(result.headers),
-                    result.final_url or result.requested_url,
-                    fetched_at=result.started_at,
-                    timeout_s=settings.parse_timeout_s,
-                )
+        for j, result in enumerate(results):
+            parsed = parsed_by_attempt.get((i, j))
             row = feed_fetch_row(run_id, fid, result, parsed)
             fetch_rows.append(row)
             if parsed is not None:

@@ -1,0 +1,90 @@
+"""``newsflow server up|down|status``: the Prefect server side on this machine.
+
+Registered in flows/cli.py with ``app.add_typer(cli_server.app, name="server")``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from flows import server
+
+app = typer.Typer(help="Run newsflow on a Prefect server: server, work pool, deployments, worker.",
+                  no_args_is_help=True, add_completion=False)
+console = Console()
+err = Console(stderr=True)
+
+StateOption = Annotated[Path, typer.Option("--state-dir", help="Where PID files and logs go.")]
+DEFAULT_STATE = Path("data/server")
+
+
+@app.command()
+def up(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 4200,
+    interval: Annotated[int | None, typer.Option(
+        help="Seconds between scheduled pipeline runs (default NEWSFLOW_SCHEDULE_INTERVAL_S, "
+             "else 900).")] = None,
+    project_dir: Annotated[Path, typer.Option(help="The newsflow checkout.")] = Path("."),
+    state_dir: StateOption = DEFAULT_STATE,
+) -> None:
+    """Start the Prefect server, create the work pool, deploy prefect.yaml and start a worker."""
+    cfg = server.ServerConfig(
+        project_dir=project_dir.resolve(), state_dir=state_dir.resolve(),
+        port=port or server.free_port(), interval_s=interval)
+    try:
+        with console.status("starting Prefect server, work pool, deployments and worker..."):
+            info = server.up(cfg)
+    except server.ServerError as exc:
+        err.print(f"[red]{exc}[/red]")
+        err.print(f"`newsflow server down --state-dir {state_dir}` stops what was started.")
+        raise typer.Exit(1) from None
+    console.print(f"Prefect UI: [bold]{info['ui_url']}[/bold]   "
+                  f"(server pid {info['server_pid']}, worker pid {info['worker_pid']}, "
+                  f"pool {info['pool']})")
+    console.print(f"Use it from a shell: export PREFECT_API_URL={info['api_url']}")
+    console.print(f"Logs and PID files: {cfg.state_dir}.  Stop: newsflow server down")
+
+
+@app.command()
+def down(state_dir: StateOption = DEFAULT_STATE) -> None:
+    """Stop the worker and the server that ``up`` started (their whole process trees)."""
+    stopped = server.down(state_dir.resolve())
+    if not any(stopped.values()):
+        console.print(f"nothing running from {state_dir}")
+        return
+    for name, pids in stopped.items():
+        if pids:
+            console.print(f"stopped {name}: {len(pids)} process(es) ({', '.join(map(str, pids))})")
+
+
+@app.command()
+def status(state_dir: StateOption = DEFAULT_STATE,
+           limit: Annotated[int, typer.Option(help="Runs to show.")] = 10) -> None:
+    """Processes, the UI address, the latest runs and the next scheduled ones."""
+    info = server.status(state_dir.resolve())
+    api = info.get("api_url") or os.environ.get("PREFECT_API_URL")
+    console.print(f"server: {'running' if info['server_running'] else 'stopped'}, "
+                  f"worker: {'running' if info['worker_running'] else 'stopped'}"
+                  + (f", UI {info['ui_url']}" if info.get("ui_url") else ""))
+    if not api or not server.is_healthy(str(api)):
+        console.print("no Prefect API reachable; `newsflow server up` starts one")
+        raise typer.Exit(0 if not info["server_running"] else 1)
+    print_runs(console, str(api), limit)
+
+
+def print_runs(out: Console, api_url: str, limit: int = 10) -> None:
+    """The latest runs and the next scheduled ones as two tables (used by ``newsflow status``)."""
+    for title, upcoming in (("latest runs", False), ("next scheduled runs", True)):
+        table = Table(title=title)
+        for column in ("deployment", "run", "state", "start"):
+            table.add_column(column)
+        for row in server.flow_runs(api_url, upcoming=upcoming, limit=limit):
+            table.add_row(row["deployment"], row["run"], str(row["state"]),
+                          str(row["start"] or "")[:19])
+        out.print(table)
