@@ -88,8 +88,9 @@ def feed_fetch_row(
         "url": result.requested_url,
         **_fetch_fields(result),
         "not_modified": result.not_modified,
-        "etag": _header(result, "etag"),
-        "last_modified": _header(result, "last-modified"),
+        # what to send next time (None when the server said not to cache, e.g. Expires: 0)
+        "etag": result.validators()[0],
+        "last_modified": result.validators()[1],
         "retry_after_s": result.retry_after_s,
     }
     if parsed is not None:

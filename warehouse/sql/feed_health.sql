@@ -18,10 +18,22 @@ ok AS (
 last_ok AS (
     SELECT feed_id, max(occurred_at) AS last_success_at FROM ok GROUP BY feed_id
 ),
+untrusted AS (
+    -- A server whose validators stay the same while the body changes cannot be trusted with
+    -- conditional GET: poll that feed unconditionally (the body hash still dedups entries).
+    SELECT DISTINCT feed_id
+    FROM raw.feed_fetches
+    WHERE list_contains($feeds, feed_id) AND error_class IS NULL AND NOT not_modified
+      AND coalesce(etag, last_modified) IS NOT NULL
+    GROUP BY feed_id, etag, last_modified
+    HAVING count(DISTINCT body_sha256) > 1
+),
 validators AS (
     SELECT feed_id,
-        arg_max(etag, occurred_at) FILTER (WHERE NOT not_modified) AS etag,
-        arg_max(last_modified, occurred_at) FILTER (WHERE NOT not_modified) AS last_modified,
+        CASE WHEN feed_id IN (SELECT feed_id FROM untrusted) THEN NULL
+             ELSE arg_max(etag, occurred_at) END AS etag,
+        CASE WHEN feed_id IN (SELECT feed_id FROM untrusted) THEN NULL
+             ELSE arg_max(last_modified, occurred_at) END AS last_modified,
         arg_max(feed_title, occurred_at) FILTER (WHERE feed_title IS NOT NULL) AS title,
         arg_max(feed_version, occurred_at) FILTER (WHERE feed_version IS NOT NULL) AS feed_version
     FROM ok GROUP BY feed_id
