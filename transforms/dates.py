@@ -181,7 +181,7 @@ _ZONES = {
 }
 _TIME = re.compile(r"(?<![\d:])(\d{1,2})[:h](\d\d)(?::(\d\d))?(?:[.,]\d+)?(?![\d:])")
 _AMPM = re.compile(r"(?<![a-z])([ap])\.?\s?m\.?(?![a-z])")
-_OFFSET = re.compile(r"(?:(?<=\s)|(?<=\d)|(?<=gmt)|(?<=utc)|^)([+-])(\d\d):?(\d\d)?(?![\d])")
+_OFFSET = re.compile(r"(?:(?<=\s)|(?<=gmt)|(?<=utc)|^)([+-])(\d\d):?(\d\d)?(?![\d])")
 _YMD = re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")
 _NUMERIC_DMY = re.compile(r"(?<!\d)(\d{1,2})([-/. ])(\d{1,2})\2(\d{4}|\d{2})(?!\d)")
 _WORD = re.compile(r"[^\W\d_]+\.?|\d+(?:st|nd|rd|th|er|e|º)?\.?", re.U)

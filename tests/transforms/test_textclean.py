@@ -1,0 +1,69 @@
+"""Text cleaning: valid UTF-8 out whatever comes in (FAULTS cases 38, 49, 50)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from transforms.textclean import clean_text, decode_bytes, fix_unicode, html_to_text
+
+
+@pytest.mark.parametrize(("raw", "want"), [
+    ("a\x00b\x0bc\x0cd\x1fe\x7f", "abcde"),
+    ("lone \ud800 surrogate", "lone \ufffd surrogate"),
+    ("\x93quoted\x94 \x80", "\u201cquoted\u201d \u20ac"),  # C1 controls are cp1252 bytes
+    ("e\u0301", "\u00e9"),  # NFC
+    ("\ufffe\uffff", ""),
+])
+def test_case_38_fix_unicode(raw: str, want: str) -> None:
+    assert fix_unicode(raw) == want
+
+
+def test_case_38_decode_bytes_never_raises() -> None:
+    assert decode_bytes(b"ok \xff \xc3\x28") == "ok \ufffd \ufffd("
+    assert decode_bytes(b"x", "no-such-codec") == "x"
+
+
+def test_case_49_scripts_and_styles_are_dropped_and_text_kept() -> None:
+    html = ('<p style="background:url(javascript:alert(1))">Hello <b>world</b></p>'
+            "<script>alert(2)</script><style>p{}</style><img src=x onerror=alert(3)>&amp; more")
+    assert clean_text(html, 1000) == ("Hello world\n& more", False)
+
+
+def test_titles_are_one_line() -> None:
+    assert clean_text("  Two\n  lines\t here ", 100, single_line=True) == ("Two lines here", False)
+
+
+def test_plain_text_is_not_treated_as_markup() -> None:
+    assert clean_text("a < b and c > d", 100) == ("a < b and c > d", False)
+    assert clean_text("<b>x</b>", 100, markup=False) == ("<b>x</b>", False)
+
+
+def test_case_50_capped_with_flag() -> None:
+    text, cut = clean_text("x" * 1_000_000, 1000)
+    assert cut and text == "x" * 1000
+    assert clean_text("short", 1000) == ("short", False)
+
+
+def test_empty_results_are_none() -> None:
+    assert clean_text(None, 10) == (None, False)
+    assert clean_text(" \n\x00 ", 10) == (None, False)
+    assert clean_text("<script>x</script>", 10) == (None, False)
+
+
+def test_paragraphs_survive_as_blank_lines() -> None:
+    assert html_to_text("<p>one</p><p>two</p>").split() == ["one", "two"]
+    assert clean_text("<p>one</p>\n\n\n\n<p>two</p>", 100)[0] == "one\n\ntwo"
+
+
+def test_property_output_is_always_valid_utf8() -> None:
+    rng = random.Random(38)
+    for _ in range(2000):
+        raw = "".join(chr(rng.choice([rng.randrange(0, 0x80), rng.randrange(0x80, 0x3000),
+                                      rng.randrange(0xD800, 0xE000), ord("<"), ord("&")]))
+                      for _ in range(rng.randint(0, 60)))
+        text, _ = clean_text(raw, 30)
+        if text is not None:
+            text.encode("utf-8")
+            assert len(text) <= 30
