@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,15 @@ class SearchHit:
     snippet: str
     url: str
     story_id: str | None
+
+
+def _utc(value: datetime | date | str | None) -> datetime | str | None:
+    """A bound for the query: naive UTC, whatever the session's time zone."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    return value
 
 
 def fts_extension_path() -> Path:
@@ -121,19 +130,20 @@ def search(
     con: duckdb.DuckDBPyConnection,
     query: str,
     *,
-    since: datetime | str | None = None,
-    until: datetime | str | None = None,
+    since: datetime | date | str | None = None,
+    until: datetime | date | str | None = None,
     outlet: str | None = None,
     limit: int = 20,
 ) -> list[SearchHit]:
     """Articles matching ``query``, best BM25 score first, with their story when they have one.
 
-    ``since``/``until`` bound ``published_at`` (``until`` exclusive); works on read-only
-    connections as long as the index was built by a writer.
+    ``since``/``until`` bound ``published_at`` (``until`` exclusive; dates are UTC midnights,
+    naive times are UTC); works on read-only connections once a writer has built the index.
     """
     load_fts(con)
     rows = con.execute(
         _sql("search_query.sql"),
-        {"q": query, "since": since, "until": until, "outlet": outlet, "limit": limit},
+        {"q": query, "since": _utc(since), "until": _utc(until), "outlet": outlet,
+         "limit": limit},
     ).fetchall()
     return [SearchHit(*row) for row in rows]

@@ -1,5 +1,5 @@
 -- `newsflow search`: ranked hits of analytics.search($q) within an optional date range and
--- outlet, with the story each article belongs to (NULL when it stands alone).
+-- outlet ($since/$until: naive UTC times, $until exclusive), with the story each article belongs to (NULL when it stands alone).
 SELECT
     row_number() OVER (ORDER BY s.rank) AS rank,
     s.score,
@@ -14,8 +14,8 @@ SELECT
     sa.story_id
 FROM analytics.search($q) AS s
 LEFT JOIN core.story_articles AS sa USING (article_key)
-WHERE ($since IS NULL OR s.published_at >= CAST($since AS TIMESTAMPTZ))
-  AND ($until IS NULL OR s.published_at < CAST($until AS TIMESTAMPTZ))
+WHERE ($since IS NULL OR s.published_at >= timezone('UTC', CAST($since AS TIMESTAMP)))
+  AND ($until IS NULL OR s.published_at < timezone('UTC', CAST($until AS TIMESTAMP)))
   AND ($outlet IS NULL OR s.outlet = $outlet)
 ORDER BY s.rank
 LIMIT $limit;

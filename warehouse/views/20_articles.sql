@@ -30,6 +30,10 @@ final AS (
         a.first_seen_at,
         a.last_seen_at,
         a.version_count,
+        a.content_hash,
+        a.modified_at,
+        a.image,
+        a.page_fetch_id,
         a.extractor,
         a.extractor_version
     FROM articles AS a
