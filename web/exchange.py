@@ -110,13 +110,15 @@ class Exchange:
         cap = options.max_bytes if max_bytes is None else max_bytes
         started_at = self._now()
         t0 = self._clock()
+        deadline: float | None = None
+        # Cookies live for one attempt only: enough for "set a cookie, then redirect" consent dances,
+        # never shared between feeds, sites or runs.
+        jar = httpx.Cookies()
         chain: list[str] = []
         url = request.url
         hop = _Hop()
         error: ErrorClass | None = None
         detail: str | None = None
-        # The guard reads the deadline from time.monotonic, whatever clock tests inject for the rest.
-        deadline = time.monotonic() + options.deadline
         try:
             while True:
                 problem = check_url(url, allow_private=options.allow_private)
@@ -128,7 +130,12 @@ class Exchange:
                 hop = _Hop()
                 host = (urlsplit(url).hostname or "").lower()
                 with self._limiter.slot(host):
-                    self._exchange_one(request, url, deadline, cap, hop)
+                    if deadline is None:
+                        # The budget starts when the request can go out, not while it queues for a
+                        # host slot. The guard reads time.monotonic, whatever clock tests inject.
+                        deadline = time.monotonic() + options.deadline
+                        started_at, t0 = self._now(), self._clock()
+                    self._exchange_one(request, url, deadline, cap, hop, jar)
                 if hop.location is None:
                     break
                 target = urljoin(url, hop.location.strip())
@@ -151,7 +158,7 @@ class Exchange:
             error = classify_exception(
                 exc,
                 got_headers=got_headers,
-                deadline_passed=deadline - time.monotonic() <= 0,
+                deadline_passed=deadline is not None and deadline - time.monotonic() <= 0,
                 received=hop.received,
             )
             detail = f"{type(exc).__name__}: {exc}"
@@ -200,20 +207,28 @@ class Exchange:
             headers["If-Modified-Since"] = request.last_modified
         return headers
 
-    def _exchange_one(self, request: FetchRequest, url: str, deadline: float, cap: int, hop: _Hop) -> None:
+    def _exchange_one(
+        self, request: FetchRequest, url: str, deadline: float, cap: int, hop: _Hop, jar: httpx.Cookies
+    ) -> None:
         """One request/response, recorded into ``hop`` as it goes (so failures keep status and headers)."""
         set_deadline(deadline)
         try:
-            with self._client.stream("GET", url, headers=self._request_headers(request)) as response:
+            outgoing = self._client.build_request("GET", url, headers=self._request_headers(request))
+            jar.set_cookie_header(outgoing)
+            response = self._client.send(outgoing, stream=True)
+            try:
                 hop.status, hop.headers, hop.url = response.status_code, response.headers, url
                 status, headers = hop.status, hop.headers
                 if status in REDIRECT_STATUSES and headers.get("location"):
                     # The redirect body is never read, let alone decompressed (case 24).
+                    jar.extract_cookies(response)
                     hop.location = headers["location"]
                     return
                 if classify_status(status, headers) is not None or status == 304:
                     return
                 hop.body = self._read_body(response, cap)
+            finally:
+                response.close()
         finally:
             hop.received = bytes_received()
             set_deadline(None)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
 
 import certifi
@@ -167,6 +168,8 @@ class Fetcher:
                 pool=self.options.deadline,
             ),
             headers={"User-Agent": self.options.user_agent},
+            # The client-wide jar refuses everything; each attempt keeps its own (see exchange.py).
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
         )
         self.limiter = HostLimiter(
             per_host=self.options.per_host_concurrency,

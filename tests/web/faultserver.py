@@ -361,6 +361,12 @@ class FaultServer:
         headers = [("Location", "/ok"), ("Content-Encoding", "gzip")]
         return self.send(conn, 302, body, headers)
 
+    def route_cookie_gate(self, conn: socket.socket, req: Request) -> bool:
+        """A consent wall: without the cookie, set it and redirect back to itself."""
+        if "gate=1" in req.headers.get("cookie", ""):
+            return self.send(conn, 200, b"<html>past the gate</html>")
+        return self.send(conn, 302, b"", [("Set-Cookie", "gate=1; Path=/"), ("Location", "/cookie-gate")])
+
     # -- size limits and bombs (cases 21-23) ---------------------------------------------------
     def route_declared(self, conn: socket.socket, req: Request) -> bool:
         """Content-Length: 60000000, then a trickle of bytes (must be refused before reading)."""

@@ -103,3 +103,11 @@ def test_per_host_delay_spaces_request_starts(server: FaultServer, sleeps: Sleep
             fetcher.fetch(FetchRequest(server.url("/ok"), kind="page"))
         fetcher.fetch(FetchRequest(server.url("/ok", host="localhost"), kind="page"))  # another host: no wait
     assert sleeps.calls == [0.5, 1.0]
+
+
+def test_time_queued_for_a_host_slot_does_not_eat_the_deadline(server: FaultServer) -> None:
+    # Three 0.3 s requests through one slot take ~0.9 s in all, each well inside its own 0.8 s budget.
+    requests = [FetchRequest(server.url(f"/slow?s=0.3&n={i}"), kind="feed") for i in range(3)]
+    with Fetcher(fast_options(per_host_concurrency=1, deadline=0.8, max_attempts=1)) as fetcher:
+        outcomes = fetcher.fetch_all(requests)
+    assert [o[-1].error_class for o in outcomes] == [None, None, None]

@@ -77,3 +77,14 @@ def test_redirect_without_location_is_a_protocol_error(server: FaultServer) -> N
     with Fetcher(fast_options()) as fetcher:
         [result] = fetcher.fetch(FetchRequest(server.url("/status/302"), kind="feed"))
     assert result.error_class is ErrorClass.PROTOCOL
+
+
+def test_case_62_cookie_set_on_a_redirect_is_kept_for_the_attempt_only(server: FaultServer) -> None:
+    with Fetcher(fast_options()) as fetcher:
+        [first] = fetcher.fetch(FetchRequest(server.url("/cookie-gate"), kind="page"))
+        [second] = fetcher.fetch(FetchRequest(server.url("/cookie-gate"), kind="page"))
+    assert first.error_class is None and first.body == b"<html>past the gate</html>"
+    assert first.redirect_chain == (server.url("/cookie-gate"),)
+    # No jar survives the attempt: the second fetch meets the wall again.
+    assert second.redirect_chain == (server.url("/cookie-gate"),)
+    assert server.hits["/cookie-gate"] == 4
