@@ -8,6 +8,7 @@ into a DataFrame (without BLOB columns) and hand it over.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -105,6 +106,20 @@ def _suite_objects(state: _Gx, name: str, checks: tuple[Check, ...]) -> tuple[An
     return state.batch_definitions[name], state.suites[name]
 
 
+def policy_markdown() -> str:
+    """The policy table of every suite (docs/quality.md carries it; a test keeps them in step)."""
+    lines = ["| suite | check | GX expectation | column | rows | policy | why |",
+             "|---|---|---|---|---|---|---|"]
+    suites = [(m.SUITE, m.checks()) for m in SUITES.values()]
+    suites.append((volume.SUITE, volume.checks()))
+    for name, checks in suites:
+        for c in checks:
+            rows = f"`{c.condition}`" if c.when else "all"
+            lines.append(f"| {name} | `{c.name}` | {c.expectation} | {c.column or ''} | {rows} | "
+                         f"{c.severity} | {c.why.replace('|', '/')} |")
+    return "\n".join(lines)
+
+
 def gx_context() -> Any:
     """The process's GX context (importing great_expectations on first use)."""
     return _gx().context
@@ -120,8 +135,8 @@ def register_all_suites() -> None:
     """Build every suite in the context, so Data Docs can render suites not run in this process."""
     with _lock:
         state = _gx()
-        for module in SUITES.values():
-            _suite_objects(state, module.SUITE, module.checks())
+        for table, module in SUITES.items():
+            _suite_objects(state, module.SUITE, _checks(table))
         _suite_objects(state, volume.SUITE, volume.checks())
 
 
@@ -188,7 +203,7 @@ def validate_batch(
         raise ValueError(f"no suite for table {table!r}; known: {sorted(SUITES)}") from None
     data = module.prepare(_frame(df))
     return run_suite(
-        suite=module.SUITE, table=table, stage=stage, checks=module.checks(), data=data,
+        suite=module.SUITE, table=table, stage=stage, checks=_checks(table), data=data,
         id_column=module.ID_COLUMN,
         parameters={"min_rows": 1 if expect_rows else 0, "max_body_bytes": max_body_bytes},
     )
@@ -215,6 +230,13 @@ def validate_volume(
         data=data, id_column=volume.ID_COLUMN,
         parameters={"min_rows": 1 if expect_rows else 0, "min_total": volume.min_total(data)},
     )
+
+
+@functools.cache
+def _checks(table: str) -> tuple[Check, ...]:
+    """A table's checks, declared once per process like its GX suite (closed sets are looked up
+    in web/ and transforms/ only here)."""
+    return tuple(SUITES[table].checks())
 
 
 def _frame(df: pd.DataFrame) -> pd.DataFrame:
