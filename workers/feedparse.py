@@ -14,9 +14,11 @@ import concurrent.futures
 import logging
 import multiprocessing
 import os
+import pyexpat
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 
 from pebble import ProcessExpired, ProcessPool
 
@@ -30,8 +32,26 @@ DEFAULT_MEMORY_MB = 1024
 # Replace a worker after this many parses so slow leaks cannot build up.
 MAX_TASKS_PER_WORKER = 500
 
+# Expat 2.6.0 fixed the large-token denial of service (CVE-2023-52425) and carries the
+# billion-laughs amplification limits (FAULTS case 33).
+MIN_EXPAT = (2, 6, 0)
+
 _lock = threading.Lock()
 _pool: ProcessPool | None = None
+
+
+def check_expat(minimum: tuple[int, int, int] = MIN_EXPAT) -> tuple[int, int, int]:
+    """Start-up check: raise RuntimeError when the linked expat is older than ``minimum``.
+
+    parse_feed strips every DTD before expat sees a document, so an old expat is a second
+    line of defence missing, not an open door; the caller decides whether to refuse to start.
+    """
+    found = tuple(pyexpat.version_info)
+    if found < minimum:
+        raise RuntimeError(
+            f"expat {'.'.join(map(str, found))} is older than {'.'.join(map(str, minimum))}"
+            f" ({pyexpat.EXPAT_VERSION}); rebuild Python against a newer libexpat")
+    return found  # type: ignore[return-value]  # three ints, as pyexpat documents
 
 
 def _init_worker(memory_mb: int) -> None:
@@ -88,28 +108,33 @@ def parse_feed_limited(
     Never raises: a timeout is ``PARSE_TIMEOUT``, a dead worker or an error in it is
     ``PARSE_CRASH``, each with a reason.
     """
-    args = (body, dict(headers), base_url)
     kwargs = {"fetched_at": fetched_at, "options": options or FeedOptions()}
+    return run_limited(parse_feed, (body, dict(headers), base_url), kwargs, timeout_s, base_url)
+
+
+def run_limited(fn: Callable[..., ParsedFeed], args: tuple[Any, ...], kwargs: dict[str, Any],
+                timeout_s: float, label: str) -> ParsedFeed:
+    """Run ``fn`` in the pool under the wall-clock limit; failures become ParsedFeed values."""
     for attempt in (1, 2):
         try:
-            future = _get_pool().schedule(parse_feed, args, kwargs, timeout=timeout_s)
+            future = _get_pool().schedule(fn, args, kwargs, timeout=timeout_s)
         except RuntimeError:
             # The pool was stopped under us (shutdown at exit, or a broken pool): start anew.
             if attempt == 2:
-                return failed(FeedOutcome.PARSE_CRASH, "parse worker pool unavailable")
+                break
             shutdown()
             continue
         try:
             return future.result()
         except concurrent.futures.TimeoutError:
-            logger.warning("feed parse of %s killed after %.1fs", base_url, timeout_s)
+            logger.warning("feed parse of %s killed after %.1fs", label, timeout_s)
             return failed(FeedOutcome.PARSE_TIMEOUT, f"parse exceeded {timeout_s:g}s")
         except ProcessExpired as exc:
-            logger.warning("feed parse worker died on %s: %s", base_url, exc)
+            logger.warning("feed parse worker died on %s: %s", label, exc)
             return failed(FeedOutcome.PARSE_CRASH, f"parse worker died: {exc}"[:500])
         except MemoryError:
             return failed(FeedOutcome.PARSE_CRASH, "parse worker hit its memory limit")
         except Exception as exc:  # the worker's own error, pickled back
-            logger.warning("feed parse of %s failed: %r", base_url, exc)
+            logger.warning("feed parse of %s failed: %r", label, exc)
             return failed(FeedOutcome.PARSE_CRASH, f"{type(exc).__name__}: {exc}"[:500])
     return failed(FeedOutcome.PARSE_CRASH, "parse worker pool unavailable")
