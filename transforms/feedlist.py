@@ -62,11 +62,11 @@ def feed_id(url: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
-def check_feed_url(url: Any, where: str) -> str:
+def check_feed_url(value: Any, where: str) -> str:
     """A feed URL must be an absolute http(s) URL with a host (FAULTS case 18)."""
-    if not isinstance(url, str) or not url.strip():
+    if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{where}: url is missing")
-    url = url.strip()
+    url: str = value.strip()
     try:
         parts = urlsplit(url)
         _ = parts.port

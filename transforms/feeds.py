@@ -700,7 +700,8 @@ def _fields_from_json(item: Mapping[str, Any], options: FeedOptions) -> _Fields:
     people = item.get("authors") or ([item["author"]] if item.get("author") else [])
     names = [p.get("name") for p in people if isinstance(p, Mapping)] \
         if isinstance(people, list) else []
-    tags = item.get("tags") if isinstance(item.get("tags"), list) else []
+    raw_tags = item.get("tags")
+    tags: list[Any] = raw_tags if isinstance(raw_tags, list) else []
     html_or_text = _s(item.get("content_html")) or _s(item.get("content_text"))
     entry = {
         "id": str(item["id"]) if isinstance(item.get("id"), str | int) else None,

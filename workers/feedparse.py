@@ -86,7 +86,7 @@ def shutdown() -> None:
     global _pool
     with _lock:
         if _pool is not None:
-            _pool.stop()
+            _pool.stop()  # type: ignore[no-untyped-call]  # pebble leaves stop() unannotated
             _pool.join(timeout=5)
             _pool = None
 
