@@ -37,9 +37,11 @@ def parse_encodings(header: str | None) -> list[str]:
 
 def _gzip(chunks: Iterable[bytes]) -> Iterator[bytes]:
     decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    fed = False
     for chunk in chunks:
         data = chunk
         while data:
+            fed = True
             try:
                 out = decoder.decompress(data, PIECE)
             except zlib.error as exc:
@@ -50,10 +52,12 @@ def _gzip(chunks: Iterable[bytes]) -> Iterator[bytes]:
                 # Concatenated gzip members are legal; anything else after the end is junk we drop.
                 rest = decoder.unused_data
                 decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                fed = False
                 data = rest if rest[:2] == b"\x1f\x8b" else b""
             else:
                 data = decoder.unconsumed_tail
-    if not decoder.eof and decoder.unconsumed_tail:
+    # A stream cut short would otherwise pass as a shorter, "successful" body.
+    if fed and not decoder.eof:
         raise DecodeError("gzip: truncated stream")
 
 
@@ -75,14 +79,18 @@ def _deflate(chunks: Iterable[bytes]) -> Iterator[bytes]:
             if out:
                 yield out
             data = decoder.unconsumed_tail
+    if decoder is not None and not decoder.eof:
+        raise DecodeError("deflate: truncated stream")
 
 
 def _brotli(chunks: Iterable[bytes]) -> Iterator[bytes]:
     decoder = brotli.Decompressor()
+    fed = False
     try:
         for chunk in chunks:
             if not chunk:
                 continue
+            fed = True
             out = decoder.process(chunk, output_buffer_limit=PIECE)
             if out:
                 yield out
@@ -94,19 +102,25 @@ def _brotli(chunks: Iterable[bytes]) -> Iterator[bytes]:
                 yield out
     except brotli.error as exc:
         raise DecodeError(f"br: {exc}") from exc
+    if fed and not decoder.is_finished():
+        raise DecodeError("br: truncated stream")
 
 
 def _zstd(chunks: Iterable[bytes]) -> Iterator[bytes]:
     decoder = zstandard.ZstdDecompressor().decompressobj()
+    fed = False
     try:
         for chunk in chunks:
             view = memoryview(chunk)
             for start in range(0, len(view), _ZSTD_SLICE):
+                fed = True
                 out = decoder.decompress(view[start : start + _ZSTD_SLICE].tobytes())
                 for offset in range(0, len(out), PIECE):
                     yield out[offset : offset + PIECE]
     except zstandard.ZstdError as exc:
         raise DecodeError(f"zstd: {exc}") from exc
+    if fed and not decoder.eof:
+        raise DecodeError("zstd: truncated stream")
 
 
 _DECODERS: dict[str, Callable[[Iterable[bytes]], Iterator[bytes]]] = {

@@ -115,6 +115,7 @@ class Exchange:
         # never shared between feeds, sites or runs.
         jar = httpx.Cookies()
         chain: list[str] = []
+        hop_statuses: list[int] = []
         url = request.url
         hop = _Hop()
         error: ErrorClass | None = None
@@ -144,6 +145,7 @@ class Exchange:
                 if len(chain) >= options.max_redirects:
                     raise _Stop(ErrorClass.TOO_MANY_REDIRECTS, f"more than {options.max_redirects} redirects")
                 chain.append(target)
+                hop_statuses.append(hop.status or 0)
                 url = target
             assert hop.status is not None
             error = classify_status(hop.status, hop.headers)
@@ -182,6 +184,7 @@ class Exchange:
             requested_url=request.url,
             final_url=final_url,
             redirect_chain=tuple(chain),
+            redirect_statuses=tuple(hop_statuses),
             status=status,
             error_class=error,
             error_detail=None if detail is None else short(detail),

@@ -19,6 +19,8 @@ import threading
 import time
 import typing
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 import httpcore
 from httpcore._backends.sync import SyncBackend  # the stock backend we wrap; public API has no alias
@@ -110,11 +112,20 @@ class _DeadlineStream(httpcore.NetworkStream):
         return self._inner.get_extra_info(info)
 
 
-def resolve(host: str, port: int) -> list[IPAddress]:
-    """All addresses ``host`` resolves to (through ``socket.getaddrinfo``, which tests monkeypatch)."""
+# getaddrinfo cannot be interrupted, so lookups run on helper threads and the caller stops waiting
+# at its connect budget. A hung lookup keeps its helper until the system resolver gives up.
+_RESOLVER = ThreadPoolExecutor(max_workers=8, thread_name_prefix="newsflow-dns")
+
+
+def resolve(host: str, port: int, timeout: float | None = None) -> list[IPAddress]:
+    """All addresses ``host`` resolves to (via ``socket.getaddrinfo``, which tests monkeypatch)."""
+    future = _RESOLVER.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
+        infos = future.result(timeout=timeout)
+    except FutureTimeout as exc:
+        future.cancel()
+        raise ResolutionFailed(f"resolving {host} took longer than {timeout:.1f}s") from exc
+    except (OSError, UnicodeError) as exc:  # socket.gaierror is an OSError
         raise ResolutionFailed(f"cannot resolve {host}: {exc}") from exc
     addresses: list[IPAddress] = []
     for _family, _type, _proto, _canon, sockaddr in infos:
@@ -159,7 +170,7 @@ class GuardedBackend(httpcore.NetworkBackend):
             literal = parse_ip_literal(name)
         except ValueError as exc:
             raise ResolutionFailed(f"bad host {host!r}: {exc}") from exc
-        addresses = [literal] if literal is not None else resolve(name, port)
+        addresses = [literal] if literal is not None else resolve(name, port, clamped)
         check_addresses(name, addresses, allow_private=self._allow_private)
         last_error: Exception | None = None
         for ip in addresses:

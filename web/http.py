@@ -92,11 +92,25 @@ class FetchResult:
     elapsed_ms: int
     retry_after_s: float | None  # parsed + capped Retry-After, if the server sent one
     not_modified: bool  # 304
+    redirect_statuses: tuple[int, ...] = ()  # status of each redirect hop, aligned with redirect_chain
 
     @property
     def ok(self) -> bool:
         """True for a usable outcome: a body, or 304 Not Modified."""
         return self.error_class is None
+
+    @property
+    def permanent_redirect(self) -> str | None:
+        """The URL to adopt in place of the requested one (case 20), or None.
+
+        Only when every hop was permanent (301/308) and the target answered successfully; every hop
+        already passed the scheme and SSRF checks, so the new URL is as safe as any we fetch.
+        """
+        if self.error_class is not None or not self.redirect_chain or self.final_url is None:
+            return None
+        if all(status in (301, 308) for status in self.redirect_statuses):
+            return self.final_url
+        return None
 
     def validators(self) -> tuple[str | None, str | None]:
         """(ETag, Last-Modified) to send next time; both None when ``Expires: 0`` says not to cache.

@@ -422,6 +422,8 @@ class FaultServer:
             data = zstandard.ZstdCompressor().compress(body)
         else:
             data = body
+        if req.query.get("truncate"):
+            data = data[: -int(req.query["truncate"])]  # Content-Length still matches what is sent
         return self.send(conn, 200, data, [("Content-Encoding", kind)])
 
     # -- header abuse (case 28) ---------------------------------------------------------------

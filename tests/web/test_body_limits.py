@@ -27,6 +27,13 @@ def test_supported_encodings_are_decoded(server: FaultServer, encoding: str) -> 
     assert result.header("content-encoding") == encoding
 
 
+def test_truncated_gzip_body_is_bad_encoding_not_a_short_success(server: FaultServer) -> None:
+    with Fetcher(fast_options()) as fetcher:
+        results = fetcher.fetch(FetchRequest(server.url("/encoded/gzip?truncate=12"), kind="page"))
+    assert [r.error_class for r in results] == [ErrorClass.BAD_ENCODING]
+    assert results[0].body is None
+
+
 def test_unknown_encoding_is_bad_encoding(server: FaultServer) -> None:
     with Fetcher(fast_options()) as fetcher:
         [result] = fetcher.fetch(FetchRequest(server.url("/encoded/compress"), kind="page"))

@@ -161,3 +161,16 @@ def test_blocked_reason_ranges() -> None:
         assert not blocked(ip, allow_private=True), ip
     for ip in ["169.254.169.254", "0.0.0.0", "::", "224.0.0.1", "ff02::1"]:
         assert blocked(ip, allow_private=True), ip  # never opened, even for tests
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br", "zstd"])
+def test_truncated_compressed_streams_are_errors_not_short_bodies(encoding: str) -> None:
+    data = b"<p>truncated</p>" * 5000
+    blob = {
+        "gzip": gzip.compress,
+        "deflate": zlib.compress,
+        "br": brotli.compress,
+        "zstd": zstandard.ZstdCompressor().compress,
+    }[encoding](data)
+    with pytest.raises(DecodeError, match="truncated"):
+        list(decode_stream([blob[: len(blob) // 2]], [encoding]))

@@ -55,6 +55,18 @@ def test_case_20_permanent_redirect_exposes_the_checked_target(server: FaultServ
         [result] = fetcher.fetch(FetchRequest(server.url("/redirect/1?code=301"), kind="feed"))
     assert result.error_class is None
     assert result.final_url == server.url("/ok")  # only a hop that passed the checks and answered
+    assert result.redirect_statuses == (301,)
+    assert result.permanent_redirect == server.url("/ok")
+
+
+def test_case_20_mixed_or_temporary_redirects_are_not_adopted(server: FaultServer) -> None:
+    with Fetcher(fast_options()) as fetcher:
+        [temporary] = fetcher.fetch(FetchRequest(server.url("/redirect/2?code=302"), kind="feed"))
+        [permanent] = fetcher.fetch(FetchRequest(server.url("/redirect/2?code=308"), kind="feed"))
+        [failed] = fetcher.fetch(FetchRequest(server.url("/to?code=301&url=/status/404"), kind="feed"))
+    assert temporary.permanent_redirect is None and temporary.redirect_statuses == (302, 302)
+    assert permanent.permanent_redirect == server.url("/ok")
+    assert failed.permanent_redirect is None  # a target that fails is never adopted
 
 
 def test_case_20_permanent_redirect_to_a_bad_scheme_is_refused(server: FaultServer) -> None:

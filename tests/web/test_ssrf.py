@@ -287,3 +287,25 @@ def test_case_48_entry_link_to_metadata_host_is_refused(internet: FakeInternet) 
     assert result.error_class is ErrorClass.SSRF_BLOCKED
     assert ErrorClass.SSRF_BLOCKED.permanent and not ErrorClass.SSRF_BLOCKED.retryable
     assert internet.connects == []
+
+
+def test_case_1_a_hanging_resolver_is_cut_at_the_connect_timeout(
+    internet: FakeInternet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    release = threading.Event()
+
+    def hanging(host: str, *args: Any, **kwargs: Any) -> list[Any]:
+        release.wait(5)
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging)
+    try:
+        with Fetcher(fast_options(allow_private=False, connect_timeout=0.3, max_attempts=1)) as fetcher:
+            [result] = fetcher.fetch(FetchRequest("http://slow-dns.example/", kind="feed"))
+    finally:
+        release.set()
+    assert result.error_class is ErrorClass.DNS
+    assert "longer than" in (result.error_detail or "")
+    assert result.elapsed_ms < 2000
