@@ -16,7 +16,8 @@ import duckdb
 import pytest
 
 from transforms.feedlist import feed_id
-from transforms.feeds import FeedOptions, FeedOutcome, ParsedFeed, neutralise, parse_feed
+from transforms.feeds import FeedOptions, FeedOutcome, ParsedFeed, parse_feed
+from transforms.textclean import neutralise
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
 BASE = "https://example.com/feeds/main.xml"
