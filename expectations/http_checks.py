@@ -29,7 +29,8 @@ KNOWN_ERROR_CLASSES: tuple[str, ...] = (
     "dns", "connect_timeout", "timeout", "deadline", "reset", "incomplete", "protocol", "http_4xx",
     "http_5xx", "rate_limited", "gone", "not_found", "forbidden", "bot_challenge", "too_large",
     "too_many_redirects", "ssrf_blocked", "bad_scheme", "bad_url", "tls", "empty_response",
-    "too_many_encodings", "downgrade", "robots_disallowed", "connect", "other",
+    "too_many_encodings", "downgrade", "robots_disallowed", "connect", "other", "bad_encoding",
+    "unauthorized",
 )
 
 # The row filter GX applies for checks that only concern successful attempts (see ``prepare``).

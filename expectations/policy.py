@@ -46,7 +46,7 @@ class Check:
 
     ``expectation`` names a class in ``great_expectations.expectations``; ``kwargs`` are passed to it
     unchanged. ``when`` restricts the check to rows matching ``column op value`` (a GX row
-    condition; ``op`` is one of == != < <= > >=). ``sample_ids`` makes the report's sample show
+    condition; ``op`` is one of == != < <= > >= in, not in). ``sample_ids`` makes the report's sample show
     the failing rows' ids (used where the id, such as a source name, is more telling than the
     value).
     """

@@ -146,6 +146,10 @@ def _condition(column: str, op: str, value: Any) -> Any:
 
     from great_expectations.expectations.row_conditions import Column
 
+    if op == "in":
+        return Column(column).is_in(value)
+    if op == "not in":
+        return Column(column).is_not_in(value)
     ops = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
            ">": operator.gt, ">=": operator.ge}
     return ops[op](Column(column), value)

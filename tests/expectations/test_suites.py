@@ -219,11 +219,11 @@ def test_case_54_short_text_and_future_date_are_blocking(build: Builders) -> Non
     df.loc[1, "word_count"] = 4
     df.loc[2, "published_at"] = df.loc[2, "last_seen_at"] + timedelta(days=30)
     report = validate_batch("core.articles", df, stage="core")
-    assert failed(report) == {"text_length_in_bounds", "word_count_in_bounds",
+    assert failed(report) == {"text_length_in_bounds", "word_count_floor",
                               "published_not_after_fetch"}
     assert sorted(report.quarantine()) == sorted([
         (df.loc[1, "article_key"], "core_articles.text_length_in_bounds"),
-        (df.loc[1, "article_key"], "core_articles.word_count_in_bounds"),
+        (df.loc[1, "article_key"], "core_articles.word_count_floor"),
         (df.loc[2, "article_key"], "core_articles.published_not_after_fetch"),
     ])
 
@@ -262,3 +262,12 @@ def test_markdown_lists_failures_first(build: Builders) -> None:
     assert "validation_failed" in lines[0] and "raw.page_fetches" in lines[0]
     assert lines[4].startswith("| error_class_known | error_class | FAIL | blocking |")
     assert "gremlins" in lines[4]
+
+
+def test_word_floor_spares_languages_written_without_spaces(build: Builders) -> None:
+    df = build["core.articles"]()
+    chinese = "市议会周二投票决定扩大受保护自行车道网络" * 12      # 240 characters, one "word"
+    df.loc[0, ["text", "word_count", "language"]] = [chinese, 1, "zh"]
+    df.loc[1, ["text", "word_count", "language"]] = [chinese, 1, None]
+    report = validate_batch("core.articles", df, stage="core")
+    assert report.quarantine() == [(df.loc[1, "article_key"], "core_articles.word_count_floor")]
