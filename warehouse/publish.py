@@ -44,9 +44,13 @@ LAST: Final = "last"
 # Partitioned tables: name -> (partition column, SQL expression over the view's columns).
 PARTITIONED: Final[dict[str, tuple[str, str]]] = {
     "articles": ("first_seen_day", "coalesce(timezone('UTC', first_seen_at)::DATE, DATE '1970-01-01')"),
+    # Every version with its text: as large as articles, so also split by day.
+    "article_versions": ("observed_day",
+                         "coalesce(timezone('UTC', observed_at)::DATE, DATE '1970-01-01')"),
 }
 # Rows within a file are sorted so that the same content gives the same bytes.
-_ORDER: Final[dict[str, str]] = {"articles": "article_key"}
+_ORDER: Final[dict[str, str]] = {"articles": "article_key",
+                                 "article_versions": "article_key, version"}
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _FORMAT: Final = 1
@@ -81,7 +85,8 @@ def publish(
         old = {}
     old_tables: dict[str, Any] = old.get("tables", {})
     new_tables: dict[str, Any] = {}
-    stats = {"files_written": 0, "files_removed": 0, "bytes_written": 0, "rows_written": 0}
+    stats: dict[str, Any] = {"files_written": 0, "files_removed": 0, "bytes_written": 0,
+                             "rows_written": 0, "written": []}
     for name in _analytics_views(store.con):
         if name in PARTITIONED:
             new_tables[name] = _publish_partitioned(store.con, out_dir, name,
@@ -92,6 +97,7 @@ def publish(
     for gone in sorted(set(old_tables) - set(new_tables)):
         shutil.rmtree(out_dir / gone, ignore_errors=True)
         stats["files_removed"] += 1
+        log.info("published table %s is gone from the store; removed it", gone)
     views_sql = {name: _view_sql(out_dir, name, meta) for name, meta in new_tables.items()}
     views_sha = hashlib.sha256(json.dumps(views_sql, sort_keys=True).encode()).hexdigest()
     target = Path(analytics_db) if analytics_db is not None else analytics_db_path(out_dir)
@@ -130,7 +136,7 @@ def _analytics_views(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def _publish_whole(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str,
-                   old: dict[str, Any], stats: dict[str, int]) -> dict[str, Any]:
+                   old: dict[str, Any], stats: dict[str, Any]) -> dict[str, Any]:
     rows, fingerprint = con.execute(
         f"SELECT count(*), coalesce(sum(hash(v)::HUGEINT), 0)::VARCHAR FROM analytics.{name} v"
     ).fetchone() or (0, "0")
@@ -142,7 +148,7 @@ def _publish_whole(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str,
 
 
 def _publish_partitioned(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str,
-                         old: dict[str, Any], stats: dict[str, int]) -> dict[str, Any]:
+                         old: dict[str, Any], stats: dict[str, Any]) -> dict[str, Any]:
     column, expr = PARTITIONED[name]
     current = {
         str(day): {"rows": int(n), "fingerprint": fp}
@@ -171,7 +177,7 @@ def _publish_partitioned(con: duckdb.DuckDBPyConnection, out_dir: Path, name: st
     return {"rows": sum(m["rows"] for m in current.values()), "partitions": current}
 
 
-def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path, stats: dict[str, int],
+def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path, stats: dict[str, Any],
           rows: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -180,6 +186,8 @@ def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path, stats: dict[st
     stats["files_written"] += 1
     stats["rows_written"] += rows
     stats["bytes_written"] += path.stat().st_size
+    stats["written"].append(f"{path.parent.parent.name}/{path.parent.name}/{path.name}"
+                            if "=" in path.parent.name else f"{path.parent.name}/{path.name}")
 
 
 def _view_sql(out_dir: Path, name: str, meta: dict[str, Any]) -> str:

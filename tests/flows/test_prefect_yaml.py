@@ -13,7 +13,7 @@ from prefect.cli.deploy._schedules import _schedule_config_to_deployment_schedul
 from prefect.flows import load_flow_from_entrypoint
 from prefect.utilities.templating import apply_values
 
-from flows.server import POOL, deploy_values
+from flows.server import DEFAULT_INTERVAL_S, POOL, deploy_values, interval_setting, prefect_file
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC: dict[str, Any] = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
@@ -64,20 +64,31 @@ def test_every_deployment_uses_the_shared_process_pool(name: str) -> None:
     assert pool["name"] == POOL
 
 
-def test_pipeline_runs_every_15_minutes_by_default(monkeypatch: pytest.MonkeyPatch,
-                                                   tmp_path: Path) -> None:
-    monkeypatch.chdir(tmp_path)
-    spec = resolved(DEPLOYMENTS["pipeline"], monkeypatch)
-    (schedule,) = [_schedule_config_to_deployment_schedule(s) for s in spec["schedules"]]
-    assert schedule["schedule"].interval == timedelta(minutes=15)
+def pipeline_interval(spec: dict[str, Any]) -> timedelta:
+    (deployment,) = [d for d in spec["deployments"] if d["name"] == "pipeline"]
+    (schedule,) = [_schedule_config_to_deployment_schedule(s) for s in deployment["schedules"]]
+    return schedule["schedule"].interval  # type: ignore[no-any-return]
 
 
-def test_pipeline_interval_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = resolved(DEPLOYMENTS["pipeline"], monkeypatch, NEWSFLOW_SCHEDULE_INTERVAL_S="20")
-    (schedule,) = [_schedule_config_to_deployment_schedule(s) for s in spec["schedules"]]
-    assert schedule["schedule"].interval == timedelta(seconds=20)
+def test_pipeline_runs_every_15_minutes_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NEWSFLOW_SCHEDULE_INTERVAL_S", raising=False)
+    assert interval_setting() is None
+    assert prefect_file(ROOT, ROOT / "unused", None) == ROOT / "prefect.yaml"
+    assert pipeline_interval(SPEC) == timedelta(seconds=DEFAULT_INTERVAL_S) == timedelta(minutes=15)
+
+
+def test_pipeline_interval_is_a_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("NEWSFLOW_SCHEDULE_INTERVAL_S", "20")
+    copy = prefect_file(ROOT, tmp_path, interval_setting())
+    spec = yaml.safe_load(copy.read_text(encoding="utf-8"))
+    assert pipeline_interval(spec) == timedelta(seconds=20)
+    # Only the pipeline's schedule changes; the rest of the file is the same.
+    assert [d["name"] for d in spec["deployments"]] == [d["name"] for d in SPEC["deployments"]]
+    others = [d for d in spec["deployments"] if d["name"] != "pipeline"]
+    assert others == [d for d in SPEC["deployments"] if d["name"] != "pipeline"]
+    assert interval_setting(45) == 45
     with pytest.raises(ValueError):
-        resolved(DEPLOYMENTS["pipeline"], monkeypatch, NEWSFLOW_SCHEDULE_INTERVAL_S="0")
+        interval_setting(0)
 
 
 def test_backfill_has_no_schedule_and_report_is_daily() -> None:
