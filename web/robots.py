@@ -92,7 +92,7 @@ class RobotsCache:
             parser.parse(result.body.decode("utf-8", errors="replace").splitlines())
             return parser, True
         if error is None or error in _ALLOW_ALL:  # 304 cannot happen (no validators sent)
-            parser.allow_all = True
+            parser.parse([])  # no rules: everything allowed
             return parser, True
         log.info("robots.txt of %s unreadable (%s): %s", origin, error, result.error_detail)
         return (error, f"robots.txt: {result.error_detail}"), not error.retryable

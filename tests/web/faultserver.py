@@ -433,8 +433,8 @@ class FaultServer:
         if kind == "long":
             head = "HTTP/1.1 200 OK\r\nX-Long: " + "a" * 300_000 + "\r\nContent-Length: 2\r\n\r\nok"
             conn.sendall(head.encode())
-        elif kind == "many":
-            lines = [f"X-H{i}: v" for i in range(20_000)]
+        elif kind in ("many", "many-small"):
+            lines = [f"X-H{i}: v" for i in range(20_000 if kind == "many" else 3_000)]
             conn.sendall(
                 ("HTTP/1.1 200 OK\r\n" + "\r\n".join(lines) + "\r\nContent-Length: 2\r\n\r\nok").encode()
             )
