@@ -115,6 +115,11 @@ class ParsedFeed:
 
 # feedparser flags these although the document parsed strictly: the entries are complete.
 _BENIGN_BOZO = frozenset({"CharacterEncodingOverride", "NonXMLContentType"})
+_BINARY_MAGIC = (
+    (b"\x1f\x8b", "gzip"), (b"\x28\xb5\x2f\xfd", "zstd"), (b"BZh", "bzip2"),
+    (b"\xfd7zXZ\x00", "xz"), (b"PK\x03\x04", "zip"), (b"%PDF-", "pdf"),
+    (b"\x89PNG\r\n\x1a\n", "png"), (b"GIF8", "gif"), (b"\xff\xd8\xff", "jpeg"),
+)
 _HTML_HINT = re.compile(rb"<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.I)
 _UPDATE_PERIOD_MIN = {"hourly": 60, "daily": 1440, "weekly": 10080, "monthly": 43200,
                       "yearly": 525600}
@@ -155,6 +160,10 @@ def _parse(body: bytes, headers: Mapping[str, str], base_url: str, fetched_at: d
     lowered = {k.lower(): v for k, v in headers.items()}
     if not _strip_bom(body).strip(b" \t\r\n\x00"):
         return failed(FeedOutcome.EMPTY_DOCUMENT, "empty or whitespace-only document")
+    magic = next((name for sig, name in _BINARY_MAGIC if body.startswith(sig)), None)
+    if magic:
+        # Compressed or binary bytes are never handed to a parser (FAULTS cases 25, 53).
+        return failed(FeedOutcome.NOT_A_FEED, f"binary body ({magic})")
     if _strip_bom(body).lstrip()[:1] in (b"{", b"["):
         return _parse_json(body, base_url, fetched_at, options)
     body, repaired = repair_utf8(body, lowered.get("content-type", ""))

@@ -373,3 +373,26 @@ def test_property_mutated_fixtures_never_raise_and_stay_clean() -> None:
                 if value is not None:
                     value.encode("utf-8")
         assert parse(body) == parsed, i
+
+
+@pytest.mark.parametrize("magic", [b"\x1f\x8b\x08\x00", b"\x28\xb5\x2f\xfd", b"%PDF-1.7",
+                                   b"\x89PNG\r\n\x1a\n", b"PK\x03\x04"])
+def test_case_25_compressed_or_binary_bodies_never_reach_the_parser(magic: bytes) -> None:
+    parsed = parse(magic + b"\x00" * 64 + b"<rss version='2.0'><channel><item><title>x")
+    assert parsed.outcome == FeedOutcome.NOT_A_FEED and "binary" in (parsed.reason or "")
+
+
+@pytest.mark.parametrize("content_type", ["text/html", "application/octet-stream", "text/plain"])
+def test_case_26_feed_with_a_wrong_content_type_still_parses(content_type: str) -> None:
+    body = fixture("case_43_v1.xml")
+    parsed = parse_feed(body, {"Content-Type": content_type}, BASE, fetched_at=T0)
+    assert parsed.outcome == FeedOutcome.OK and len(parsed.entries) == 2
+    assert parsed.bozo and "NonXMLContentType" in (parsed.reason or "")
+
+
+def test_case_37_one_bad_byte_does_not_garble_a_utf8_document() -> None:
+    body = rss("<item><title>naïve café über</title><guid>1</guid></item>").replace(
+        b"<guid>", b"\xff<guid>")
+    parsed = parse(body)
+    assert parsed.entries[0].title == "naïve café über"
+    assert parsed.outcome == FeedOutcome.RECOVERED and "invalid UTF-8" in (parsed.reason or "")
