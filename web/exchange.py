@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
@@ -39,6 +39,7 @@ ACCEPT = {
     "robots": "text/plain, */*;q=0.5",
 }
 ACCEPT_ENCODING = "gzip, deflate, br, zstd"
+_URL_SAFE = "!#$%&'()*+,/:;=?@[]~"  # reserved characters and '%' stay as they are (requests' requote_uri)
 
 # Returns None when the URL may be fetched, else (error class, detail).
 RobotsCheck = Callable[[str], "tuple[ErrorClass, str] | None"]
@@ -116,7 +117,7 @@ class Exchange:
         jar = httpx.Cookies()
         chain: list[str] = []
         hop_statuses: list[int] = []
-        url = request.url
+        url = request.url.strip()
         hop = _Hop()
         error: ErrorClass | None = None
         detail: str | None = None
@@ -139,7 +140,8 @@ class Exchange:
                     self._exchange_one(request, url, deadline, cap, hop, jar)
                 if hop.location is None:
                     break
-                target = urljoin(url, hop.location.strip())
+                # Servers send raw spaces and non-ASCII in Location; browsers percent-encode them.
+                target = urljoin(url, quote(hop.location.strip(), safe=_URL_SAFE))
                 if urlsplit(url).scheme == "https" and urlsplit(target).scheme.lower() == "http":
                     raise _Stop(ErrorClass.DOWNGRADE, f"redirect from https to {target}")
                 if len(chain) >= options.max_redirects:

@@ -20,6 +20,7 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
 
 import certifi
+import httpcore
 import httpx
 
 from web.errors import ErrorClass
@@ -170,7 +171,11 @@ class Fetcher:
         )
         # httpx has no public hook for the network backend; the pool hands this attribute to every
         # new connection, which is how the SSRF check and IP pinning sit under TLS and HTTP/1.1.
-        transport._pool._network_backend = GuardedBackend(allow_private=self.options.allow_private)
+        pool = transport._pool
+        if not isinstance(pool, httpcore.ConnectionPool) or not hasattr(pool, "_network_backend"):
+            # Fail loudly rather than fetch unguarded if a new httpx/httpcore moves this seam.
+            raise RuntimeError("cannot install the SSRF guard: unexpected httpcore pool layout")
+        pool._network_backend = GuardedBackend(allow_private=self.options.allow_private)
         self._client = httpx.Client(
             transport=transport,
             follow_redirects=False,

@@ -100,3 +100,11 @@ def test_case_62_cookie_set_on_a_redirect_is_kept_for_the_attempt_only(server: F
     # No jar survives the attempt: the second fetch meets the wall again.
     assert second.redirect_chain == (server.url("/cookie-gate"),)
     assert server.hits["/cookie-gate"] == 4
+
+
+def test_location_with_raw_spaces_is_percent_encoded(server: FaultServer) -> None:
+    target = quote("/ok?q=a b&é=1", safe="")
+    with Fetcher(fast_options()) as fetcher:
+        [result] = fetcher.fetch(FetchRequest("  " + server.url(f"/to?url={target}") + " ", kind="feed"))
+    assert result.error_class is None, result.error_detail
+    assert result.final_url == server.url("/ok?q=a%20b&%C3%A9=1")

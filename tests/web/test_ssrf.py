@@ -309,3 +309,13 @@ def test_case_1_a_hanging_resolver_is_cut_at_the_connect_timeout(
     assert result.error_class is ErrorClass.DNS
     assert "longer than" in (result.error_detail or "")
     assert result.elapsed_ms < 2000
+
+
+def test_robots_txt_is_fetched_through_the_guard_too(internet: FakeInternet) -> None:
+    internet.answers["intranet.example"] = ["10.0.0.7"]
+    with Fetcher(fast_options(allow_private=False, respect_robots=True)) as fetcher:
+        [result] = fetcher.fetch(FetchRequest("http://intranet.example/article", kind="page"))
+        assert fetcher.robots.fetches == 1
+    assert result.error_class is ErrorClass.SSRF_BLOCKED
+    assert "robots.txt" in (result.error_detail or "")
+    assert internet.connects == []
