@@ -168,8 +168,9 @@ class Exchange:
             detail = f"{type(exc).__name__}: {exc}"
             if error is ErrorClass.OTHER:
                 log.warning("unclassified fetch error for %s: %r", url, exc)
-            if error is ErrorClass.SSRF_BLOCKED:
-                log.warning("SSRF guard refused %s: %s", url, exc)
+        if error is ErrorClass.SSRF_BLOCKED:
+            # Worth an operator's eye: a feed or an article link is pointing us at internal addresses.
+            log.warning("SSRF guard refused %s (requested %s): %s", url, request.url, detail)
         status, headers, body, final_url = hop.status, hop.headers, hop.body, hop.url
         if error is not None:
             body = None  # never a partial body

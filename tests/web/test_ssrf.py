@@ -319,3 +319,9 @@ def test_robots_txt_is_fetched_through_the_guard_too(internet: FakeInternet) -> 
     assert result.error_class is ErrorClass.SSRF_BLOCKED
     assert "robots.txt" in (result.error_detail or "")
     assert internet.connects == []
+
+
+def test_case_15_refusals_are_logged(internet: FakeInternet, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="web.exchange"), guarded() as fetcher:
+        fetcher.fetch(FetchRequest("http://169.254.169.254/latest/meta-data/", kind="feed"))
+    assert any("SSRF guard refused" in r.getMessage() for r in caplog.records)
