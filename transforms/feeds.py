@@ -167,7 +167,7 @@ def _parse(body: bytes, headers: Mapping[str, str], base_url: str, fetched_at: d
     if _strip_bom(body).lstrip()[:1] in (b"{", b"["):
         return _parse_json(body, base_url, fetched_at, options)
     body, repaired = repair_utf8(body, lowered.get("content-type", ""))
-    safe = neutralise(body, options.max_author_bytes)
+    safe = neutralise(body, options.max_author_bytes, options.max_tags * 2)
     if safe.unsafe:
         return failed(FeedOutcome.UNSAFE, safe.unsafe[: options.max_reason_chars], bozo=True)
     response_headers = {"content-type": lowered.get("content-type", "application/xml")}

@@ -317,6 +317,17 @@ def test_case_50_pathologically_long_fields_are_capped() -> None:
     assert parse(rss("<item><title>short</title></item>")).entries[0].truncated is False
 
 
+def test_case_50_categories_beyond_the_cap_are_dropped_before_parsing() -> None:
+    # feedparser de-duplicates tags with a list scan: quadratic, minutes for 100k categories.
+    many = "".join(f"<category>c{i}</category>" for i in range(100_000))
+    body = rss(f"<item><title>a</title><guid>1</guid>{many}</item>"
+               "<item><title>b</title><guid>2</guid><category>kept</category></item>")
+    parsed = parse(body)
+    assert "99900 category element(s) beyond 100 per entry dropped" in (parsed.reason or "")
+    assert parsed.entries[0].tags[:2] == ("c0", "c1") and len(parsed.entries[0].tags) == 50
+    assert parsed.entries[1].tags == ("kept",)
+
+
 def test_case_51_netscape_doctype_is_removed_and_version_kept() -> None:
     parsed = parse(fixture("case_51_rss091_netscape.xml"))
     assert parsed.version == "rss091n" and parsed.outcome == FeedOutcome.OK
