@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from web.decode import looks_compressed
 from web.errors import ErrorClass
 from web.http import Fetcher, FetchRequest, FetchResult, HttpOptions
 from web.urlcheck import check_url, validate_url
@@ -13,5 +14,6 @@ __all__ = [
     "Fetcher",
     "HttpOptions",
     "check_url",
+    "looks_compressed",
     "validate_url",
 ]

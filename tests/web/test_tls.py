@@ -194,3 +194,19 @@ def test_case_19_http_to_https_upgrade_is_followed(
         [result] = fetcher.fetch(FetchRequest(server.url(f"/to?url={target}"), kind="feed"))
     assert result.error_class is None
     assert result.final_url == tls_server.url("/ok", host="localhost")
+
+
+def test_a_stalled_tls_handshake_is_bounded_by_the_connect_timeout(sleeps: SleepRecorder) -> None:
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)  # the kernel completes TCP handshakes; nobody ever answers the ClientHello
+    port = listener.getsockname()[1]
+    try:
+        with Fetcher(fast_options(connect_timeout=0.3, max_attempts=1), sleep=sleeps) as fetcher:
+            [result] = fetcher.fetch(FetchRequest(f"https://127.0.0.1:{port}/", kind="feed"))
+    finally:
+        listener.close()
+    assert result.error_class is ErrorClass.CONNECT_TIMEOUT
+    assert result.elapsed_ms < 2000
