@@ -104,6 +104,6 @@ def project_article(
         extractor_version=current["extractor_version"],
         page_fetch_id=current["page_fetch_id"],
         first_seen_at=first_seen,
-        last_seen_at=max(last_page, *(s["first_seen_at"] for s in sources)),
+        last_seen_at=max([last_page, *(s["first_seen_at"] for s in sources)]),
         version_count=len({v["content_hash"] for v in ordered}),
     )
