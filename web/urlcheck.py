@@ -151,6 +151,10 @@ def check_host(host: str, *, allow_private: bool) -> tuple[ErrorClass, str] | No
     if literal is not None:
         reason = blocked_reason(literal, allow_private=allow_private)
         return None if reason is None else (ErrorClass.SSRF_BLOCKED, reason)
+    if _parse_ipv4_number(name.rsplit(".", 1)[-1]) is not None:
+        # WHATWG: a host whose last label is a number is an IPv4 address or invalid (1.2.3.4.5);
+        # resolvers disagree on such names, so refuse rather than guess.
+        return ErrorClass.BAD_URL, f"numeric host {name!r} is not a valid IPv4 address"
     if not allow_private and (name in _LOCAL_NAMES or name.endswith(".localhost")):
         return ErrorClass.SSRF_BLOCKED, f"local host name {name}"
     return None

@@ -266,6 +266,8 @@ def test_case_17_public_addresses_pass() -> None:
         ("http://exa mple.com/", ErrorClass.BAD_URL),
         ("http://example.com:99999/", ErrorClass.BAD_URL),
         ("http://256.1.1.1/", ErrorClass.BAD_URL),
+        ("http://1.2.3.4.5/", ErrorClass.BAD_URL),
+        ("http://example.0x10/", ErrorClass.BAD_URL),
         ("", ErrorClass.BAD_URL),
     ],
 )
