@@ -6,9 +6,10 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
+import pytest
 from faultserver import FaultServer, SleepRecorder, fast_options
 
-from web import ErrorClass, Fetcher, FetchRequest
+from web import ErrorClass, Fetcher, FetchRequest, FetchResult, HttpOptions
 
 
 def test_success_returns_body_hash_headers_and_one_attempt(server: FaultServer) -> None:
@@ -169,3 +170,32 @@ def test_fetch_all_keeps_order_and_calls_on_done(server: FaultServer) -> None:
     assert [o[0].request.key for o in outcomes] == paths
     assert [o[-1].status for o in outcomes] == [200, 404, 200, 410]
     assert sorted(seen) == sorted(paths)
+
+
+def test_defaults_follow_faults_section_6() -> None:
+    options = HttpOptions()
+    assert (options.connect_timeout, options.deadline) == (10.0, 30.0)
+    assert options.max_bytes == 15 * 1024 * 1024
+    assert (options.max_redirects, options.max_attempts, options.max_encodings) == (5, 3, 2)
+    assert options.allow_private is False and options.respect_robots is True
+    assert options.retry_after_cap == 86400.0
+
+
+def test_a_bug_in_one_fetch_costs_one_url_not_the_batch(
+    server: FaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Fetcher(fast_options()) as fetcher:
+        original = fetcher.fetch
+
+        def flaky_fetch(request: FetchRequest) -> list[FetchResult]:
+            if request.key == "boom":
+                raise RuntimeError("simulated bug")
+            return original(request)
+
+        monkeypatch.setattr(fetcher, "fetch", flaky_fetch)
+        outcomes = fetcher.fetch_all(
+            [FetchRequest(server.url("/ok"), key="a"), FetchRequest(server.url("/ok"), key="boom")]
+        )
+    assert outcomes[0][0].error_class is None
+    assert outcomes[1][0].error_class is ErrorClass.OTHER
+    assert "simulated bug" in (outcomes[1][0].error_detail or "")
