@@ -232,7 +232,8 @@ def validate_volume(
     return run_suite(
         suite=volume.SUITE, table=volume.TABLE, stage=stage, checks=volume.checks(bounds),
         data=data, id_column=volume.ID_COLUMN,
-        parameters={"min_rows": 1 if expect_rows else 0, "min_total": volume.min_total(data)},
+        parameters={"min_rows": 1 if expect_rows else 0, "min_total": volume.min_total(data),
+                    "min_history_days": bounds.min_history_days},
     )
 
 

@@ -84,3 +84,11 @@ def test_bounds_are_parameters(volume: Volume) -> None:
 def test_volume_frame_without_columns_is_refused() -> None:
     with pytest.raises(ValueError, match="lacks columns"):
         validate_volume(pd.DataFrame({"source": ["a"], "n": [1]}))
+
+
+def test_young_source_threshold_follows_the_bounds(volume: Volume) -> None:
+    daily = volume({"steady": [10] * 29, "newish": [0] * 19 + [5] * 10})
+    assert validate_volume(daily).success                    # 9 days of history: judged, fine
+    report = validate_volume(daily, bounds=VolumeBounds(min_history_days=14))
+    (history,) = [r for r in report.results if r.expectation == "history_recorded"]
+    assert history.unexpected_sample == ("newish: history_days=9",)
