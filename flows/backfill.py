@@ -56,8 +56,12 @@ def bounds(day: date) -> tuple[datetime, datetime]:
 
 
 @contextmanager
-def chunk(settings: Settings, wait_s: float = 600.0) -> Iterator[Store]:
-    """The writer lock and an open store for one chunk of work; waits (bounded) for the lock."""
+def chunk(settings: Settings, wait_s: float = 600.0, *, migrate: bool = False) -> Iterator[Store]:
+    """The writer lock and an open store for one chunk of work; waits (bounded) for the lock.
+
+    Only the first chunk of a run migrates (``Store.open``); later ones just connect, which
+    spares re-applying the views for every day.
+    """
     deadline = time.monotonic() + wait_s
     with ExitStack() as stack:
         while True:
@@ -68,7 +72,13 @@ def chunk(settings: Settings, wait_s: float = 600.0) -> Iterator[Store]:
                 if time.monotonic() >= deadline:
                     raise
                 time.sleep(1.0)
-        with Store.open(settings.db_path) as store:
+        if migrate:
+            store = Store.open(settings.db_path)
+        else:
+            import duckdb
+
+            store = Store(duckdb.connect(str(settings.db_path)), settings.db_path)
+        with store:
             yield store
 
 
@@ -181,7 +191,7 @@ def run_backfill(settings: Settings, *, source: str, since: date, until: date,
     origins = src.origins_for(settings, source, sources)
     params = {"source": source, "since": since, "until": until, "sources": origins}
     stage = StageRun(run_id, "backfill", f"backfill_{source.replace('-', '_')}", params)
-    with chunk(settings) as store:
+    with chunk(settings, migrate=True) as store:
         stage.begin(store)
     note = on_day or (lambda report: None)
     if source == "warc":

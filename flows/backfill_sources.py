@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 from flows.feedstate import load_feed_list
 from flows.records import compress, decompress, envelope, extraction_rows, page_fetch_row
 from flows.settings import Settings
-from transforms.archivefeed import next_hop, parse_archive_page
+from transforms.archivefeed import ArchiveEntry, next_hop, parse_archive_page
 from transforms.sitemaps import (
     ParsedSitemap,
     SitemapKind,
@@ -130,7 +130,7 @@ def list_archive_feed(fetcher: Fetcher, origin: str, since: date, until: date,
     from the subscription document along prev-archive (or paged ``next``) links."""
     problems: list[str] = []
     visited: list[str] = []
-    entries = []
+    entries: list[ArchiveEntry] = []
     url: str | None = origin
     read_ok = 0
     while url is not None and len(visited) < max_documents:
