@@ -1,0 +1,188 @@
+"""Turn fetched bytes into HTML text, or a reason why they are not HTML. Pure.
+
+Magic bytes are sniffed before anything else (FAULTS 25, 53): compressed or binary payloads
+never reach trafilatura, which would decompress gzip bytes without limit. Text is decoded with
+the precedence BOM > valid UTF-8 > HTTP charset > <meta charset> (searched in the first 64 KiB,
+FAULTS 59) > charset detection > windows-1252, mapping labels the WHATWG way (latin-1 means
+windows-1252, gb2312 means gb18030) so browsers and we agree on the text.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+from dataclasses import dataclass
+
+from transforms.pageclass import PageClass
+
+log = logging.getLogger(__name__)
+
+# Leading bytes of formats that are not HTML: (prefix, name). Order matters only for speed.
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", "pdf"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"PK\x03\x04", "zip"),
+    (b"PK\x05\x06", "zip"),
+    (b"\x1f\x8b", "gzip"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"7z\xbc\xaf\x27\x1c", "7z"),
+    (b"Rar!\x1a\x07", "rar"),
+    (b"\x04\x22\x4d\x18", "lz4"),
+    (b"OggS", "ogg"),
+    (b"ID3", "mp3"),
+    (b"fLaC", "flac"),
+    (b"\x00asm", "wasm"),
+    (b"\x7fELF", "elf"),
+    (b"MZ", "exe"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "ole"),
+    (b"wOFF", "woff"),
+    (b"wOF2", "woff2"),
+    (b"\x1aE\xdf\xa3", "webm"),
+)
+_NON_HTML_TYPES = ("application/pdf", "image/", "video/", "audio/", "font/",
+                   "application/zip", "application/gzip", "application/x-gzip",
+                   "application/octet-stream", "application/msword",
+                   "application/vnd.", "application/x-tar", "application/zstd")
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9_.:\-]+)""", re.I)
+_HTTP_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9_.:\-]+)""", re.I)
+# WHATWG label replacements: what browsers actually decode these labels as.
+_WHATWG = {
+    "latin_1": "cp1252", "iso8859_1": "cp1252", "ascii": "cp1252", "iso8859_9": "cp1254",
+    "gb2312": "gb18030", "gbk": "gb18030", "euc_kr": "cp949", "shift_jis": "cp932",
+    "tis_620": "cp874", "iso8859_11": "cp874", "utf_16": "utf-8", "utf_32": "utf-8",
+}
+# Control characters that are illegal in XML and pointless in text; lxml rejects some.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_META_WINDOW = 65_536
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedPage:
+    """Decoded HTML (``text``) with its encoding, or a ``page_class`` saying why there is none."""
+
+    text: str | None
+    encoding: str | None
+    page_class: PageClass | None
+    reason: str | None = None
+
+
+def sniff_binary(body: bytes) -> str | None:
+    """Name of the binary format ``body`` starts with, or None if it may be text."""
+    head = body[:16]
+    for prefix, name in _MAGIC:
+        if head.startswith(prefix):
+            return name
+    if head[4:8] == b"ftyp":
+        return "mp4"
+    if head.startswith(b"RIFF") and head[8:12] in (b"WEBP", b"WAVE", b"AVI "):
+        return head[8:12].decode().strip().lower()
+    if any(body.startswith(bom) for bom, _ in _BOMS):
+        return None
+    sample = body[:4096]
+    # Text (any ASCII-compatible encoding) has almost no NULs or C0 controls.
+    controls = sum(1 for b in sample if b < 9 or (13 < b < 32 and b != 27))
+    if sample and controls / len(sample) > 0.1:
+        return "binary"
+    return None
+
+
+def normalize_encoding(label: str | None) -> str | None:
+    """Python codec name for a charset label, with WHATWG replacements; None if unknown."""
+    if not label:
+        return None
+    try:
+        name = codecs.lookup(label.strip().strip("\"'").lower()).name
+    except LookupError:
+        return None
+    key = name.replace("-", "_")
+    return _WHATWG.get(key, name)
+
+
+def _clean(text: str) -> str:
+    return _SURROGATE.sub("\ufffd", _CONTROL.sub("", text))
+
+
+def _try(body: bytes, encoding: str) -> str | None:
+    try:
+        return body.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def _detect(body: bytes) -> str | None:
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:  # pragma: no cover - installed with the project
+        return None
+    best = from_bytes(body[:200_000]).best()
+    return normalize_encoding(best.encoding) if best is not None else None
+
+
+def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
+    """Decode HTML bytes to text; returns (text, encoding used). Never raises."""
+    for bom, enc in _BOMS:
+        if body.startswith(bom):
+            return _clean(body[len(bom):].decode(enc, errors="replace")), enc
+    http = None
+    if content_type:
+        m = _HTTP_CHARSET.search(content_type)
+        http = normalize_encoding(m.group(1)) if m else None
+    m2 = _META_CHARSET.search(body[:_META_WINDOW])
+    meta = normalize_encoding(m2.group(1).decode("ascii", "ignore")) if m2 else None
+    # Valid UTF-8 with non-ASCII bytes is almost never a legacy encoding by accident; it is the
+    # usual truth when a header says latin-1 (FAULTS 37/59).
+    utf8 = _try(body, "utf-8")
+    if utf8 is not None:
+        return _clean(utf8), "utf-8"
+    declared = [e for e in (http, meta) if e and e not in ("utf-8", "utf_8")]
+    if len(declared) == 2 and declared[0] != declared[1]:
+        # Header and meta disagree: let detection arbitrate among the two.
+        guess = _detect(body)
+        if guess in declared:
+            declared = [guess]
+    for enc in declared:
+        text = _try(body, enc)
+        if text is not None:
+            return _clean(text), enc
+    if not declared and "utf-8" in (http, meta):
+        # Declared UTF-8 but invalid: the classic cause is Windows-1252 smart quotes.
+        text = _try(body, "cp1252")
+        if text is not None:
+            return _clean(text), "cp1252"
+    guess = _detect(body)
+    if guess:
+        text = _try(body, guess)
+        if text is not None:
+            return _clean(text), guess
+    return _clean(body.decode("cp1252", errors="replace")), "cp1252"
+
+
+def decode_page(body: bytes, content_type: str | None) -> DecodedPage:
+    """Sniff, then decode: binary or non-HTML bodies come back with a page class and no text."""
+    if not body or not body.strip():
+        return DecodedPage(None, None, PageClass.NO_CONTENT, "empty body")
+    kind = sniff_binary(body)
+    if kind is not None:
+        return DecodedPage(None, None, PageClass.BINARY, f"binary payload ({kind})")
+    ctype = (content_type or "").split(";", 1)[0].strip().lower()
+    if ctype.startswith(_NON_HTML_TYPES):
+        return DecodedPage(None, None, PageClass.NON_HTML, f"content-type {ctype}")
+    text, encoding = decode_html(body, content_type)
+    if not text.strip():
+        return DecodedPage(None, encoding, PageClass.NO_CONTENT, "empty after decoding")
+    return DecodedPage(text, encoding, None, None)

@@ -1,0 +1,124 @@
+"""Process-isolated extraction: a pebble pool of spawned workers with a per-page time limit
+and a per-worker memory limit (FAULTS 56-61).
+
+A hang, a crash (segfault, abort, MemoryError) or a memory blow-up costs one page, recorded as
+``extract_timeout`` or ``extract_crash``; pebble replaces the dead worker and the run goes on.
+Workers are *spawned*, never forked, so no parent state (a DuckDB connection, threads) leaks
+into them (FAULTS 80).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import resource
+from collections import deque
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from types import TracebackType
+from typing import Any
+
+from pebble import ProcessExpired, ProcessPool
+
+from transforms.extraction import DEFAULT_OPTIONS, Extraction, ExtractOptions, extract_page, failed
+from transforms.pageclass import PageClass
+
+log = logging.getLogger(__name__)
+
+Item = tuple[Hashable, bytes, str | None, str]
+Target = Callable[[bytes, str | None, str, ExtractOptions], Extraction]
+# Tasks a worker runs before pebble replaces it: bounds slow leaks in lxml/trafilatura caches.
+MAX_TASKS_PER_WORKER = 1000
+# Pages in flight per worker: enough to keep workers busy, small enough to bound memory.
+WINDOW_PER_WORKER = 8
+_WARMUP_PAGE = ("<html><body><article>" + "<p>This is a short warm-up paragraph written in "
+                "plain English so the language detector loads its profiles.</p>" * 8
+                + "</article></body></html>").encode()
+
+
+def run_extraction(body: bytes, content_type: str | None, url: str,
+                   options: ExtractOptions) -> Extraction:
+    """The function executed inside a worker (module level, so spawn can import it)."""
+    return extract_page(body, content_type, url, options=options)
+
+
+def _init_worker(memory_mb: int) -> None:
+    """Cap the worker's address space so a blow-up raises MemoryError (or kills only it)."""
+    if memory_mb > 0:
+        limit = memory_mb * 1024 * 1024
+        try:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        except (ValueError, OSError) as exc:  # e.g. a hard limit already lower
+            log.warning("could not set RLIMIT_AS=%s MiB: %s", memory_mb, exc)
+    # Warm up (imports, langdetect's profiles, lxml) so the first real page does not pay for
+    # it inside its timeout.
+    extract_page(_WARMUP_PAGE, "text/html", "https://warmup.invalid/a")
+
+
+class ExtractionPool:
+    """Context manager around a spawned process pool that extracts pages in isolation."""
+
+    def __init__(self, workers: int | None = None, timeout_s: float = 30.0,
+                 memory_mb: int = 1024, options: ExtractOptions = DEFAULT_OPTIONS,
+                 *, target: Target | None = None) -> None:
+        """``workers`` defaults to all cores; ``target`` replaces the extractor (tests only)."""
+        self.workers = workers or os.cpu_count() or 1
+        self.timeout_s = timeout_s
+        self.memory_mb = memory_mb
+        self.options = options
+        self.target: Target = target or run_extraction
+        self._pool: ProcessPool | None = None
+
+    def __enter__(self) -> ExtractionPool:
+        self._pool = ProcessPool(
+            max_workers=self.workers, max_tasks=MAX_TASKS_PER_WORKER,
+            initializer=_init_worker, initargs=(self.memory_mb,),
+            context=multiprocessing.get_context("spawn"),
+        )
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the workers (killing any still busy) and wait for them."""
+        if self._pool is not None:
+            self._pool.stop()
+            self._pool.join()
+            self._pool = None
+
+    def _outcome(self, future: Future[Any], url: str) -> Extraction:
+        try:
+            result = future.result()
+        except FutureTimeout:
+            return failed(url, PageClass.EXTRACT_TIMEOUT, f"over {self.timeout_s:g}s")
+        except ProcessExpired as exc:
+            return failed(url, PageClass.EXTRACT_CRASH, f"worker died (exit {exc.exitcode})")
+        except MemoryError:
+            return failed(url, PageClass.EXTRACT_CRASH, f"memory limit {self.memory_mb} MiB")
+        except Exception as exc:  # any worker error costs one page, as data
+            return failed(url, PageClass.EXTRACT_CRASH, f"{type(exc).__name__}: {exc}"[:300])
+        if not isinstance(result, Extraction):
+            return failed(url, PageClass.EXTRACT_CRASH, "worker returned no Extraction")
+        return result
+
+    def extract_many(self, items: Iterable[Item]) -> Iterator[tuple[Hashable, Extraction]]:
+        """Extract ``(key, body, content_type, url)`` items; yields ``(key, Extraction)`` in
+        input order. Timeouts become EXTRACT_TIMEOUT and worker deaths EXTRACT_CRASH."""
+        if self._pool is None:
+            raise RuntimeError("ExtractionPool must be used as a context manager")
+        window: deque[tuple[Hashable, str, Future[Any]]] = deque()
+        limit = self.workers * WINDOW_PER_WORKER
+        for key, body, content_type, url in items:
+            future = self._pool.schedule(self.target, args=(body, content_type, url, self.options),
+                                         timeout=self.timeout_s)
+            window.append((key, url, future))
+            while len(window) >= limit:
+                k, u, f = window.popleft()
+                yield k, self._outcome(f, u)
+        while window:
+            k, u, f = window.popleft()
+            yield k, self._outcome(f, u)
