@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import shutil
 import threading
 import time
 from collections.abc import Mapping
@@ -70,16 +71,31 @@ def _gx() -> _Gx:
             started = time.perf_counter()
             # no usage statistics leave the machine, and no progress bars in logs
             os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+            gx_log = logging.getLogger("great_expectations")
+            if gx_log.level == logging.NOTSET:  # its import logs ~200 INFO lines; keep warnings
+                gx_log.setLevel(logging.WARNING)
             import great_expectations as gx
             from great_expectations.data_context.types.base import ProgressBarsConfig
 
             context = gx.get_context(mode="ephemeral")
             context.variables.progress_bars = ProgressBarsConfig(globally=False)
+            _drop_default_site(context)
             datasource = context.data_sources.add_pandas("newsflow")
             _state = _Gx(context=context, datasource=datasource)
             log.info("great_expectations %s ready in %.1fs", gx.__version__,
                      time.perf_counter() - started)
         return _state
+
+
+def _drop_default_site(context: Any) -> None:
+    """An ephemeral context makes a temporary 'local_site' dir per process; we never build it."""
+    site = context.list_data_docs_sites().get("local_site")
+    if site is None:
+        return
+    context.delete_data_docs_site("local_site")
+    base = site.get("store_backend", {}).get("base_directory")
+    if base:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def _suite_objects(state: _Gx, name: str, checks: tuple[Check, ...]) -> tuple[Any, Any]:
