@@ -271,3 +271,12 @@ def test_word_floor_spares_languages_written_without_spaces(build: Builders) -> 
     df.loc[1, ["text", "word_count", "language"]] = [chinese, 1, None]
     report = validate_batch("core.articles", df, stage="core")
     assert report.quarantine() == [(df.loc[1, "article_key"], "core_articles.word_count_floor")]
+
+
+def test_validation_writes_no_progress_bars(build: Builders, capfd: pytest.CaptureFixture[str]
+                                            ) -> None:
+    capfd.readouterr()
+    validate_batch("raw.feed_fetches", build["raw.feed_fetches"](200), stage="raw")
+    out, err = capfd.readouterr()
+    assert "Calculating Metrics" not in err + out
+    assert err == ""
