@@ -40,8 +40,8 @@ def check_batch(
     """Validate this run's batch of ``table`` and record the outcome."""
     from expectations import validate_batch  # great_expectations is heavy: import where checks run
 
-    batch = store.con.execute(_BATCH_SQL[table], {"run": run_id, "keys": list(keys)}
-                              if table == "core.articles" else {"run": run_id}).df()
+    params = {"keys": list(keys)} if table == "core.articles" else {"run": run_id}
+    batch = store.con.execute(_BATCH_SQL[table], params).df()
     report = validate_batch(
         table, batch, stage=stage, expect_rows=expect_rows, max_body_bytes=max_body_bytes
     )

@@ -74,6 +74,7 @@ class Store:
         self.con = con
         self.path = path
         self._schemas: dict[str, pa.Schema] = {}
+        self._keyed: dict[str, bool] = {}
 
     @classmethod
     def open(
@@ -145,14 +146,24 @@ class Store:
     def insert_arrow(self, table: str, batch: pa.Table) -> int:
         """Append an Arrow table (columns by name); duplicates by primary key are skipped."""
         _check_table(table)
+        # Keyed tables skip rows already there; keyless ones (check results) just append.
+        verb = "INSERT OR IGNORE" if self._has_key(table) else "INSERT"
         self.con.register("_newsflow_batch", batch)
         try:
             row = self.con.execute(
-                f"INSERT OR IGNORE INTO {table} BY NAME SELECT * FROM _newsflow_batch"
+                f"{verb} INTO {table} BY NAME SELECT * FROM _newsflow_batch"
             ).fetchone()
         finally:
             self.con.unregister("_newsflow_batch")
         return int(row[0]) if row else 0
+
+    def _has_key(self, table: str) -> bool:
+        if table not in self._keyed:
+            schema, name = table.split(".")
+            self._keyed[table] = bool(self.scalar(
+                "SELECT count(*) FROM duckdb_constraints() WHERE schema_name = ? AND table_name = ?"
+                " AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')", [schema, name]))
+        return self._keyed[table]
 
     def replace(self, table: str, key: str, rows: Sequence[Mapping[str, Any]]) -> int:
         """Upsert projection rows by ``key`` (core tables only: raw is append-only)."""
