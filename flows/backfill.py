@@ -123,17 +123,22 @@ def record_day(store: Store, run_id: str, report: DayReport) -> int:
 
 @task(cache_policy=NO_CACHE, task_run_name="{source} {origin} {day}")
 def backfill_day(settings: Settings, fetcher: Any, *, run_id: str, source: str, origin: str,
-                 day: date, urls: tuple[str, ...]) -> DayReport:
+                 day: date, urls: tuple[str, ...], listing: dict[str, Any]) -> DayReport:
     """Fetch one day's listed pages not stored yet and settle the day in the ledger."""
     with chunk(settings) as store:
-        rows, keys, detail = src.fetch_day(fetcher, store, run_id=run_id, source=source,
-                                           urls=urls)
+
+        def commit(rows: list[dict[str, Any]]) -> int:
+            with store.transaction("backfill_batch"):
+                return store.insert("raw.page_fetches", rows)
+
+        keys, detail = src.fetch_day(fetcher, store, run_id=run_id, source=source, urls=urls,
+                                     commit=commit)
         with store.transaction("backfill_day"):
-            new_rows = store.insert("raw.page_fetches", rows)
             counts = src.count_day(store, keys)
             status = "done" if counts.pending == 0 else "partial"
             report = DayReport(source, origin, day, status, counts.expected, counts.obtained,
-                               counts.failed, new_rows, False, detail)
+                               counts.failed, detail.pop("new_rows"), False,
+                               {**detail, "listing": listing})
             record_day(store, run_id, report)
     return report
 
@@ -245,10 +250,18 @@ def run_listed(settings: Settings, *, run_id: str, source: str, origins: list[st
                 elif report is None:
                     report = run_task(backfill_day, settings, fetcher, run_id=run_id,
                                       source=source, origin=origin, day=day,
-                                      urls=listing.by_day.get(day, ()) if listing else ())
+                                      urls=listing.by_day.get(day, ()) if listing else (),
+                                      listing=_summary(listing))
                 reports.append(report)
                 on_day(report)
     return reports
+
+
+def _summary(listing: src.Listing | None) -> dict[str, Any]:
+    if listing is None:
+        return {}
+    return {"documents": listing.documents, "undated": listing.undated,
+            "outside_range": listing.outside, "problems": list(listing.problems[:10])}
 
 
 def _listing_failed(settings: Settings, run_id: str, source: str, origin: str, day: date,

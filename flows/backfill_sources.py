@@ -12,6 +12,7 @@ import io
 import json
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
@@ -32,7 +33,7 @@ from transforms.sitemaps import (
     refs_to_follow,
     sitemaps_from_robots,
 )
-from transforms.urls import article_key, canonicalize_url
+from transforms.urls import article_key, canonicalize_url, same_site
 from warehouse.projections import PERMANENT_PAGE_ERRORS
 from warehouse.store import Store, event_id
 from warehouse.warc import ReadStats, WarcCapture, WarcReadError, read_captures
@@ -100,7 +101,8 @@ def list_sitemaps(fetcher: Fetcher, origin: str, since: date, until: date,
         queue = list(found) or [urlunsplit((parts.scheme, parts.netloc, "/sitemap.xml", "", ""))]
     seen: set[str] = set()
     urls: list[SitemapUrl] = []
-    read_ok = 0
+    read_ok = foreign = 0
+    home = url_key(origin)
     while queue and len(seen) < max_documents:
         url = queue.pop(0)
         if url in seen:
@@ -116,7 +118,12 @@ def list_sitemaps(fetcher: Fetcher, origin: str, since: date, until: date,
         read_ok += parsed.kind != SitemapKind.NONE
         if parsed.kind == SitemapKind.INDEX:
             queue.extend(r.loc for r in refs_to_follow(parsed.sitemaps, since))
-        urls.extend(parsed.urls)
+        # A sitemap speaks for its own site only: URLs of other sites are not the site's history.
+        own = [u for u in parsed.urls if same_site(url_key(u.loc), home)]
+        foreign += len(parsed.urls) - len(own)
+        urls.extend(own)
+    if foreign:
+        problems.append(f"{foreign} URL(s) of other sites skipped")
     if queue:
         problems.append(f"stopped after {max_documents} documents")
     plan = plan_days(urls, since, until)
@@ -189,20 +196,25 @@ def stored_outcomes(store: Store, keys: list[str]) -> tuple[set[str], set[str]]:
 
 
 def fetch_day(fetcher: Fetcher, store: Store, *, run_id: str, source: str,
-              urls: tuple[str, ...]) -> tuple[list[dict[str, Any]], list[str], dict[str, Any]]:
-    """Fetch the day's listed URLs not stored yet: (rows to write, the day's keys, detail).
-
-    Reads the store, writes nothing: the caller commits the rows with the day's ledger row.
-    """
+              urls: tuple[str, ...], commit: Callable[[list[dict[str, Any]]], int],
+              batch_size: int = 200) -> tuple[list[str], dict[str, Any]]:
+    """Fetch the day's listed URLs not stored yet, ``batch_size`` at a time, handing each
+    batch's rows to ``commit`` (its own transaction: a crash loses at most one batch, and the
+    re-run skips what was stored). Returns the day's keys and a detail record."""
     keys = {url: url_key(url) for url in urls}
     ok, permanent = stored_outcomes(store, sorted(set(keys.values())))
     todo = [u for u in urls if keys[u] not in ok and keys[u] not in permanent]
-    requests = [FetchRequest(u, kind="page", key=keys[u]) for u in todo]
-    attempts = fetcher.fetch_all(requests) if requests else []
-    rows = [page_fetch_row(run_id, str(r.request.key), r, source)
-            for results in attempts for r in results]
-    errors = Counter(str(rs[-1].error_class) for rs in attempts if rs and not rs[-1].ok)
-    return rows, sorted(set(keys.values())), {"fetched": len(requests), "errors": dict(errors)}
+    errors: Counter[str] = Counter()
+    new_rows = 0
+    for start in range(0, len(todo), batch_size):
+        requests = [FetchRequest(u, kind="page", key=keys[u])
+                    for u in todo[start:start + batch_size]]
+        attempts = fetcher.fetch_all(requests)
+        new_rows += commit([page_fetch_row(run_id, str(r.request.key), r, source)
+                            for results in attempts for r in results])
+        errors.update(str(rs[-1].error_class) for rs in attempts if rs and not rs[-1].ok)
+    detail = {"fetched": len(todo), "errors": dict(errors), "new_rows": new_rows}
+    return sorted(set(keys.values())), detail
 
 
 def count_day(store: Store, keys: list[str]) -> DayCounts:

@@ -154,7 +154,7 @@ def test_case_75_sitemap_backfill_of_three_days_then_a_rerun_writes_nothing(
         store.replace("core.feeds", "feed_id", [feed])
         feeds_before = store.rows("SELECT * FROM core.feeds")
     first = run_backfill(settings, source="sitemap", since=D1, until=D3, sources=[site.base + "/"],
-                         run_id="run-1", project=False)
+                         run_id="run-1", pool=InlinePool())
     assert first["status"] == "ok", first
     assert _table(first) == [(D1, 2, 2, 0, "done"), (date(2024, 3, 2), 3, 2, 1, "done"),
                              (D3, 2, 2, 0, "done")]
@@ -164,13 +164,14 @@ def test_case_75_sitemap_backfill_of_three_days_then_a_rerun_writes_nothing(
     assert site.hits["/a/1-1.html"] == 1
     after_first = _counts(settings)
     assert after_first["raw.page_fetches"] == 7
+    assert after_first["core.articles"] == 6
     with Store.open(settings.db_path) as store:
         assert store.scalar("SELECT count(DISTINCT source) FROM raw.page_fetches") == 1
         assert store.scalar("SELECT any_value(source) FROM raw.page_fetches") == "sitemap"
     hits = sum(site.hits.values())
 
     second = run_backfill(settings, source="sitemap", since=D1, until=D3,
-                          sources=[site.base + "/"], run_id="run-2", project=False)
+                          sources=[site.base + "/"], run_id="run-2", pool=InlinePool())
     assert _table(second) == _table(first)
     assert all(r["skipped"] for r in second["table"])
     assert second["new_rows"] == 0
@@ -231,36 +232,21 @@ def test_warc_backfill_of_three_days_then_a_rerun_writes_nothing(tmp_path: Path)
     settings = _settings(tmp_path)
     warc = str(_warc(tmp_path / "news.warc.gz"))
     first = run_backfill(settings, source="warc", since=D1, until=D3, sources=[warc],
-                         run_id="w1", project=False)
+                         run_id="w1", pool=InlinePool())
     assert _table(first) == [(D1, 2, 2, 0, "done"), (date(2024, 3, 2), 3, 2, 1, "done"),
                              (D3, 2, 2, 0, "done")]
     assert first["table"][0]["detail"]["skipped"] == {"not_response": 1, "revisit": 1,
                                                       "out_of_range": 1}
     after_first = _counts(settings)
     assert after_first["raw.page_fetches"] == 7
+    assert first["articles"] == after_first["core.articles"] == 6   # projected into core.*
     with Store.open(settings.db_path) as store:
         when = store.scalar("SELECT occurred_at FROM raw.page_fetches WHERE url = $u",
                             {"u": "https://w.example/2-1"})  # type: ignore[arg-type]
     assert when == datetime(2024, 3, 2, 7, 30, tzinfo=UTC)  # the capture time, not now
     second = run_backfill(settings, source="warc", since=D1, until=D3, sources=[warc],
-                          run_id="w2", project=False)
+                          run_id="w2", pool=InlinePool())
     assert all(r["skipped"] for r in second["table"])
-    assert _counts(settings) == after_first
-
-
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
-    "transforms/articles.py project_article: max(last_page, *()) raises TypeError for an "
-    "article no feed entry links to (every backfilled article); fix belongs to its owner"))
-def test_backfilled_pages_are_projected_and_a_rerun_adds_no_core_rows(tmp_path: Path) -> None:
-    settings = _settings(tmp_path)
-    warc = str(_warc(tmp_path / "news.warc.gz"))
-    first = run_backfill(settings, source="warc", since=D1, until=D3, sources=[warc],
-                         run_id="w1", pool=InlinePool())
-    assert first["articles"] == 6
-    after_first = _counts(settings)
-    assert after_first["core.articles"] == 6
-    run_backfill(settings, source="warc", since=D1, until=D3, sources=[warc], run_id="w2",
-                 pool=InlinePool())
     assert _counts(settings) == after_first
 
 
