@@ -15,15 +15,18 @@ earliest member, so it is stable while that member stays first.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from datasketch import MinHash, MinHashLSH
+import numpy as np
+from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from transforms.tokens import STOPWORDS, fold, lead_tokens, shingles, words
 
@@ -146,7 +149,8 @@ def sign(doc: StoryDoc, options: StoryOptions = StoryOptions()) -> Signature:
     """The MinHash of the text's word shingles and the title/lead tokens of one article."""
     tokens = words(doc.text)
     grams = shingles(tokens, options.shingle_size)
-    mh = MinHash(num_perm=options.num_perm, seed=options.seed, scheme=_SCHEME)
+    mh = MinHash(num_perm=options.num_perm, seed=options.seed, scheme=_SCHEME,
+                 permutations=_permutations(options.num_perm, options.seed))
     if grams:
         mh.update_batch([g.encode("utf-8") for g in sorted(grams)])
     lead = " ".join((doc.text or "").split()[: options.lead_words])
@@ -165,9 +169,7 @@ def sign(doc: StoryDoc, options: StoryOptions = StoryOptions()) -> Signature:
 
 def estimated_jaccard(a: Signature, b: Signature) -> float:
     """Share of equal MinHash values: an unbiased estimate of the shingle Jaccard similarity."""
-    if not a.minhash or len(a.minhash) != len(b.minhash) or not a.shingles or not b.shingles:
-        return 0.0
-    return sum(x == y for x, y in zip(a.minhash, b.minhash, strict=True)) / len(a.minhash)
+    return _jaccard(_Prepared.of(a), _Prepared.of(b))
 
 
 def containment(a: Signature, b: Signature) -> float:
@@ -176,11 +178,7 @@ def containment(a: Signature, b: Signature) -> float:
     A re-published wire story is often trimmed or given a credit line: its Jaccard similarity to
     the original drops with the trim, but nearly all of it is still contained in the original.
     """
-    jac = estimated_jaccard(a, b)
-    if not jac:
-        return 0.0
-    shared = jac * (a.shingles + b.shingles) / (1 + jac)
-    return min(1.0, shared / min(a.shingles, b.shingles))
+    return _containment(_jaccard(_Prepared.of(a), _Prepared.of(b)), a, b)
 
 
 def same_event_score(a: Signature, b: Signature, options: StoryOptions = StoryOptions()) -> float:
@@ -190,21 +188,47 @@ def same_event_score(a: Signature, b: Signature, options: StoryOptions = StoryOp
     among them; 0 when fewer than ``min_shared_names`` names are shared, because a topic alone
     (an election, a storm) shares words but not who, where and how many.
     """
-    names_a = {t for t in a.lead_tokens if t.startswith("^")}
-    names_b = {t for t in b.lead_tokens if t.startswith("^")}
-    shared = names_a & names_b
-    if len(shared) < options.min_shared_names:
+    return _same_event(_Prepared.of(a), _Prepared.of(b), options)
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A signature in the shapes the pairwise tests need (built once per article in link())."""
+
+    sig: Signature
+    minhash: np.ndarray
+    names: frozenset[str]
+    plain: frozenset[str]
+
+    @classmethod
+    def of(cls, sig: Signature) -> _Prepared:
+        names = frozenset(t for t in sig.lead_tokens if t.startswith("^"))
+        return cls(sig, np.asarray(sig.minhash, dtype=np.uint64), names,
+                   frozenset(sig.lead_tokens) - names)
+
+
+def _jaccard(a: _Prepared, b: _Prepared) -> float:
+    if not a.sig.shingles or not b.sig.shingles or len(a.minhash) != len(b.minhash) \
+            or not len(a.minhash):
         return 0.0
-    plain_a = {t for t in a.lead_tokens if not t.startswith("^")}
-    plain_b = {t for t in b.lead_tokens if not t.startswith("^")}
-    union_plain = plain_a | plain_b
-    words_j = len(plain_a & plain_b) / len(union_plain) if union_plain else 0.0
-    names_j = len(shared) / len(names_a | names_b)
+    return int(np.count_nonzero(a.minhash == b.minhash)) / len(a.minhash)
+
+
+def _containment(jac: float, a: Signature, b: Signature) -> float:
+    if not jac:
+        return 0.0
+    shared = jac * (a.shingles + b.shingles) / (1 + jac)
+    return min(1.0, shared / min(a.shingles, b.shingles))
+
+
+def _same_event(a: _Prepared, b: _Prepared, options: StoryOptions) -> float:
+    shared = len(a.names & b.names)
+    if shared < options.min_shared_names:
+        return 0.0
+    union_plain = len(a.plain | b.plain)
+    words_j = len(a.plain & b.plain) / union_plain if union_plain else 0.0
+    names_j = shared / len(a.names | b.names)
     return (words_j + names_j) / 2
-
-
-def _within(a: Signature, b: Signature, window: timedelta) -> bool:
-    return abs(a.event_at - b.event_at) <= window
 
 
 def link(
@@ -213,58 +237,70 @@ def link(
     """Edges between each of ``new`` and every other article of ``new`` + ``window``.
 
     ``window`` holds the stored articles near the new ones in time (duplicates of ``new`` are
-    ignored). Each pair is judged on its own, so the result does not depend on the batching.
+    ignored). A pair is judged when LSH puts it in a common bucket or when it shares at least
+    ``min_shared_names`` names; both depend only on the pair, so the result does not depend on
+    the batching.
     """
     span = timedelta(days=options.window_days)
-    pool: dict[str, Signature] = {s.article_key: s for s in window}
-    pool.update({s.article_key: s for s in new})
+    pool: dict[str, _Prepared] = {s.article_key: _Prepared.of(s) for s in window}
+    pool.update({s.article_key: _Prepared.of(s) for s in new})
     lsh = MinHashLSH(threshold=options.lsh_threshold, num_perm=options.num_perm)
-    by_token: dict[str, list[str]] = defaultdict(list)
+    by_name: dict[str, list[str]] = defaultdict(list)
     for key in sorted(pool):
-        sig = pool[key]
-        if sig.shingles:
-            lsh.insert(key, _minhash(sig, options))
-        for token in sig.lead_tokens:
-            if token.startswith("^"):
-                by_token[token].append(key)
+        prepared = pool[key]
+        if prepared.sig.shingles:
+            lsh.insert(key, _minhash(prepared.sig, options))
+        for name in prepared.names:
+            by_name[name].append(key)
     edges: dict[tuple[str, str], Edge] = {}
     for sig in sorted(new, key=lambda s: s.article_key):
-        candidates: set[str] = set()
-        if sig.shingles:
-            candidates.update(lsh.query(_minhash(sig, options)))
-        for token in sig.lead_tokens:
-            if token.startswith("^"):
-                candidates.update(by_token.get(token, ()))
+        me = pool[sig.article_key]
+        candidates: set[str] = set(lsh.query(_minhash(sig, options))) if sig.shingles else set()
+        shared: Counter[str] = Counter()
+        for name in me.names:
+            shared.update(by_name[name])
+        candidates.update(k for k, n in shared.items() if n >= options.min_shared_names)
         candidates.discard(sig.article_key)
-        for other_key in candidates:
+        for other_key in sorted(candidates):
+            a, b = sorted((sig.article_key, other_key))
             other = pool[other_key]
-            pair = tuple(sorted((sig.article_key, other_key)))
-            if pair in edges or not _within(sig, other, span):
+            if (a, b) in edges or abs(sig.event_at - other.sig.event_at) > span:
                 continue
-            edge = judge(sig, other, options)
+            edge = _judge(me, other, options)
             if edge is not None:
-                edges[(pair[0], pair[1])] = edge
+                edges[(a, b)] = edge
     return [edges[p] for p in sorted(edges)]
 
 
 def judge(a: Signature, b: Signature, options: StoryOptions = StoryOptions()) -> Edge | None:
     """The link between two articles, or ``None``. (Time window not checked here.)"""
-    first, second = sorted((a, b), key=lambda s: s.article_key)
-    jac = estimated_jaccard(a, b)
+    return _judge(_Prepared.of(a), _Prepared.of(b), options)
+
+
+def _judge(pa: _Prepared, pb: _Prepared, options: StoryOptions) -> Edge | None:
+    a, b = pa.sig, pb.sig
+    first, second = sorted((a.article_key, b.article_key))
+    jac = _jaccard(pa, pb)
     if jac >= options.near_duplicate:
         cross = a.outlet != b.outlet
-        kind = LinkKind.SYNDICATED if cross and containment(a, b) >= options.syndicated \
+        kind = LinkKind.SYNDICATED if cross and _containment(jac, a, b) >= options.syndicated \
             else LinkKind.NEAR_DUPLICATE
-        return Edge(first.article_key, second.article_key, kind, round(jac, 4))
-    score = same_event_score(a, b, options)
+        return Edge(first, second, kind, round(jac, 4))
+    score = _same_event(pa, pb, options)
     if score >= options.same_event:
-        return Edge(first.article_key, second.article_key, LinkKind.SAME_EVENT, round(score, 4))
+        return Edge(first, second, LinkKind.SAME_EVENT, round(score, 4))
     return None
 
 
-def _minhash(sig: Signature, options: StoryOptions) -> MinHash:
-    return MinHash(num_perm=options.num_perm, seed=options.seed, hashvalues=list(sig.minhash),
-                   scheme=_SCHEME)
+@functools.lru_cache(maxsize=4)
+def _permutations(num_perm: int, seed: int) -> Any:
+    """The hash permutations of a (num_perm, seed): drawn once, not for every article."""
+    return MinHash(num_perm=num_perm, seed=seed, scheme=_SCHEME).permutations
+
+
+def _minhash(sig: Signature, options: StoryOptions) -> LeanMinHash:
+    # LeanMinHash: a stored signature needs no hash permutations, which are costly to set up.
+    return LeanMinHash(seed=options.seed, hashvalues=sig.minhash, scheme=_SCHEME)
 
 
 def story_id(first_article_key: str) -> str:
