@@ -9,6 +9,7 @@ not for the whole backfill, so a scheduled run can slip in between two days (FAU
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +19,8 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
 
+import duckdb
+import pyarrow as pa
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
@@ -75,8 +78,6 @@ def chunk(settings: Settings, wait_s: float = 600.0, *, migrate: bool = False) -
         if migrate:
             store = Store.open(settings.db_path)
         else:
-            import duckdb
-
             store = Store(duckdb.connect(str(settings.db_path)), settings.db_path)
         with store:
             yield store
@@ -97,10 +98,6 @@ def finished(store: Store, source: str, origin: str, span: list[date]) -> dict[d
 
 def record_day(store: Store, run_id: str, report: DayReport) -> int:
     """Append the day's ledger row (commit it with the day's rows)."""
-    import json
-
-    import pyarrow as pa
-
     row = {
         "event_id": event_id("backfill_day", run_id, report.source, report.origin,
                              report.day.isoformat(), report.status),
@@ -171,12 +168,17 @@ def reextract(settings: Settings, pool: Any, *, run_id: str, origin: str, versio
 
     lo, hi = bounds(day)
     with chunk(settings) as store:
-        outcomes, versions, keys, counts = src.reextract_day(store, pool, version=version,
-                                                             lo=lo, hi=hi, hosts=hosts)
+
+        def commit(outcomes: list[dict[str, Any]], versions: list[dict[str, Any]],
+                   keys: list[str]) -> None:
+            with store.transaction("backfill_raw_batch"):
+                store.insert("core.page_extractions", outcomes)
+                store.insert("core.article_versions", versions)
+                refresh_articles(store, keys)
+
+        counts = src.reextract_day(store, pool, version=version, lo=lo, hi=hi, hosts=hosts,
+                                   commit=commit)
         with store.transaction("backfill_raw"):
-            store.insert("core.page_extractions", outcomes)
-            store.insert("core.article_versions", versions)
-            refresh_articles(store, keys)
             report = DayReport("raw", origin, day, "done", counts.expected, counts.obtained, 0,
                                counts.new_rows, False, counts.detail)
             record_day(store, run_id, report)

@@ -251,12 +251,16 @@ def warc_row(run_id: str, capture: WarcCapture) -> dict[str, Any]:
 
 
 _DAY_PAGES = """
-SELECT p.event_id, p.url, p.url_key, p.final_url, p.content_type, p.body, p.occurred_at,
+SELECT p.event_id, p.url,
        EXISTS (SELECT 1 FROM core.page_extractions AS x
                WHERE x.page_fetch_id = p.event_id AND x.extractor_version = $version) AS current
 FROM raw.page_fetches AS p
 WHERE p.error_class IS NULL AND p.body IS NOT NULL AND p.occurred_at >= $lo AND p.occurred_at < $hi
 ORDER BY p.occurred_at, p.event_id
+"""
+_BODIES = """
+SELECT event_id, url, url_key, final_url, content_type, body, occurred_at
+FROM raw.page_fetches WHERE list_contains($ids, event_id) ORDER BY occurred_at, event_id
 """
 _PREVIOUS = """
 SELECT x.page_fetch_id, x.extractor_version, x.page_class, x.content_hash, v.word_count
@@ -268,50 +272,67 @@ WHERE list_contains($ids, x.page_fetch_id) AND x.extractor_version <> $version
 ORDER BY x.page_fetch_id, x.extractor_version
 """
 
+Commit = Callable[[list[dict[str, Any]], list[dict[str, Any]], list[str]], None]
+
 
 def reextract_day(store: Store, pool: Any, *, version: str, lo: Any, hi: Any,
-                  hosts: list[str] | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]],
-                                                    list[str], DayCounts]:
+                  hosts: list[str] | None, commit: Commit, batch_size: int = 200) -> DayCounts:
     """Extract the day's stored pages again with the current extractor (``version``).
 
-    Returns (page_extractions rows, article_versions rows, article keys changed, counts). A new
-    article version is written only when the text changed; the old one stays queryable.
+    Batch by batch (bodies are read per batch, so memory stays bounded), ``commit`` gets the
+    page_extractions rows, the article_versions rows and the article keys whose text changed. A
+    new article version is written only when the text changed; the old one stays queryable.
     """
     pages = [p for p in _rows(store, _DAY_PAGES, {"version": version, "lo": lo, "hi": hi})
              if hosts is None or (urlsplit(p["url"]).hostname or "") in hosts]
-    todo = {p["event_id"]: p for p in pages if not p["current"]}
-    previous: dict[str, dict[str, Any]] = {}
-    for row in _rows(store, _PREVIOUS, {"ids": list(todo), "version": version}):
-        previous[row["page_fetch_id"]] = row  # ordered by version: the last one wins
-    items = [(pid, decompress(p["body"]) or b"", p["content_type"], p["final_url"] or p["url"])
-             for pid, p in todo.items()]
-    outcomes, versions, changed_keys = [], [], []
+    todo = [p["event_id"] for p in pages if not p["current"]]
     tally: Counter[str] = Counter()
     moved: Counter[str] = Counter()
-    for pid, extraction in (pool.extract_many(items) if items else []):
-        page = todo[pid]
-        key = article_key(page["final_url"] or page["url"], extraction.canonical_url) \
-            or page["url_key"]
-        outcome, version_row = extraction_rows(page, key, extraction)
-        outcomes.append(outcome)
-        old = previous.get(pid)
-        if old is None:
-            tally["first_extraction"] += 1
-        elif old["page_class"] != outcome["page_class"]:
-            moved[f"{old['page_class']}->{outcome['page_class']}"] += 1
-        same_text = old is not None and old["content_hash"] == extraction.content_hash
-        if old is not None:
-            tally["unchanged" if same_text else "changed"] += 1
-            if not same_text and old["word_count"] is not None and extraction.text is not None:
-                delta = extraction.word_count - int(old["word_count"])
-                tally["longer" if delta > 0 else "shorter" if delta < 0 else "same_length"] += 1
-        if version_row is not None and not same_text:
-            versions.append(version_row)
-            changed_keys.append(key)
-    counts = DayCounts(expected=len(pages), obtained=len(pages) - len(todo) + len(outcomes),
-                       new_rows=len(versions))
-    counts.detail = {**tally, "moved": dict(moved), "extracted": len(outcomes)}
-    return outcomes, versions, sorted(set(changed_keys)), counts
+    extracted = new_versions = 0
+    for start in range(0, len(todo), batch_size):
+        ids = todo[start:start + batch_size]
+        batch = {p["event_id"]: p for p in _rows(store, _BODIES, {"ids": ids})}
+        previous = {r["page_fetch_id"]: r  # ordered by version: the last one wins
+                    for r in _rows(store, _PREVIOUS, {"ids": ids, "version": version})}
+        items = [(pid, decompress(p["body"]) or b"", p["content_type"],
+                  p["final_url"] or p["url"]) for pid, p in batch.items()]
+        outcomes, versions, keys = [], [], []
+        for pid, extraction in pool.extract_many(items):
+            page = batch[pid]
+            key = article_key(page["final_url"] or page["url"], extraction.canonical_url) \
+                or page["url_key"]
+            outcome, version_row = extraction_rows(page, key, extraction)
+            outcomes.append(outcome)
+            old = previous.get(pid)
+            same_text = _compare(old, outcome, extraction, tally, moved)
+            if version_row is not None and not same_text:
+                versions.append(version_row)
+                keys.append(key)
+        commit(outcomes, versions, sorted(set(keys)))
+        extracted += len(outcomes)
+        new_versions += len(versions)
+    counts = DayCounts(expected=len(pages), obtained=len(pages) - len(todo) + extracted,
+                       new_rows=new_versions)
+    counts.detail = {**tally, "moved": dict(moved), "extracted": extracted}
+    return counts
+
+
+def _compare(old: dict[str, Any] | None, outcome: dict[str, Any], extraction: Any,
+             tally: Counter[str], moved: Counter[str]) -> bool:
+    """Tally how a page's new extraction differs from its previous one; True if same text."""
+    if old is None:
+        tally["first_extraction"] += 1
+        return False
+    if old["page_class"] != outcome["page_class"]:
+        moved[f"{old['page_class']}->{outcome['page_class']}"] += 1
+    if old["content_hash"] == extraction.content_hash:
+        tally["unchanged"] += 1
+        return True
+    tally["changed"] += 1
+    if old["word_count"] is not None and extraction.text is not None:
+        delta = extraction.word_count - int(old["word_count"])
+        tally["longer" if delta > 0 else "shorter" if delta < 0 else "same_length"] += 1
+    return False
 
 
 def _rows(store: Store, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
