@@ -49,6 +49,14 @@ def test_case_31_empty_batch_passes_when_empty_is_legitimate(build: Builders, ta
     assert report.row_count == 0
 
 
+@pytest.mark.parametrize("table", sorted(SUITES))
+def test_empty_batch_without_columns_is_judged_by_row_count_alone(table: str) -> None:
+    empty = pd.DataFrame([])     # what an empty list of row dicts becomes
+    assert validate_batch(table, empty, stage="test", expect_rows=False).success
+    report = validate_batch(table, empty, stage="test")
+    assert {r.expectation for r in report.results if not r.success} == {"batch_not_empty"}
+
+
 def test_case_79_vacuous_row_checks_cannot_hide_an_empty_batch(build: Builders) -> None:
     # every row-level check passes on zero rows; only the row-count guard stands between an
     # empty batch and a green run
@@ -163,6 +171,7 @@ def test_missing_titles_warn_beyond_the_share(build: Builders) -> None:
     df.loc[:9, "title"] = ""
     report = validate_batch("raw.feed_entries", df, stage="raw")
     assert failed(report) == {"title_present"}
+    assert set(result(report, "title_present").unexpected_sample) == {"null"}
     assert not report.blocking_failed and report.quarantine() == []
 
 
