@@ -1,0 +1,133 @@
+"""Serve the offline sample on 127.0.0.1: conditional GET, gzip, robots.txt, quiet logs.
+
+    with SampleServer(n_articles=36) as server:
+        server.base_url, server.site.feed_urls()
+
+By hand: ``python -m sample.server --port 8765 --articles 36`` (Ctrl-C to stop).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gzip
+import threading
+from email.utils import parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from sample.site import Resource, Site, build_site
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def do_HEAD(self) -> None:
+        self._serve(head=True)
+
+    def do_GET(self) -> None:
+        self._serve(head=False)
+
+    def _serve(self, *, head: bool) -> None:
+        owner = self.server.owner
+        path = self.path.split("?", 1)[0]
+        owner.request_log.append((self.command, path, dict(self.headers.items())))
+        resource = owner.site.resources.get(path)
+        if resource is None:
+            self._send(404, Resource("text/plain", b"not found\n"), head=head)
+            return
+        if self._not_modified(resource):
+            self.send_response(304)
+            for name, value in resource.headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self._send(200, resource, head=head)
+
+    def _not_modified(self, resource: Resource) -> bool:
+        headers = dict(resource.headers)
+        etag = headers.get("ETag")
+        if etag and self.headers.get("If-None-Match"):
+            return etag in [t.strip() for t in self.headers["If-None-Match"].split(",")]
+        since, modified = self.headers.get("If-Modified-Since"), headers.get("Last-Modified")
+        if since and modified:
+            try:
+                return parsedate_to_datetime(modified) <= parsedate_to_datetime(since)
+            except (TypeError, ValueError):
+                return False
+        return False
+
+    def _send(self, status: int, resource: Resource, *, head: bool) -> None:
+        body = resource.body
+        gzipped = "gzip" in (self.headers.get("Accept-Encoding") or "")
+        if gzipped:
+            body = gzip.compress(body, mtime=0)
+        self.send_response(status)
+        self.send_header("Content-Type", resource.content_type)
+        self.send_header("Content-Length", str(len(body)))
+        if gzipped:
+            self.send_header("Content-Encoding", "gzip")
+        for name, value in resource.headers:
+            self.send_header(name, value)
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # quiet: tests and `make run` print their own summaries
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    owner: SampleServer
+
+
+class SampleServer:
+    """The sample site on a free 127.0.0.1 port, served from a daemon thread."""
+
+    def __init__(self, *, n_articles: int = 36, seed: int = 7, defects: bool = False,
+                 port: int = 0, **build_kw: Any) -> None:
+        self._build = dict(n_articles=n_articles, seed=seed, defects=defects, **build_kw)
+        self._port = port
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self.base_url = ""
+        self.site: Site
+        self.request_log: list[tuple[str, str, dict[str, str]]] = []
+
+    def __enter__(self) -> SampleServer:
+        self._server = _Server(("127.0.0.1", self._port), _Handler)
+        self._server.owner = self
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.site = build_site(self.base_url, **self._build)  # type: ignore[arg-type]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
+                                        name="sample-server")
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve the newsflow offline sample.")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--articles", type=int, default=36)
+    parser.add_argument("--defects", action="store_true")
+    args = parser.parse_args()
+    with SampleServer(n_articles=args.articles, port=args.port, defects=args.defects) as server:
+        print(f"serving {len(server.site.articles)} articles at {server.base_url}")
+        for url in server.site.feed_urls():
+            print(" ", url)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
