@@ -174,7 +174,9 @@ def _parse(body: bytes, headers: Mapping[str, str], base_url: str, fetched_at: d
     if "content-language" in lowered:
         response_headers["content-language"] = lowered["content-language"]
     d = feedparser.parse(io.BytesIO(safe.data), response_headers=response_headers,
-                         sanitize_html=True, resolve_relative_uris=False)
+                         # Both off: every field becomes text through textclean, and
+                         # feedparser's sanitizer is quadratic on unclosed comments.
+                         sanitize_html=False, resolve_relative_uris=False)
     version = d.get("version") or None
     if safe.netscape and version == "rss091u":
         version = "rss091n"

@@ -67,3 +67,19 @@ def test_property_output_is_always_valid_utf8() -> None:
         if text is not None:
             text.encode("utf-8")
             assert len(text) <= 30
+
+
+@pytest.mark.parametrize("unit", ["<!--", "<a", '<a b="', "</", "<![CDATA[", "<div>", "&", "<"])
+def test_hostile_fragments_are_handled_in_one_pass(unit: str) -> None:
+    """html.parser (3.11) and feedparser's sanitizer are quadratic on these; ours is linear.
+    Checked by size, not time: 400 KB of each must come back complete and capped."""
+    text, cut = clean_text(unit * (400_000 // len(unit)), 1_000_000)
+    assert text is None or len(text) <= 400_000
+    assert not cut
+
+
+def test_unclosed_comment_hides_the_rest_and_gt_in_text_survives() -> None:
+    assert html_to_text("a <!-- b") == "a "
+    assert html_to_text("<b>x</b> 3 > 2 <i>y</i>") == "x 3 > 2 y"
+    assert html_to_text("<script>if (a<b) {}</script>after") == "after"
+    assert html_to_text("<br/>x<SCRIPT src=a />y") == "\nxy"
