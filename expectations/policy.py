@@ -79,7 +79,9 @@ class Check:
         if "column" in self.kwargs:
             return str(self.kwargs["column"])
         if "column_A" in self.kwargs:
-            return f"{self.kwargs['column_A']},{self.kwargs['column_B']}"
+            # derived helper columns (a leading underscore) are bounds, not the data judged
+            pair = [self.kwargs["column_A"], self.kwargs["column_B"]]
+            return ",".join(c for c in pair if not str(c).startswith("_"))
         if "column_list" in self.kwargs:
             return ",".join(self.kwargs["column_list"])
         return None

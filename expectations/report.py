@@ -91,14 +91,20 @@ class StageReport:
             "| check | column | result | policy | observed | sample |",
             "|---|---|---|---|---|---|",
         ]
-        ordered = sorted(self.results, key=lambda r: (r.success, not r.blocking))
-        for r in ordered:
+        # failures first; clean passes (nothing unexpected) are listed on one line below
+        clean = [r for r in self.results if r.success and not r.unexpected_count
+                 and not r.unexpected_sample]
+        shown = sorted((r for r in self.results if r not in clean),
+                       key=lambda r: (r.success, not r.blocking))
+        for r in shown:
             mark = "pass" if r.success else "FAIL"
             sample = ", ".join(r.unexpected_sample[:_MARKDOWN_SAMPLE])
             lines.append(
                 f"| {r.expectation} | {_cell(r.column or '')} | {mark} | {r.severity} | "
                 f"{_cell(r.observed_value or '')} | {_cell(sample)} |"
             )
+        if clean:
+            lines += ["", f"Passed cleanly: {', '.join(r.expectation for r in clean)}."]
         quarantined = len(self.quarantine())
         if quarantined:
             lines += ["", f"{quarantined} (row, check) pairs quarantined."]

@@ -271,6 +271,7 @@ def test_markdown_lists_failures_first(build: Builders) -> None:
     assert "validation_failed" in lines[0] and "raw.page_fetches" in lines[0]
     assert lines[4].startswith("| error_class_known | error_class | FAIL | blocking |")
     assert "gremlins" in lines[4]
+    assert "Passed cleanly: batch_not_empty, columns_present" in md   # clean passes: one line
 
 
 def test_word_floor_spares_languages_written_without_spaces(build: Builders) -> None:
