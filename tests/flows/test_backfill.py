@@ -95,6 +95,8 @@ class Site:
                 '<urlset xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
                 f"{urls}"
                 f"<url><loc>{b}/a/gone.html</loc><lastmod>2024-03-02</lastmod></url>"
+                "<url><loc>http://169.254.169.254/latest/meta-data/</loc>"
+                "<lastmod>2024-03-01</lastmod></url>"
                 f"<url><loc>{b}/a/before.html</loc><lastmod>2024-02-20</lastmod></url>"
                 f"<url><loc>{b}/a/undated.html</loc></url></urlset>"),
             "/feed.atom": (
@@ -159,6 +161,8 @@ def test_case_75_sitemap_backfill_of_three_days_then_a_rerun_writes_nothing(
     assert _table(first) == [(D1, 2, 2, 0, "done"), (date(2024, 3, 2), 3, 2, 1, "done"),
                              (D3, 2, 2, 0, "done")]
     assert {r["origin"] for r in first["table"]} == {site.base + "/"}
+    # a sitemap speaks for its own site: the metadata-address URL is skipped, not fetched
+    assert "1 URL(s) of other sites skipped" in first["table"][0]["detail"]["listing"]["problems"]
     assert site.hits["/old.xml"] == 0          # child sitemap last modified before the range
     assert site.hits["/a/before.html"] == 0    # listed, but dated before the range
     assert site.hits["/a/1-1.html"] == 1
