@@ -192,8 +192,15 @@ def neutralise(body: bytes, max_author_bytes: int, max_tags: int = 100) -> Neutr
     DTDs are dropped, so neither expat nor the loose parser can reach a file or a socket.
     """
     codec = _wide_codec(body)
-    # Latin-1 maps bytes 1:1 to code points, so byte-oriented edits round-trip exactly.
-    text = body.decode(codec, "replace") if codec else body.decode("latin-1")
+    if codec:
+        try:
+            text = body.decode(codec)
+        except UnicodeDecodeError:
+            # feedparser falls back to 8-bit codecs when UTF-16/32 fails: see what it will see.
+            codec = None
+    if codec is None:
+        # Latin-1 maps bytes 1:1 to code points, so byte-oriented edits round-trip exactly.
+        text = body.decode("latin-1")
     notes: list[str] = []
     # XML-illegal characters, raw or as references, make expat give up on the whole document
     # and crash feedparser's loose parser (&#xD800;); remove them as Miniflux does (case 38).
