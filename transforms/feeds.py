@@ -124,7 +124,7 @@ _HTML_HINT = re.compile(rb"<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", 
 _UPDATE_PERIOD_MIN = {"hourly": 60, "daily": 1440, "weekly": 10080, "monthly": 43200,
                       "yearly": 525600}
 _ABSOLUTE = re.compile(r"^\s*https?://", re.I)
-_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
+_PLAIN_TYPES = frozenset({"text/plain", "text"})
 
 
 def parse_feed(
@@ -226,8 +226,9 @@ def _s(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _is_html(detail: Any) -> bool:
-    return isinstance(detail, Mapping) and str(detail.get("type", "")).lower() in _HTML_TYPES
+def _is_plain(detail: Any) -> bool:
+    """Declared plain text: "a<b" in it is text, not a tag. Anything else may hold markup."""
+    return isinstance(detail, Mapping) and str(detail.get("type", "")).lower() in _PLAIN_TYPES
 
 
 def _ttl_minutes(feed: Mapping[str, Any]) -> int | None:
@@ -291,8 +292,10 @@ def _fields_from_feedparser(entry: Mapping[str, Any], options: FeedOptions) -> _
         # Titles are always text: even a "text/plain" title with tags in it is almost always
         # double-escaped HTML, and a stored title must never carry a script (FAULTS case 49).
         title=text(e.get("title"), options.max_title_chars, single_line=True),
-        summary=text(e.get("summary"), options.max_summary_chars),
-        content=text(content, options.max_content_chars),
+        summary=text(e.get("summary"), options.max_summary_chars,
+                     markup=not _is_plain(e.get("summary_detail"))),
+        content=text(content, options.max_content_chars,
+                     markup=not all(_is_plain(c) for c in contents) or not contents),
         authors=authors,
         tags=tags,
         published_raw=text(e.get("published"), options.max_date_chars, single_line=True,

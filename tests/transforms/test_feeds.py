@@ -407,3 +407,12 @@ def test_case_37_one_bad_byte_does_not_garble_a_utf8_document() -> None:
     parsed = parse(body)
     assert parsed.entries[0].title == "naïve café über"
     assert parsed.outcome == FeedOutcome.RECOVERED and "invalid UTF-8" in (parsed.reason or "")
+
+
+def test_case_49_declared_plain_text_keeps_its_angle_brackets() -> None:
+    body = (b'<feed xmlns="http://www.w3.org/2005/Atom"><title>x</title><entry><title>t</title>'
+            b'<id>1</id><summary type="text">if x&lt;y then &lt;b&gt;</summary>'
+            b'<content type="html">&lt;p&gt;hi&lt;/p&gt;&lt;script&gt;x()&lt;/script&gt;</content>'
+            b"</entry></feed>")
+    entry = parse(body).entries[0]
+    assert (entry.summary, entry.content) == ("if x<y then <b>", "hi")
