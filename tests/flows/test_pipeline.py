@@ -89,7 +89,8 @@ def test_every_stage_was_checked_and_passed(runs: list[dict[str, Any]]) -> None:
         "FROM quality.validations WHERE run_id = ? GROUP BY 1 ORDER BY 1", [run_id]).fetchall()
     con.close()
     tables = {r[0] for r in rows}
-    assert tables == {"raw.feed_fetches", "raw.feed_entries", "raw.page_fetches", "core.articles"}
+    assert tables == {"raw.feed_fetches", "raw.feed_entries", "raw.page_fetches", "core.articles",
+                      "volume"}
     assert all(r[2] == 0 for r in rows), rows
 
 
@@ -111,4 +112,4 @@ def test_run_ledger_records_every_stage(runs: list[dict[str, Any]]) -> None:
     rows = con.execute("SELECT stage, status, count(*) FROM analytics.runs GROUP BY ALL").fetchall()
     con.close()
     assert sorted(rows) == [("extract_articles", "ok", 3), ("fetch_pages", "ok", 3),
-                            ("ingest_feeds", "ok", 3)]
+                            ("ingest_feeds", "ok", 3), ("volume", "ok", 3)]
