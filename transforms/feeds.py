@@ -123,7 +123,7 @@ _BINARY_MAGIC = (
 _HTML_HINT = re.compile(rb"<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.I)
 _UPDATE_PERIOD_MIN = {"hourly": 60, "daily": 1440, "weekly": 10080, "monthly": 43200,
                       "yearly": 525600}
-_ABSOLUTE = re.compile(r"^\s*https?://", re.I)
+_LINKLIKE = re.compile(r"^\s*(?:https?://|/(?!/))", re.I)
 _PLAIN_TYPES = frozenset({"text/plain", "text"})
 
 
@@ -275,8 +275,9 @@ def _fields_from_feedparser(entry: Mapping[str, Any], options: FeedOptions) -> _
     links = [x.get("href") for x in e.get("links") or [] if isinstance(x, Mapping)
              and x.get("rel", "alternate") == "alternate"]
     raw_link = _s(e.get("link")) or next((x for x in links if isinstance(x, str) and x), None)
-    if e.get("guidislink") and raw_link == e.get("id") and not _ABSOLUTE.match(raw_link or ""):
-        # feedparser copies a permalink guid into the link; "12345" is no URL to resolve.
+    if e.get("guidislink") and raw_link == e.get("id") and not _LINKLIKE.match(raw_link or ""):
+        # feedparser copies a permalink guid into the link; "12345" is no URL to resolve,
+        # though an absolute URL or a root-relative path ("/p/1") is.
         raw_link = None
     contents = [c for c in e.get("content") or [] if isinstance(c, Mapping)]
     content = "\n\n".join(_s(c.get("value")) or "" for c in contents) or None

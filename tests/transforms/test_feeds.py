@@ -416,3 +416,15 @@ def test_case_49_declared_plain_text_keeps_its_angle_brackets() -> None:
             b"</entry></feed>")
     entry = parse(body).entries[0]
     assert (entry.summary, entry.content) == ("if x<y then <b>", "hi")
+
+
+@pytest.mark.parametrize(("guid", "link"), [
+    ("12345", None),
+    ("/p/1", "https://example.com/p/1"),
+    ("https://other.example/p", "https://other.example/p"),
+])
+def test_case_47_permalink_guid_becomes_a_link_only_when_it_looks_like_one(
+        guid: str, link: str | None) -> None:
+    entry = parse(rss(f"<item><title>x</title><guid>{guid}</guid></item>")).entries[0]
+    assert (entry.guid, entry.link) == (guid, link)
+    assert entry.link_status == ("ok" if link else "missing")
