@@ -214,7 +214,8 @@ def run_backfill(settings: Settings, *, source: str, since: date, until: date,
     status = "ok" if all(r.status == "done" for r in reports) else "partial"
     with chunk(settings) as store:
         extracted = {}
-        if project and source != "raw" and new_rows:
+        # Not "if new_rows": a run killed after storing pages left them for this one to project.
+        if project and source != "raw" and _unprojected(store):
             from flows.extract_articles import extract
 
             extracted = extract(store, settings, run_id=run_id, pool=pool, flow_name="backfill")
@@ -227,6 +228,13 @@ def run_backfill(settings: Settings, *, source: str, since: date, until: date,
     log.info("backfill %s %s..%s %s: %s", source, since, until, status, stage.counts)
     return {"status": status, "run_id": run_id, **stage.counts,
             "table": [asdict(r) for r in reports]}
+
+
+def _unprojected(store: Store) -> int:
+    return int(store.scalar(
+        "SELECT count(*) FROM raw.page_fetches AS p WHERE p.error_class IS NULL "
+        "AND p.body IS NOT NULL AND NOT EXISTS (SELECT 1 FROM core.page_extractions AS x "
+        "WHERE x.page_fetch_id = p.event_id)"))
 
 
 def run_listed(settings: Settings, *, run_id: str, source: str, origins: list[str],
