@@ -428,3 +428,16 @@ def test_case_47_permalink_guid_becomes_a_link_only_when_it_looks_like_one(
     entry = parse(rss(f"<item><title>x</title><guid>{guid}</guid></item>")).entries[0]
     assert (entry.guid, entry.link) == (guid, link)
     assert entry.link_status == ("ok" if link else "missing")
+
+
+def test_case_36_huge_documents_are_cut_before_parsing_and_stay_well_formed() -> None:
+    items = "".join(f"<item><title>Item {i}</title><guid>g{i}</guid></item>" for i in range(5000))
+    parsed = parse(rss(items), max_entries=3)
+    assert parsed.truncated and parsed.outcome == FeedOutcome.OK and not parsed.bozo
+    assert [e.guid for e in parsed.entries] == ["g0", "g1", "g2"]
+    atom = ('<feed xmlns="http://www.w3.org/2005/Atom"><title>a</title>'
+            + "".join(f"<entry><id>e{i}</id><title>t</title></entry>" for i in range(10))
+            + "</feed>").encode()
+    cut = parse(atom, max_entries=4)
+    assert (cut.outcome, cut.truncated, len(cut.entries)) == (FeedOutcome.OK, True, 4)
+    assert parse(atom, max_entries=10).truncated is False
