@@ -328,7 +328,24 @@ def backfill(source: str, since: date | None = None, until: date | None = None,
              project: bool = True) -> dict[str, Any]:
     """Pull history for [since, until] (UTC days, both included; default: yesterday) from
     ``sitemap``, ``warc`` or ``archive-feed`` sources, or re-extract stored pages (``raw``)."""
+    from prefect import get_run_logger
+    from prefect.artifacts import create_table_artifact
+
+    logger = get_run_logger()
     settings = load_settings(**({"db_path": db_path} if db_path else {}))
     until = until or (datetime.now(UTC).date() - timedelta(days=1))
-    return run_backfill(settings, source=source, since=since or until, until=until,
-                        sources=sources, run_id=current_run_id(), project=project)
+
+    def on_day(r: DayReport) -> None:
+        logger.info("%s %s %s: %s, %d of %d obtained%s", r.source, r.origin, r.day, r.status,
+                    r.obtained, r.expected, " (settled earlier)" if r.skipped else "")
+
+    result = run_backfill(settings, source=source, since=since or until, until=until,
+                          sources=sources, run_id=current_run_id(), project=project,
+                          on_day=on_day)
+    create_table_artifact(
+        key=f"backfill-{source}",
+        table=[{k: str(v) for k, v in row.items() if k != "detail"} for row in result["table"]],
+        description=f"backfill {source} {since or until}..{until}: expected vs obtained per day "
+                    f"({result['status']})",
+    )
+    return result

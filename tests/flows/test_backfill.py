@@ -435,14 +435,19 @@ def test_backfill_flow_runs_a_task_per_day_under_prefect(tmp_path: Path,
     result = state.result()
     assert result["status"] == "ok" and result["obtained"] == 6
 
-    async def task_names() -> list[str]:
+    async def task_names_and_artifacts() -> tuple[list[str], list[str]]:
         async with get_client() as client:
             runs = await client.read_task_runs()
-            return [r.name for r in runs if r.flow_run_id == state.state_details.flow_run_id]
+            artifacts = await client.read_artifacts()
+            run = state.state_details.flow_run_id
+            return ([r.name for r in runs if r.flow_run_id == run],
+                    [a.key or "" for a in artifacts if a.flow_run_id == run])
 
     import asyncio
 
-    assert any(name.startswith("warc ") for name in asyncio.run(task_names()))
+    names, artifacts = asyncio.run(task_names_and_artifacts())
+    assert any(name.startswith("warc ") for name in names)
+    assert artifacts == ["backfill-warc"]  # the expected-vs-obtained table in the UI
 
 
 CRASH_SCRIPT = (
