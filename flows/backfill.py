@@ -132,8 +132,10 @@ def backfill_day(settings: Settings, fetcher: Any, *, run_id: str, source: str, 
                                      commit=commit)
         with store.transaction("backfill_day"):
             counts = src.count_day(store, keys)
-            status = "done" if counts.pending == 0 else "partial"
-            report = DayReport(source, origin, day, status, counts.expected, counts.obtained,
+            # an incomplete listing may have missed URLs of this day: never settle it as done
+            settled = counts.pending == 0 and listing.get("complete", True)
+            report = DayReport(source, origin, day, "done" if settled else "partial",
+                               counts.expected, counts.obtained,
                                counts.failed, detail.pop("new_rows"), False,
                                {**detail, "listing": listing})
             record_day(store, run_id, report)
@@ -270,7 +272,8 @@ def run_listed(settings: Settings, *, run_id: str, source: str, origins: list[st
 def _summary(listing: src.Listing | None) -> dict[str, Any]:
     if listing is None:
         return {}
-    return {"documents": listing.documents, "undated": listing.undated,
+    return {"documents": listing.documents, "complete": listing.complete,
+            "undated": listing.undated,
             "outside_range": listing.outside, "problems": list(listing.problems[:10])}
 
 

@@ -55,6 +55,7 @@ class Listing:
     undated: int = 0
     outside: int = 0
     problems: tuple[str, ...] = ()
+    complete: bool = True      # every document read; else days are only ever 'partial'
 
 
 @dataclass
@@ -102,6 +103,7 @@ def list_sitemaps(fetcher: Fetcher, origin: str, since: date, until: date,
     seen: set[str] = set()
     urls: list[SitemapUrl] = []
     read_ok = foreign = 0
+    complete = True
     home = url_key(origin)
     while queue and len(seen) < max_documents:
         url = queue.pop(0)
@@ -111,11 +113,13 @@ def list_sitemaps(fetcher: Fetcher, origin: str, since: date, until: date,
         result = _fetch_doc(fetcher, url)
         if not result.ok or result.body is None:
             problems.append(f"{url}: {result.error_class or 'no body'}")
+            complete = False
             continue
         parsed: ParsedSitemap = parse_sitemap(result.body, base_url=result.final_url or url)
         if parsed.problem is not None:
             problems.append(f"{url}: {parsed.problem}")
         read_ok += parsed.kind != SitemapKind.NONE
+        complete = complete and parsed.kind != SitemapKind.NONE
         if parsed.kind == SitemapKind.INDEX:
             queue.extend(r.loc for r in refs_to_follow(parsed.sitemaps, since))
         # A sitemap speaks for its own site only: URLs of other sites are not the site's history.
@@ -128,7 +132,7 @@ def list_sitemaps(fetcher: Fetcher, origin: str, since: date, until: date,
         problems.append(f"stopped after {max_documents} documents")
     plan = plan_days(urls, since, until)
     return Listing(origin, plan.by_day, len(seen), read_ok, plan.undated, plan.outside,
-                   tuple(problems))
+                   tuple(problems), complete and not queue)
 
 
 def list_archive_feed(fetcher: Fetcher, origin: str, since: date, until: date,
@@ -140,21 +144,26 @@ def list_archive_feed(fetcher: Fetcher, origin: str, since: date, until: date,
     entries: list[ArchiveEntry] = []
     url: str | None = origin
     read_ok = 0
+    complete = True
     while url is not None and len(visited) < max_documents:
         visited.append(url)
         result = _fetch_doc(fetcher, url)
         if not result.ok or result.body is None:
             problems.append(f"{url}: {result.error_class or 'no body'}")
+            complete = False
             break
         page = parse_archive_page(result.body, base_url=result.final_url or url)
         if page.problem is not None:
             problems.append(f"{url}: {page.problem}")
         read_ok += page.kind != "none"
+        complete = complete and page.kind != "none"
         entries.extend(page.entries)
         url = next_hop(page, visited, since)
+    if url is not None:
+        problems.append(f"stopped after {max_documents} documents")
     plan = plan_days(entries, since, until)
     return Listing(origin, plan.by_day, len(visited), read_ok, plan.undated, plan.outside,
-                   tuple(problems))
+                   tuple(problems), complete and url is None)
 
 
 def origins_for(settings: Settings, source: str, given: list[str] | None) -> list[str]:

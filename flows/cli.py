@@ -37,6 +37,19 @@ EXAMPLE_QUERY = (
 DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB file (NEWSFLOW_DB_PATH).")]
 
 
+class _closing:
+    """Exit an already-entered SampleServer."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+
+    def __enter__(self) -> Any:
+        return self.server
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.__exit__(*exc)
+
+
 def _settings(db: Path | None, **extra: Any) -> Any:
     overrides = {k: v for k, v in extra.items() if v is not None}
     if db is not None:
@@ -55,6 +68,9 @@ def run(
     sample: Annotated[bool, typer.Option(
         "--sample", help="Serve the bundled offline sample on 127.0.0.1 and run on it.")] = False,
     articles: Annotated[int, typer.Option(help="Articles in the sample.")] = 36,
+    port: Annotated[int, typer.Option(
+        help="Port of the sample server; fixed so the sample's URLs (and so its article keys) "
+             "stay the same from run to run.")] = 8765,
     all_feeds: Annotated[bool, typer.Option(
         "--all", help="Poll every feed now, not only those due.")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
@@ -62,17 +78,23 @@ def run(
     """Run the pipeline once: poll feeds, fetch pages, extract articles, check every stage."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("great_expectations").setLevel(logging.INFO if verbose else logging.WARNING)
     from flows.pipeline import pipeline
 
     if sample:
-        from sample.server import SampleServer
-
         from flows.cli_feeds import write_sample_feeds
+        from sample.server import SampleServer
 
         settings = _settings(db, allow_private_addresses=True, per_host_concurrency=8)
         os.environ["NEWSFLOW_ALLOW_PRIVATE_ADDRESSES"] = "true"
         os.environ["NEWSFLOW_PER_HOST_CONCURRENCY"] = "8"
-        with SampleServer(n_articles=articles) as server:
+        try:
+            server_cm = SampleServer(n_articles=articles, port=port).__enter__()
+        except OSError as exc:
+            err.print(f"[red]cannot serve the sample on 127.0.0.1:{port}:[/red] {exc}; "
+                      "free the port or pass --port")
+            raise typer.Exit(2) from None
+        with _closing(server_cm) as server:
             feeds_file = write_sample_feeds(server.site, settings.db_path.parent)
             console.print(f"Serving the offline sample at [bold]{server.base_url}[/bold] "
                           f"({len(server.site.feeds)} feeds, {len(server.site.articles)} articles)")

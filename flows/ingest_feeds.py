@@ -17,7 +17,7 @@ from flows.records import feed_entry_row, feed_fetch_row
 from flows.runs import StageRun, current_run_id, run_task
 from flows.settings import Settings, load_settings
 from transforms.feedlist import FeedConfig, feed_id
-from transforms.feeds import ParsedFeed
+from transforms.feeds import FeedOutcome, ParsedFeed
 from warehouse.lock import writer_lock
 from warehouse.store import Store, utcnow
 from web import Fetcher, FetchRequest, FetchResult
@@ -63,7 +63,8 @@ def build_rows(
             fetch_rows.append(row)
             if parsed is not None:
                 entry_rows += [
-                    feed_entry_row(run_id, fid, row, entry, parsed.bozo) for entry in parsed.entries
+                    feed_entry_row(run_id, fid, row, entry, parsed.outcome == FeedOutcome.RECOVERED)
+                    for entry in parsed.entries
                 ]
         if not feedstate.succeeded(fetch_rows[-1]):
             failed += 1

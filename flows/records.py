@@ -13,10 +13,10 @@ from datetime import datetime
 from typing import Any
 
 import zstandard
+
 from transforms.extraction import Extraction
 from transforms.feeds import FeedEntry, ParsedFeed
 from transforms.urls import canonicalize_url
-
 from warehouse.store import event_id, schema_version, utcnow
 from web import FetchResult
 
@@ -117,7 +117,7 @@ def feed_entry_row(
         **envelope(run_id, fetch_row["occurred_at"]),
         "fetch_event_id": fetch_row["event_id"],
         "feed_id": feed_id,
-        "parse_quality": "bozo" if bozo else "ok",
+        "parse_quality": "bozo" if bozo else "ok",  # recovered from a malformed document
         "link_key": canonicalize_url(entry.link) if entry.link else None,
         "authors": list(entry.authors),
         "tags": list(entry.tags),

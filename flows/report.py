@@ -21,13 +21,21 @@ def frame_table(frame: pd.DataFrame, title: str | None = None, max_rows: int = 5
     for row in frame.head(max_rows).itertuples(index=False):
         cells = []
         for value in row:
-            text = "" if value is None or (isinstance(value, float) and pd.isna(value)) \
-                else str(value)
+            text = _cell(value)
             cells.append(text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…")
         table.add_row(*cells)
     if len(frame) > max_rows:
         table.caption = f"{len(frame)} rows, first {max_rows} shown"
     return table
+
+
+def _cell(value: object) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
+        return ""
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat() if value == value.normalize() and value.tzinfo is None \
+            else value.isoformat(sep=" ", timespec="seconds")
+    return str(value)
 
 
 def print_summary(console: Console, db_path: Path, result: dict[str, Any], query: str) -> None:
@@ -64,6 +72,9 @@ def print_summary(console: Console, db_path: Path, result: dict[str, Any], query
         summary.add_row("checks passed", str(checks[0]), "")
         summary.add_row("checks failed", str(checks[1]), "")
         console.print(summary)
+        docs = stages.get("volume", {}).get("docs")
+        if docs:
+            console.print(f"Data Docs: {docs}")
         console.print("\nExample query ([italic]newsflow sql \"...\"[/italic]):")
         console.print(query, style="cyan")
         console.print(frame_table(con.execute(query).df()))
