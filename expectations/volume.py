@@ -28,6 +28,7 @@ TABLE = "volume"
 SUITE = "volume"
 ID_COLUMN = "source"
 INPUT_COLUMNS = ("source", "day", "n")
+UNKNOWN_SOURCE = "(unknown)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +54,10 @@ def prepare(daily: pd.DataFrame, bounds: VolumeBounds) -> pd.DataFrame:
     if daily.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     frame = daily.assign(day=pd.to_datetime(daily["day"]).dt.normalize(),
-                         n=pd.to_numeric(daily["n"], errors="coerce").fillna(0))
+                         n=pd.to_numeric(daily["n"], errors="coerce").fillna(0),
+                         # a source without a name is still a source: judge it, don't drop it
+                         source=daily["source"].astype(object).where(daily["source"].notna(),
+                                                                     UNKNOWN_SOURCE))
     latest = frame["day"].max()
     start = latest - pd.Timedelta(days=bounds.window_days)
     rows = []

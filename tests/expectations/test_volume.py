@@ -92,3 +92,11 @@ def test_young_source_threshold_follows_the_bounds(volume: Volume) -> None:
     report = validate_volume(daily, bounds=VolumeBounds(min_history_days=14))
     (history,) = [r for r in report.results if r.expectation == "history_recorded"]
     assert history.unexpected_sample == ("newish: history_days=9",)
+
+
+def test_unnamed_source_is_judged_not_dropped(volume: Volume) -> None:
+    daily = volume({"steady": [10] * 29, "x": [9] * 28 + [0]})
+    daily["source"] = daily["source"].where(daily["source"] != "x", None)
+    report = validate_volume(daily)
+    assert report.row_count == 2
+    assert flagged(report, "volume_not_too_low") == {"(unknown)"}
