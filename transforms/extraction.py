@@ -38,8 +38,9 @@ class ExtractOptions:
     min_text_chars: int = 250
     """Below this many characters of body text a page is not an article (trafilatura's
     MIN_EXTRACTED_SIZE); it is classified instead (FAULTS 54)."""
-    max_tree_size: int = 500_000
-    """Elements above which the page is refused as too large (FAULTS 57: finite MAX_TREE_SIZE)."""
+    max_tree_size: int = 100_000
+    """Elements above which the page is refused as too large (FAULTS 57: finite MAX_TREE_SIZE).
+    The largest bench page has ~2,600; a 200k-element table takes trafilatura ~15 s."""
     max_html_chars: int = 20_000_000
     """Decoded HTML above this size is refused before parsing (the fetch cap is the first guard)."""
     detect_language: bool = True
@@ -319,6 +320,7 @@ _DATELINE = re.compile(
     re.I,
 )
 _WORD = re.compile(r"\w+")
+_ALNUM = re.compile(r"[^\W_]")
 _BULLET = ("- ", "\u2022 ", "* ", "\u2013 ")
 
 
@@ -349,7 +351,7 @@ def clean_body(text: str, headlines: tuple[str, ...], links: frozenset[str] = fr
     (the title is stored apart), datelines at the top, short "Related:"/"Read more" lines with
     the bullet list that follows them, and runs of two or more lines that are each entirely
     the text of a link (lists of other stories). Lines without any word character go too."""
-    lines = [line for line in text.split("\n") if _WORD.search(line)]
+    lines = [line for line in text.split("\n") if _ALNUM.search(line)]
     is_link = [_key(line[2:] if line.startswith(_BULLET) else line) in links for line in lines]
     out: list[str] = []
     in_links = False

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from transforms.extraction import Extraction, ExtractOptions, extract_page
+from transforms.extraction import Extraction, ExtractOptions, failed
 from transforms.pageclass import PageClass
 from workers.extraction import ExtractionPool
 
@@ -21,32 +21,33 @@ ARTICLE = ("<html><head><title>T</title></head><body><article>"
 
 def sleepy_or_crashy(body: bytes, content_type: str | None, url: str,
                      options: ExtractOptions) -> Extraction:
-    """A fake extractor: hangs on 'hang', segfaults on 'segv', else extracts normally."""
+    """A fake extractor: hangs on 'hang', segfaults on 'segv', raises on 'raise', else returns
+    a trivial result at once (so a loaded test machine cannot push it past the timeout)."""
     if body == b"hang":
         time.sleep(3600)
     if body == b"segv":
         os.kill(os.getpid(), signal.SIGSEGV)
     if body == b"raise":
         raise RuntimeError("boom")
-    return extract_page(body, content_type, url, options=options)
+    return failed(url, PageClass.TOO_SHORT, f"fake {os.getpid()}")
 
 
 def test_case_60_61_hang_and_crash_cost_one_page_each() -> None:
     items = [
-        ("first", ARTICLE, "text/html", "https://example.com/1"),
         ("hang", b"hang", "text/html", "https://example.com/2"),
         ("segv", b"segv", "text/html", "https://example.com/3"),
         ("raise", b"raise", "text/html", "https://example.com/4"),
-    ] + [(f"ok{i}", ARTICLE, "text/html", f"https://example.com/x{i}") for i in range(10)]
+    ] + [(f"ok{i}", b"ok", "text/html", f"https://example.com/x{i}") for i in range(10)]
     with ExtractionPool(workers=2, timeout_s=2.0, target=sleepy_or_crashy) as pool:
         results = dict(pool.extract_many(items))
     assert results["hang"].page_class is PageClass.EXTRACT_TIMEOUT
     assert results["segv"].page_class is PageClass.EXTRACT_CRASH
+    assert "exit -11" in (results["segv"].reason or "")
     assert results["raise"].page_class is PageClass.EXTRACT_CRASH
     assert "RuntimeError" in (results["raise"].reason or "")
-    ok = [k for k, e in results.items() if e.page_class is PageClass.ARTICLE]
-    assert len(ok) == 11, {k: (e.page_class, e.reason) for k, e in results.items()}
-    assert sorted(ok) == sorted(["first"] + [f"ok{i}" for i in range(10)])
+    ok = {k: e for k, e in results.items() if k.startswith("ok")}
+    assert len(ok) == 10
+    assert all(e.page_class is PageClass.TOO_SHORT for e in ok.values()), ok
     assert multiprocessing.active_children() == []
 
 

@@ -1,0 +1,104 @@
+"""Sniffing and decoding of fetched bytes (FAULTS 25, 37, 38, 53, 59)."""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+
+import pytest
+
+from transforms.decoding import decode_html, decode_page, normalize_encoding, sniff_binary
+from transforms.pageclass import PageClass
+
+HTML = "<html><body><p>Café “quoted” — naïve</p></body></html>"
+
+
+@pytest.mark.parametrize(("body", "kind"), [
+    (b"%PDF-1.4\n", "pdf"),
+    (b"\x89PNG\r\n\x1a\n....", "png"),
+    (b"GIF89a....", "gif"),
+    (b"\xff\xd8\xff\xe0..JFIF", "jpeg"),
+    (b"PK\x03\x04....", "zip"),
+    (gzip.compress(b"<html></html>"), "gzip"),
+    (b"\x28\xb5\x2f\xfd....", "zstd"),
+    (b"BZh91AY&SY", "bzip2"),
+    (b"\x00\x00\x00\x18ftypmp42", "mp4"),
+    (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "webp"),
+    (bytes(range(32)) * 20, "binary"),
+])
+def test_case_25_53_magic_bytes_are_sniffed(body: bytes, kind: str) -> None:
+    assert sniff_binary(body) == kind
+    decoded = decode_page(body, "text/html")
+    assert decoded.page_class is PageClass.BINARY and decoded.text is None
+
+
+@pytest.mark.parametrize("body", [HTML.encode(), codecs.BOM_UTF16_LE + HTML.encode("utf-16-le")])
+def test_text_is_not_binary(body: bytes) -> None:
+    assert sniff_binary(body) is None
+
+
+@pytest.mark.parametrize(("body", "ctype", "encoding"), [
+    (HTML.encode("utf-8"), "text/html; charset=utf-8", "utf-8"),
+    # Valid UTF-8 declared as latin-1: the bytes win (FAULTS 37).
+    (HTML.encode("utf-8"), "text/html; charset=ISO-8859-1", "utf-8"),
+    # Windows-1252 smart quotes declared as UTF-8.
+    (HTML.encode("cp1252"), "text/html; charset=utf-8", "cp1252"),
+    # latin-1 label means windows-1252 (WHATWG).
+    (HTML.encode("cp1252"), "text/html; charset=latin1", "cp1252"),
+    (codecs.BOM_UTF16_LE + HTML.encode("utf-16-le"), "text/html", "utf-16-le"),
+    (codecs.BOM_UTF8 + HTML.encode("utf-8"), "text/html; charset=cp1251", "utf-8"),
+])
+def test_case_37_encoding_mismatches_decode_deterministically(body: bytes, ctype: str,
+                                                              encoding: str) -> None:
+    text, used = decode_html(body, ctype)
+    assert used == encoding
+    assert "Café “quoted” — naïve" in text
+
+
+def test_case_59_meta_charset_after_1024_bytes() -> None:
+    body = ("<html><head><!--" + " " * 2000 + "--><meta charset='windows-1251'></head>"
+            "<body><p>Привет, мир! Это тестовая страница.</p></body></html>").encode("cp1251")
+    text, used = decode_html(body, "text/html")
+    assert used == "cp1251"
+    assert "Привет, мир!" in text
+
+
+def test_case_59_http_charset_conflicting_with_meta_is_arbitrated() -> None:
+    body = ("<html><head><meta http-equiv='Content-Type' content='text/html; charset=koi8-r'>"
+            "</head><body>" + "<p>Городской совет одобрил новый план развития гавани.</p>" * 5
+            + "</body></html>").encode("koi8-r")
+    text, used = decode_html(body, "text/html; charset=iso-8859-1")
+    assert used == "koi8-r"
+    assert "Городской совет" in text
+
+
+def test_case_38_control_characters_and_lone_surrogates_are_removed() -> None:
+    body = b"<html><body><p>a\x00b\x0bc\x1fd and a long enough paragraph of text</p>\xff"
+    page = decode_page(body, "text/html")
+    assert page.text is not None
+    assert "\x00" not in page.text and "\x0b" not in page.text and "\x1f" not in page.text
+    page.text.encode("utf-8")
+
+
+@pytest.mark.parametrize("body", [b"", b"  \r\n\t "])
+def test_case_52_empty_body(body: bytes) -> None:
+    assert decode_page(body, "text/html").page_class is PageClass.NO_CONTENT
+
+
+@pytest.mark.parametrize("ctype", ["application/pdf", "image/png; q=1", "video/mp4", "audio/mpeg"])
+def test_case_26_non_html_content_types(ctype: str) -> None:
+    page = decode_page(b"not sniffable text", ctype)
+    assert page.page_class is PageClass.NON_HTML
+
+
+def test_missing_content_type_is_treated_as_html() -> None:
+    page = decode_page(HTML.encode(), None)
+    assert page.page_class is None and page.encoding == "utf-8"
+
+
+@pytest.mark.parametrize(("label", "name"), [
+    ("UTF-8", "utf-8"), ("iso-8859-1", "cp1252"), ("gb2312", "gb18030"),
+    ("Shift_JIS", "cp932"), ("x-unknown-charset", None), (None, None),
+])
+def test_normalize_encoding(label: str | None, name: str | None) -> None:
+    assert normalize_encoding(label) == name
