@@ -109,6 +109,9 @@ class Site:
                 '<feed xmlns="http://www.w3.org/2005/Atom">'
                 f'<link rel="prev-archive" href="{b}/archive/0.atom"/>{entries([1, 0])}</feed>'),
             "/archive/0.atom": '<feed xmlns="http://www.w3.org/2005/Atom"></feed>',
+            "/broken.atom": (
+                '<feed xmlns="http://www.w3.org/2005/Atom">'
+                f'<link rel="prev-archive" href="{b}/missing.atom"/>{entries([3])}</feed>'),
         }
 
 
@@ -277,6 +280,16 @@ def test_archive_feed_walks_back_to_the_range_start(tmp_path: Path, site: Site) 
                               (D3, 1, 1, 0, "done")]
     assert site.hits["/archive/1.atom"] == 1
     assert site.hits["/archive/0.atom"] == 0   # archive 1 already reached back before Mar 1
+
+
+def test_a_broken_archive_walk_leaves_days_partial(tmp_path: Path, site: Site) -> None:
+    settings = _settings(tmp_path)
+    result = run_backfill(settings, source="archive-feed", since=D1, until=D3,
+                          sources=[site.base + "/broken.atom"], run_id="a1", project=False)
+    # the page it did list was fetched, but older archives could not be read: not settled
+    assert _table(result) == [(D1, 0, 0, 0, "partial"), (date(2024, 3, 2), 0, 0, 0, "partial"),
+                              (D3, 1, 1, 0, "partial")]
+    assert any("missing.atom" in p for p in result["table"][0]["detail"]["listing"]["problems"])
 
 
 def test_unknown_source_and_reversed_range_are_refused(tmp_path: Path) -> None:
