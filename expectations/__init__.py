@@ -9,7 +9,7 @@ from __future__ import annotations
 from expectations.docs import build_data_docs
 from expectations.policy import Check, Severity
 from expectations.report import CheckResult, StageReport
-from expectations.runner import SUITES, validate_batch, validate_volume
+from expectations.runner import SUITES, validate_batch, validate_volume, warm_up
 from expectations.volume import VolumeBounds
 
 __all__ = [
@@ -22,4 +22,5 @@ __all__ = [
     "build_data_docs",
     "validate_batch",
     "validate_volume",
+    "warm_up",
 ]

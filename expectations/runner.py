@@ -136,6 +136,30 @@ def policy_markdown() -> str:
     return "\n".join(lines)
 
 
+def warm_up(*, background: bool = True) -> threading.Thread | None:
+    """Import great_expectations and build the context before the first check needs them.
+
+    The import costs seconds of CPU; a flow can call this when a stage starts so the import
+    overlaps its network I/O (the thread is a daemon; the first validation waits for it if it has
+    not finished). Returns the thread, or None when already warm or run in the foreground.
+    """
+    if _state is not None:
+        return None
+    if not background:
+        _gx()
+        return None
+    thread = threading.Thread(target=_warm, name="gx-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def _warm() -> None:
+    try:
+        _gx()
+    except Exception:  # the first real validation retries and reports the error properly
+        log.warning("great_expectations warm-up failed", exc_info=True)
+
+
 def gx_context() -> Any:
     """The process's GX context (importing great_expectations on first use)."""
     return _gx().context

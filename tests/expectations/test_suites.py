@@ -290,3 +290,14 @@ def test_validation_writes_no_progress_bars(build: Builders, capfd: pytest.Captu
     out, err = capfd.readouterr()
     assert "Calculating Metrics" not in err + out
     assert err == ""
+
+
+def test_warm_up_in_a_thread_builds_the_shared_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    from expectations import runner, warm_up
+
+    assert warm_up() is None                       # the session is already warm
+    monkeypatch.setattr(runner, "_state", None)    # a cold process, reusing the imported GX
+    thread = warm_up()
+    assert thread is not None and thread.daemon
+    thread.join(timeout=60)
+    assert runner._state is not None and runner._state.context is not None
