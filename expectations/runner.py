@@ -34,6 +34,7 @@ SUITES: dict[str, ModuleType] = {
 }
 DEFAULT_MAX_BODY_BYTES = 15 * 1024 * 1024
 SAMPLE_SIZE = 20
+VALIDATOR_ERROR = "validator_error"   # the CheckResult name when GX itself fails on a batch
 _MAX_OBSERVED = 500
 
 
@@ -207,17 +208,28 @@ def run_suite(
 ) -> StageReport:
     """Validate a prepared DataFrame against a suite's checks and apply the policy."""
     started = time.perf_counter()
-    with _lock:
-        state = _gx()
-        batch_definition, gx_suite = _suite_objects(state, suite, checks)
-        result_format: dict[str, Any] = {"result_format": "COMPLETE",
-                                         "partial_unexpected_count": SAMPLE_SIZE}
-        if id_column in data.columns:
-            result_format["unexpected_index_column_names"] = [id_column]
-        batch = batch_definition.get_batch(batch_parameters={"dataframe": data})
-        validation = batch.validate(gx_suite, result_format=result_format,
-                                    expectation_parameters=dict(parameters))
-        state.latest[suite] = LatestValidation(suite, table, stage, datetime.now(UTC), validation)
+    try:
+        with _lock:
+            state = _gx()
+            batch_definition, gx_suite = _suite_objects(state, suite, checks)
+            result_format: dict[str, Any] = {"result_format": "COMPLETE",
+                                             "partial_unexpected_count": SAMPLE_SIZE}
+            if id_column in data.columns:
+                result_format["unexpected_index_column_names"] = [id_column]
+            batch = batch_definition.get_batch(batch_parameters={"dataframe": data})
+            validation = batch.validate(gx_suite, result_format=result_format,
+                                        expectation_parameters=dict(parameters))
+            state.latest[suite] = LatestValidation(suite, table, stage, datetime.now(UTC),
+                                                   validation)
+    except Exception as exc:
+        # the batch is already committed: an unvalidated batch is reported as failed (the stage
+        # becomes validation_failed) rather than crashing the run after its write
+        log.exception("validating %s with %s failed", table, suite)
+        error = CheckResult(suite, VALIDATOR_ERROR, None, False, True, _text(f"error: {exc!r}"),
+                            len(data), None, (), "the suite could not run, so the batch is "
+                            "unchecked; treated as a blocking failure", ())
+        return StageReport(stage=stage, table=table, suite=suite, row_count=len(data),
+                           results=(error,))
     by_name = {res.expectation_config.meta.get("name"): res for res in validation.results}
     results = tuple(_check_result(suite, check, by_name.get(check.name), id_column)
                     for check in checks)

@@ -301,3 +301,17 @@ def test_warm_up_in_a_thread_builds_the_shared_context(monkeypatch: pytest.Monke
     assert thread is not None and thread.daemon
     thread.join(timeout=60)
     assert runner._state is not None and runner._state.context is not None
+
+
+def test_a_gx_crash_becomes_a_blocking_failure_not_an_exception(
+        build: Builders, monkeypatch: pytest.MonkeyPatch) -> None:
+    from expectations import runner
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("metric graph exploded")
+
+    monkeypatch.setattr(runner, "_suite_objects", broken)
+    report = validate_batch("raw.page_fetches", build["raw.page_fetches"](), stage="raw")
+    assert report.blocking_failed and report.quarantine() == []
+    (only,) = report.results
+    assert only.expectation == "validator_error" and "metric graph exploded" in only.observed_value
