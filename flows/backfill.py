@@ -154,7 +154,8 @@ def backfill_warc(settings: Settings, *, run_id: str, origin: str, span: list[da
         reports = {}
         with store.transaction("backfill_warc"):
             for day, counts in fresh.items():
-                status = "partial" if counts.detail.get("error") else "done"
+                error, read = counts.detail.get("error"), counts.detail.get("records", 0)
+                status = "done" if not error else "partial" if read else "failed"
                 reports[day] = DayReport("warc", origin, day, status, counts.expected,
                                          counts.obtained, counts.failed, counts.new_rows, False,
                                          counts.detail)

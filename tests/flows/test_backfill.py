@@ -257,6 +257,26 @@ def test_warc_backfill_of_three_days_then_a_rerun_writes_nothing(tmp_path: Path)
     assert _counts(settings) == after_first
 
 
+def test_warc_by_url_is_fetched_through_the_http_layer(tmp_path: Path, site: Site) -> None:
+    settings = _settings(tmp_path)
+    site.pages["/crawl/news.warc.gz"] = _warc(tmp_path / "news.warc.gz").read_bytes()
+    url = site.base + "/crawl/news.warc.gz"
+    result = run_backfill(settings, source="warc", since=D1, until=D1, sources=[url],
+                          run_id="u1", project=False)
+    assert _table(result) == [(D1, 2, 2, 0, "done")]
+    assert result["table"][0]["origin"] == url
+    assert site.hits["/crawl/news.warc.gz"] == 1
+
+
+def test_a_missing_warc_file_fails_its_days(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    result = run_backfill(settings, source="warc", since=D1, until=D1,
+                          sources=[str(tmp_path / "nope.warc.gz")], run_id="m1", project=False)
+    assert _table(result) == [(D1, 0, 0, 0, "failed")]
+    assert "No such file" in result["table"][0]["detail"]["error"]
+    assert result["status"] == "partial"
+
+
 def test_rereading_the_same_warc_without_the_ledger_adds_no_rows(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
     warc = str(_warc(tmp_path / "news.warc.gz"))
