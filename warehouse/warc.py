@@ -249,7 +249,7 @@ ORDER BY occurred_at, event_id
 
 def _record_id(event_id: str) -> str:
     # Deterministic ids: exporting the same range twice gives the same records.
-    return f"<urn:uuid:{uuid.UUID(hex=event_id[:32])}>"
+    return f"<urn:uuid:{uuid.UUID(hex=event_id[:32], version=5)}>"
 
 
 def _http_headers(row: dict[str, Any], body: bytes) -> StatusAndHeaders:

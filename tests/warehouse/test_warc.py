@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -187,3 +188,24 @@ def test_export_writes_stored_pages_that_read_back_identically(tmp_path: Path) -
         export_warc(store, fh, lo=DAY, hi=DAY + timedelta(days=3))
     assert again.read_bytes() == out.read_bytes()  # deterministic: same range, same bytes
     store.close()
+
+
+def test_exported_warc_passes_digest_checks_with_valid_record_ids(tmp_path: Path) -> None:
+    from warcio.archiveiterator import ArchiveIterator
+
+    store = Store.open(tmp_path / "s.duckdb")
+    store.insert("raw.page_fetches", [_page_row(f"https://a.example/{i}", DAY, article_html(
+        f"p{i}")) for i in range(3)])
+    out = io.BytesIO()
+    export_warc(store, out, lo=DAY, hi=DAY + timedelta(days=1))
+    store.close()
+    out.seek(0)
+    kinds = []
+    for record in ArchiveIterator(out, check_digests="raise"):
+        record.content_stream().read()  # digests are verified as the payload is read
+        kinds.append(record.rec_type)
+        rid = uuid.UUID(record.rec_headers.get_header("WARC-Record-ID")[len("<urn:uuid:"):-1])
+        assert rid.version == 5
+        if record.rec_type == "response":
+            assert record.rec_headers.get_header("WARC-Payload-Digest", "").startswith("sha1:")
+    assert kinds == ["warcinfo", "response", "response", "response"]
