@@ -68,14 +68,21 @@ def status(state_dir: StateOption = DEFAULT_STATE,
            limit: Annotated[int, typer.Option(help="Runs to show.")] = 10) -> None:
     """Processes, the UI address, the latest runs and the next scheduled ones."""
     info = server.status(state_dir.resolve())
-    api = info.get("api_url") or os.environ.get("PREFECT_API_URL")
+    api = reachable_api(state_dir)
     console.print(f"server: {'running' if info['server_running'] else 'stopped'}, "
                   f"worker: {'running' if info['worker_running'] else 'stopped'}"
                   + (f", UI {info['ui_url']}" if info.get("ui_url") else ""))
-    if not api or not server.is_healthy(str(api)):
+    if api is None:
         console.print("no Prefect API reachable; `newsflow server up` starts one")
         raise typer.Exit(0 if not info["server_running"] else 1)
-    print_runs(console, str(api), limit)
+    print_runs(console, api, limit)
+
+
+def reachable_api(state_dir: Path = DEFAULT_STATE) -> str | None:
+    """The Prefect API to report on: PREFECT_API_URL, else the one ``up`` started; None if it
+    does not answer (used by ``newsflow status``)."""
+    api = os.environ.get("PREFECT_API_URL") or server.status(state_dir.resolve()).get("api_url")
+    return str(api) if api and server.is_healthy(str(api)) else None
 
 
 def print_runs(out: Console, api_url: str, limit: int = 10) -> None:

@@ -4,7 +4,7 @@
 prefect.yaml, a worker; the pipeline's schedule (shortened by the interval setting) must create
 and complete runs on its own; then pipeline and backfill runs are triggered through the server
 with ``prefect deployment run`` and parameters. ``down`` must leave no process behind.
-Slow (a minute or two): run with ``pytest -m slow``.
+The full run is slow (a few minutes): ``pytest -m slow``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -25,12 +26,12 @@ import duckdb
 import httpx
 import psutil
 import pytest
+from typer.testing import CliRunner
 
-from flows import server
+from flows import cli_server, server
 
 ROOT = Path(__file__).resolve().parents[2]
 N_ARTICLES = 5
-pytestmark = pytest.mark.slow
 
 
 def article_html(i: int) -> bytes:
@@ -169,6 +170,7 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
             server.down(cfg.state_dir)
 
 
+@pytest.mark.slow
 def test_server_up_schedules_runs_triggers_backfill_and_down_leaves_nothing(
         stack: dict[str, Any]) -> None:
     cfg: server.ServerConfig = stack["cfg"]
@@ -224,3 +226,46 @@ def test_server_up_schedules_runs_triggers_backfill_and_down_leaves_nothing(
     assert not alive, [p.pid for p in alive]
     assert not server.status(cfg.state_dir)["healthy"]
     assert not any(os.path.exists(cfg.state_dir / f"{n}.pid") for n in server.PROCESSES)
+
+
+def test_cli_with_nothing_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    runner = CliRunner()
+    state = str(tmp_path / "state")
+    done = runner.invoke(cli_server.app, ["status", "--state-dir", state])
+    assert done.exit_code == 0, done.output
+    assert "server: stopped, worker: stopped" in done.output
+    assert "no Prefect API reachable" in done.output
+    done = runner.invoke(cli_server.app, ["down", "--state-dir", state])
+    assert done.exit_code == 0 and "nothing running" in done.output
+    assert cli_server.reachable_api(tmp_path / "state") is None
+
+
+def test_down_stops_a_tree_that_ignores_the_first_signal(tmp_path: Path) -> None:
+    """Like a Prefect worker: the first SIGTERM is only noted, a second one ends it; a child
+    that ignores SIGTERM altogether is killed after the grace period."""
+    script = (
+        "import signal, subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import signal, time; "
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN); print(1, flush=True); time.sleep(60)'],"
+        " stdout=subprocess.PIPE)\n"
+        "child.stdout.readline()\n"
+        "hits = []\n"
+        "signal.signal(signal.SIGTERM, lambda *a: hits.append(1) if not hits else sys.exit(0))\n"
+        "print('ready', flush=True)\n"
+        "while True: time.sleep(0.1)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    tree = process_tree(proc.pid)
+    assert len(tree) == 2
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "worker.pid").write_text(f"{proc.pid} {tree[0].create_time()}", encoding="utf-8")
+    assert server.running_pid(state, "worker") == proc.pid
+    stopped = server.down(state, grace_s=2.0)
+    assert sorted(stopped["worker"]) == sorted(p.pid for p in tree)
+    proc.wait(timeout=5)
+    _, alive = psutil.wait_procs(tree, timeout=5)
+    assert not alive
+    assert server.running_pid(state, "worker") is None
