@@ -209,3 +209,33 @@ def test_exported_warc_passes_digest_checks_with_valid_record_ids(tmp_path: Path
         if record.rec_type == "response":
             assert record.rec_headers.get_header("WARC-Payload-Digest", "").startswith("sha1:")
     assert kinds == ["warcinfo", "response", "response", "response"]
+
+
+READ_AND_MEASURE = """
+import resource, sys
+from warehouse.warc import read_captures
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+n = total = 0
+with open(sys.argv[1], "rb") as fh:
+    for capture in read_captures(fh, max_bytes=2_000_000):
+        n += 1
+        total += len(capture.body or b"")
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(n, total, (peak - base) // 1024)
+"""
+
+
+def test_reading_a_large_warc_keeps_memory_flat(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    page = (b"<p>" + b"all work and no play makes a dull crawl " * 25 + b"</p>\n") * 1000
+    path = write_warc(tmp_path / "large.warc.gz", [
+        Capture(f"https://a.example/{i}", DAY, page) for i in range(150)])
+    assert path.stat().st_size < 20_000_000  # small on disk, ~150 MB of payload
+    out = subprocess.run([sys.executable, "-c", READ_AND_MEASURE, str(path)],
+                         cwd=Path(__file__).resolve().parents[2], capture_output=True,
+                         text=True, timeout=120, check=True)
+    n, total, grown_mb = (int(x) for x in out.stdout.split())
+    assert n == 150 and total == 150 * len(page)
+    assert grown_mb < 40, f"peak RSS grew {grown_mb} MB while streaming {total >> 20} MB"
