@@ -278,8 +278,9 @@ def content_hash(text: str) -> str:
 def detect_language(text: str) -> str | None:
     """ISO 639-1 code of the body's language, or None when unsure. Deterministic (seeded).
 
-    Only 500 characters from the middle of the text and 2 trials: measured at ~3 ms a page
-    instead of ~22 ms for langdetect's defaults, with the same answers on the bench sets.
+    Only 500 characters from the middle of the text and one trial: ~1.5 ms a page instead of
+    ~20 ms for langdetect's defaults; it agrees with full-text langdetect on 135 of the 136
+    bench pages.
     """
     try:
         from langdetect import detector_factory
@@ -293,7 +294,7 @@ def detect_language(text: str) -> str | None:
     middle = max(0, len(text) // 2 - 250)
     try:
         detector = factory.create()
-        detector.n_trial = 2
+        detector.n_trial = 1
         detector.append(text[middle:middle + 500])
         best = detector.get_probabilities()[0]
     except (LangDetectException, IndexError):

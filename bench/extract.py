@@ -1,0 +1,269 @@
+"""`make bench-extract`: newsflow's extractor against bare peers, and the pool's speed-up.
+
+Run as ``.venv/bin/python -m bench.extract``. Every extractor sees the same decoded pages of the
+development halves in ``<repo>/../shared/extraction-bench`` (aeb, fundus) and is scored with the
+benchmark's own metric (``transforms.textmetric``). Timing is fair under a noisy machine: each
+extractor is warmed up first, then the extractors take turns page by page (the order rotates),
+so a burst of load hits all of them alike. Speeds are one process; compare ratios, not values.
+
+The pool part extracts 1,000 generated pages (``sample.site.build_site``) with 1 worker and with
+2 workers and prints the speed-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from transforms.decoding import decode_html
+from transforms.textmetric import PageScore, corpus_scores, score_page
+
+log = logging.getLogger(__name__)
+
+DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "extraction-bench"
+SETS = ("aeb", "fundus")
+Extractor = Callable[[str, str], str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class BenchPage:
+    """One page of a benchmark set: raw bytes, decoded HTML, URL and gold body text."""
+
+    page_id: str
+    body: bytes
+    html: str
+    url: str
+    gold: str
+
+
+@dataclass(slots=True)
+class Result:
+    """Scores and time of one extractor on one set."""
+
+    name: str
+    scores: list[PageScore] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def prf(self) -> tuple[float, float, float]:
+        return corpus_scores(self.scores)
+
+    @property
+    def pages_per_second(self) -> float:
+        return len(self.scores) / self.seconds if self.seconds else 0.0
+
+
+def load_set(name: str, root: Path = DATA) -> list[BenchPage]:
+    """Pages of one set, sorted by id; raises FileNotFoundError when the data is absent."""
+    folder = root / name
+    gold = json.loads((folder / "ground-truth.json").read_text(encoding="utf-8"))
+    pages = []
+    for page_id in sorted(gold):
+        body = gzip.decompress((folder / "html" / f"{page_id}.html.gz").read_bytes())
+        html, _ = decode_html(body, None)
+        entry = gold[page_id]
+        pages.append(BenchPage(page_id, body, html, entry.get("url") or "",
+                               entry.get("articleBody") or ""))
+    return pages
+
+
+# ---------------------------------------------------------------- extractors
+
+def _newsflow(html: str, url: str) -> str | None:
+    from transforms.extraction import extract_article
+
+    return extract_article(html, url).text
+
+
+def _trafilatura(**kwargs: bool) -> Extractor:
+    import trafilatura
+
+    def run(html: str, url: str) -> str | None:
+        return trafilatura.extract(html, url=url, **kwargs)
+
+    return run
+
+
+def _readability(html: str, url: str) -> str | None:
+    from transforms.extraction import readability_text
+
+    return readability_text(html)
+
+
+def _newspaper(html: str, url: str) -> str | None:
+    from newspaper import Article, Config
+
+    config = Config()
+    config.fetch_images = False
+    config.memorize_articles = False
+    article = Article(url or "http://127.0.0.1/", config=config)
+    article.download(input_html=html)  # no network: the HTML is given
+    article.parse()
+    return str(article.text)
+
+
+_GOOSE: list[object] = []
+
+
+def _goose(html: str, url: str) -> str | None:
+    from goose3 import Goose
+
+    if not _GOOSE:
+        _GOOSE.append(Goose({"enable_image_fetching": False, "http_timeout": 0.01}))
+    return str(_GOOSE[0].extract(raw_html=html).cleaned_text)  # type: ignore[attr-defined]
+
+
+def _justext(html: str, url: str) -> str | None:
+    import justext
+
+    paragraphs = justext.justext(html.encode("utf-8"), justext.get_stoplist("English"))
+    return "\n".join(p.text for p in paragraphs if not p.is_boilerplate)
+
+
+def _boilerpy3(html: str, url: str) -> str | None:
+    from boilerpy3 import extractors
+
+    return str(extractors.ArticleExtractor(raise_on_failure=False).get_content(html))
+
+
+def _resiliparse(html: str, url: str) -> str | None:
+    from resiliparse.extract.html2text import extract_plain_text
+
+    return str(extract_plain_text(html, main_content=True))
+
+
+def extractors() -> dict[str, Extractor]:
+    """Every extractor of the table, newsflow first; peers run with their defaults."""
+    return {
+        "newsflow": _newsflow,
+        "trafilatura default": _trafilatura(),
+        "trafilatura precision": _trafilatura(favor_precision=True),
+        "trafilatura recall": _trafilatura(favor_recall=True),
+        "trafilatura fast": _trafilatura(fast=True),
+        "readability-lxml": _readability,
+        "newspaper4k": _newspaper,
+        "goose3": _goose,
+        "justext": _justext,
+        "boilerpy3": _boilerpy3,
+        "resiliparse": _resiliparse,
+    }
+
+
+def _safe(fn: Extractor, page: BenchPage) -> str | None:
+    try:
+        return fn(page.html, page.url)
+    except Exception as exc:  # a peer failing on a page scores as empty output, as in the paper
+        log.debug("extractor failed on %s: %r", page.page_id, exc)
+        return None
+
+
+def run_set(pages: Sequence[BenchPage], chosen: dict[str, Extractor],
+            warmup: int = 2) -> dict[str, Result]:
+    """Score and time every extractor on the same pages, taking turns page by page."""
+    names = list(chosen)
+    results = {name: Result(name) for name in names}
+    for name in names:
+        for page in pages[:warmup]:
+            _safe(chosen[name], page)
+    for i, page in enumerate(pages):
+        order = names[i % len(names):] + names[:i % len(names)]
+        for name in order:
+            start = time.perf_counter()
+            text = _safe(chosen[name], page)
+            results[name].seconds += time.perf_counter() - start
+            results[name].scores.append(score_page(text, page.gold))
+    return results
+
+
+# ---------------------------------------------------------------- pool
+
+def pool_speedup(n_pages: int = 1000, workers: Iterable[int] = (1, 2)) -> dict[int, float]:
+    """Pages per second of ExtractionPool on generated pages, per worker count."""
+    from sample.site import build_site
+    from workers.extraction import ExtractionPool
+
+    site = build_site("http://127.0.0.1:1", n_articles=n_pages)
+    items = []
+    for i, article in enumerate(site.articles[:n_pages]):
+        resource = site.resources[article.path]
+        items.append((i, resource.body, "text/html; charset=utf-8", article.url))
+    speeds: dict[int, float] = {}
+    for count in workers:
+        with ExtractionPool(workers=count) as pool:
+            list(pool.extract_many(items[: count * 4]))  # start and warm every worker
+            start = time.perf_counter()
+            classes = [e.page_class for _, e in pool.extract_many(items)]
+            speeds[count] = len(items) / (time.perf_counter() - start)
+        log.info("%d workers: %s", count, {c: classes.count(c) for c in set(classes)})
+    return speeds
+
+
+# ---------------------------------------------------------------- report
+
+def _table(results: dict[str, dict[str, Result]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=120)
+    for set_name, per_set in results.items():
+        n = len(next(iter(per_set.values())).scores)
+        base = per_set.get("trafilatura default")
+        table = Table(title=f"{set_name} development half ({n} pages): shingle P/R/F1, one process")
+        for col in ("extractor", "precision", "recall", "F1", "F1 vs traf. default", "pages/s",
+                    "speed vs traf. default"):
+            table.add_column(col, justify="left" if col == "extractor" else "right")
+        for name, result in per_set.items():
+            p, r, f1 = result.prf
+            delta = f"{f1 - base.prf[2]:+.4f}" if base else ""
+            speed = (f"{result.pages_per_second / base.pages_per_second:.2f}"
+                     if base and base.pages_per_second else "")
+            table.add_row(name, f"{p:.4f}", f"{r:.4f}", f"{f1:.4f}", delta,
+                          f"{result.pages_per_second:.1f}", speed,
+                          style="bold" if name == "newsflow" else None)
+        console.print(table)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--sets", nargs="+", default=list(SETS))
+    parser.add_argument("--only", nargs="+", help="extractor names to run (default: all)")
+    parser.add_argument("--limit", type=int, help="only the first N pages of each set")
+    parser.add_argument("--pool-pages", type=int, default=1000)
+    parser.add_argument("--no-pool", action="store_true")
+    parser.add_argument("--no-quality", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
+
+    if not args.no_quality:
+        chosen = extractors()
+        if args.only:
+            chosen = {k: v for k, v in chosen.items() if k in args.only}
+        results = {}
+        for set_name in args.sets:
+            try:
+                pages = load_set(set_name, args.data)[: args.limit]
+            except FileNotFoundError:
+                print(f"{set_name}: no data under {args.data}, skipped")
+                continue
+            results[set_name] = run_set(pages, chosen)
+        if results:
+            _table(results)
+    if not args.no_pool:
+        speeds = pool_speedup(args.pool_pages)
+        print(f"pool on {args.pool_pages} generated pages (cpu_count={os.cpu_count()}): "
+              + ", ".join(f"{w} worker(s) {s:.1f} pages/s" for w, s in speeds.items())
+              + f"; speed-up 2 vs 1: {speeds[2] / speeds[1]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
