@@ -49,11 +49,10 @@ def test_case_31_empty_batch_passes_when_empty_is_legitimate(build: Builders, ta
     assert report.row_count == 0
 
 
-@pytest.mark.parametrize("table", sorted(SUITES))
-def test_empty_batch_without_columns_is_judged_by_row_count_alone(table: str) -> None:
+def test_empty_batch_without_columns_is_judged_by_row_count_alone() -> None:
     empty = pd.DataFrame([])     # what an empty list of row dicts becomes
-    assert validate_batch(table, empty, stage="test", expect_rows=False).success
-    report = validate_batch(table, empty, stage="test")
+    assert validate_batch("raw.feed_entries", empty, stage="test", expect_rows=False).success
+    report = validate_batch("core.articles", empty, stage="test")
     assert {r.expectation for r in report.results if not r.success} == {"batch_not_empty"}
 
 
