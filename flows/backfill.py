@@ -228,6 +228,13 @@ def run_backfill(settings: Settings, *, source: str, since: date, until: date,
                         "obtained": sum(r.obtained for r in reports),
                         "articles": int(extracted.get("articles", 0))}
         store.insert("raw.runs", [stage.final_row(status)])
+        if settings.run_checks and new_rows and source != "raw":
+            # the raw stage's suite, on this run's page fetches (extract() checked core.*)
+            from flows.checks import check_batch
+
+            report = check_batch(store, run_id=run_id, stage="raw", table="raw.page_fetches",
+                                 max_body_bytes=settings.max_body_bytes)
+            status = stage.flag_checks(store, [report], status)
     log.info("backfill %s %s..%s %s: %s", source, since, until, status, stage.counts)
     return {"status": status, "run_id": run_id, **stage.counts,
             "table": [asdict(r) for r in reports]}
