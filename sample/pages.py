@@ -126,8 +126,8 @@ def render_article(*, template: int, outlet: str, title: str, paragraphs: Sequen
     read_more, signup = _inline_boxes(others)
     body_ps = [f"<p>{_e(p)}</p>" for p in paragraphs]
     # Inline boxes sit between paragraphs, inside the article, as on real sites.
-    body_ps.insert(min(2, len(body_ps)), read_more)
-    body_ps.insert(min(4, len(body_ps)), signup)
+    body_ps.insert(min(2, len(body_ps) - 1), read_more)
+    body_ps.insert(min(4, len(body_ps) - 1), signup)
     share = f'<div class="share-tools"><span>{SHARE}</span><a href="#">Post</a><a href="#">Mail</a></div>'
     stamp = f'<time datetime="{published.isoformat()}">{published:%d %B %Y, %H:%M}</time>'
     if template == 0:

@@ -50,7 +50,9 @@ class _Handler(BaseHTTPRequestHandler):
         headers = dict(resource.headers)
         etag = headers.get("ETag")
         if etag and self.headers.get("If-None-Match"):
-            return etag in [t.strip() for t in self.headers["If-None-Match"].split(",")]
+            # Weak comparison (RFC 9110 13.1.2): a W/ prefix does not matter for GET.
+            tags = [t.strip().removeprefix("W/") for t in self.headers["If-None-Match"].split(",")]
+            return "*" in tags or etag in tags
         since, modified = self.headers.get("If-Modified-Since"), headers.get("Last-Modified")
         if since and modified:
             try:
@@ -69,6 +71,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         if gzipped:
             self.send_header("Content-Encoding", "gzip")
+        self.send_header("Vary", "Accept-Encoding")  # caches must not mix the two encodings
         for name, value in resource.headers:
             self.send_header(name, value)
         self.end_headers()

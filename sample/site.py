@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import json
 import random
 import re
 from collections.abc import Mapping
@@ -135,6 +134,10 @@ def _plan(rng: random.Random, n_articles: int, n_outlets: int, start: datetime,
                              article_paragraphs(facts, rng), authors(), when(),
                              tags=tuple(rng.sample(TAGS, 2))))
     drafts = drafts[:n_articles]
+    # Follow-ups and wire copies come hours later; keep them inside the requested date range.
+    last = start + timedelta(days=days) - timedelta(minutes=1)
+    for d in drafts:
+        d.published = min(d.published, last)
     # Every outlet publishes something.
     for o in range(n_outlets):
         if not any(d.outlet == o for d in drafts) and drafts:
@@ -177,13 +180,14 @@ def build_site(base_url: str, *, n_articles: int = 36, seed: int = 7,
             syndicated_from=paths[d.syndicated_from] if d.syndicated_from is not None else None,
         ))
 
+    tags = {paths[n]: d.tags for n, d in enumerate(drafts)}
     feeds: list[SampleFeed] = []
     for o, name in enumerate(outlet_names):
         path = f"/{slugs[o]}/feed.xml"
         own = sorted((a for a in articles if a.outlet == name), key=lambda a: a.published,
                      reverse=True)
         fmt = "atom" if o % 3 == 1 else "rss2"
-        body = (_atom if fmt == "atom" else _rss)(name, base_url, path, own, relative=o == 0)
+        body = (_atom if fmt == "atom" else _rss)(name, base_url, path, own, tags, relative=o == 0)
         resources[path] = _feed_resource(body, fmt, own)
         feeds.append(SampleFeed(path, base_url + path, name, fmt, f"{name} - Latest"))
 
@@ -206,7 +210,16 @@ def _feed_resource(body: str, fmt: str, items: list[SampleArticle]) -> Resource:
                                   ("Last-Modified", format_datetime(newest, usegmt=True))))
 
 
-def _rss(name: str, base: str, path: str, items: list[SampleArticle], relative: bool) -> str:
+def _summary(text: str, limit: int = 200) -> str:
+    """The lead paragraph, cut at a word boundary as feed generators do."""
+    lead = text.split("\n", 1)[0]
+    if len(lead) <= limit:
+        return lead
+    return lead[:limit].rsplit(" ", 1)[0] + "\u2026"
+
+
+def _rss(name: str, base: str, path: str, items: list[SampleArticle],
+         tags: Mapping[str, tuple[str, ...]], relative: bool) -> str:
     out = ['<?xml version="1.0" encoding="utf-8"?>',
            '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">',
            f"<channel><title>{html.escape(name)} - Latest</title>",
@@ -215,19 +228,20 @@ def _rss(name: str, base: str, path: str, items: list[SampleArticle], relative: 
            "<ttl>15</ttl>"]
     for i, a in enumerate(items):
         link = a.path if relative and i % 2 == 0 else a.url  # relative links resolve (case 47)
-        summary = a.gold_text.split("\n", 1)[0][:200]
+        summary = _summary(a.gold_text)
         out.append(
             f"<item><title>{html.escape(a.title)}</title><link>{html.escape(link)}</link>"
             f'<guid isPermaLink="false">{html.escape(a.path)}</guid>'
             f"<pubDate>{format_datetime(a.published, usegmt=True)}</pubDate>"
             + "".join(f"<dc:creator>{html.escape(x)}</dc:creator>" for x in a.authors)
-            + f"<category>{'wire' if a.syndicated_from or (a.story_id or '').startswith('wire') else 'news'}"
-              f"</category><description>{html.escape(summary)}</description></item>")
+            + "".join(f"<category>{html.escape(t)}</category>" for t in tags[a.path])
+            + f"<description>{html.escape(summary)}</description></item>")
     out.append("</channel></rss>")
     return "\n".join(out)
 
 
-def _atom(name: str, base: str, path: str, items: list[SampleArticle], relative: bool) -> str:
+def _atom(name: str, base: str, path: str, items: list[SampleArticle],
+          tags: Mapping[str, tuple[str, ...]], relative: bool) -> str:
     updated = max((a.published for a in items), default=datetime(2026, 1, 1, tzinfo=UTC))
     out = ['<?xml version="1.0" encoding="utf-8"?>',
            '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en">',
@@ -235,14 +249,15 @@ def _atom(name: str, base: str, path: str, items: list[SampleArticle], relative:
            f'<link rel="self" href="{base}{path}"/>',
            f"<updated>{updated.isoformat()}</updated>"]
     for a in items:
-        summary = a.gold_text.split("\n", 1)[0][:200]
+        summary = _summary(a.gold_text)
         out.append(
             f"<entry><title>{html.escape(a.title)}</title><id>tag:sample,2026:{a.path}</id>"
             f'<link rel="alternate" href="{html.escape(a.url)}"/>'
             f"<published>{a.published.isoformat()}</published>"
             f"<updated>{a.published.isoformat()}</updated>"
             + "".join(f"<author><name>{html.escape(x)}</name></author>" for x in a.authors)
-            + f'<category term="news"/><summary>{html.escape(summary)}</summary></entry>')
+            + "".join(f'<category term="{html.escape(t)}"/>' for t in tags[a.path])
+            + f"<summary>{html.escape(summary)}</summary></entry>")
     out.append("</feed>")
     return "\n".join(out)
 
@@ -286,7 +301,3 @@ def _add_defects(resources: dict[str, Resource], feeds: list[SampleFeed],
     found["empty_feed"] = empty_path
     return found
 
-
-def jsonld(data: dict[str, object]) -> str:
-    """JSON-LD for a page, safe inside a script element."""
-    return json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
