@@ -1,10 +1,12 @@
-"""The spawned extraction pool: isolation of hangs and crashes (FAULTS 56, 60, 61)."""
+"""The spawned extraction pool: isolation of hangs, crashes and memory blow-ups
+(FAULTS 56, 60, 61, 80). One pool serves several cases because spawning costs seconds."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
 import signal
+import sys
 import time
 
 import pytest
@@ -17,41 +19,54 @@ ARTICLE = ("<html><head><title>T</title></head><body><article>"
            + "".join(f"<p>Paragraph {i} of a perfectly ordinary news article body text, "
                      "long enough to count as content for the extractor.</p>" for i in range(12))
            + "</article></body></html>").encode()
+MARK = "fresh"
 
 
-def sleepy_or_crashy(body: bytes, content_type: str | None, url: str,
-                     options: ExtractOptions) -> Extraction:
-    """A fake extractor: hangs on 'hang', segfaults on 'segv', raises on 'raise', else returns
-    a trivial result at once (so a loaded test machine cannot push it past the timeout)."""
+def misbehave(body: bytes, content_type: str | None, url: str,
+              options: ExtractOptions) -> Extraction:
+    """A fake extractor: hangs, segfaults, raises, hogs memory or reports MARK on demand, else
+    returns a trivial result at once (a loaded test machine cannot push it past the timeout)."""
     if body == b"hang":
         time.sleep(3600)
     if body == b"segv":
         os.kill(os.getpid(), signal.SIGSEGV)
     if body == b"raise":
         raise RuntimeError("boom")
-    return failed(url, PageClass.TOO_SHORT, f"fake {os.getpid()}")
+    if body == b"hog":
+        hog = bytearray(4 * 1024**3)  # past the worker's address-space limit
+        return failed(url, PageClass.TOO_SHORT, f"allocated {len(hog)}")
+    if body == b"mark":
+        # A forked child would see the parent's patched MARK; a spawned one imports afresh.
+        return failed(url, PageClass.TOO_SHORT, MARK)
+    return failed(url, PageClass.TOO_SHORT, "fake")
 
 
-def test_case_60_61_hang_and_crash_cost_one_page_each() -> None:
+def test_case_56_60_61_80_failures_cost_one_page_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "MARK", "changed in parent")
     items = [
-        ("hang", b"hang", "text/html", "https://example.com/2"),
-        ("segv", b"segv", "text/html", "https://example.com/3"),
-        ("raise", b"raise", "text/html", "https://example.com/4"),
+        ("hang", b"hang", "text/html", "https://example.com/hang"),
+        ("segv", b"segv", "text/html", "https://example.com/segv"),
+        ("raise", b"raise", "text/html", "https://example.com/raise"),
+        ("hog", b"hog", "text/html", "https://example.com/hog"),
+        ("mark", b"mark", "text/html", "https://example.com/mark"),
     ] + [(f"ok{i}", b"ok", "text/html", f"https://example.com/x{i}") for i in range(10)]
-    with ExtractionPool(workers=2, timeout_s=2.0, target=sleepy_or_crashy) as pool:
+    with ExtractionPool(workers=2, timeout_s=2.0, memory_mb=512, target=misbehave) as pool:
         results = dict(pool.extract_many(items))
-    assert results["hang"].page_class is PageClass.EXTRACT_TIMEOUT
-    assert results["segv"].page_class is PageClass.EXTRACT_CRASH
+    assert results["hang"].page_class is PageClass.EXTRACT_TIMEOUT  # case 61
+    assert results["segv"].page_class is PageClass.EXTRACT_CRASH  # case 60
     assert "exit -11" in (results["segv"].reason or "")
     assert results["raise"].page_class is PageClass.EXTRACT_CRASH
     assert "RuntimeError" in (results["raise"].reason or "")
+    assert results["hog"].page_class is PageClass.EXTRACT_CRASH  # case 56, memory limit
+    assert "memory" in (results["hog"].reason or "")
+    assert results["mark"].reason == "fresh"  # case 80: spawned, not forked
     ok = {k: e for k, e in results.items() if k.startswith("ok")}
     assert len(ok) == 10
     assert all(e.page_class is PageClass.TOO_SHORT for e in ok.values()), ok
     assert multiprocessing.active_children() == []
 
 
-def test_results_come_back_in_input_order_with_their_keys() -> None:
+def test_real_extraction_results_come_back_in_input_order() -> None:
     items = [(i, ARTICLE if i % 2 else b"%PDF-1.4", "text/html", f"https://e.com/{i}")
              for i in range(20)]
     with ExtractionPool(workers=2) as pool:
@@ -59,6 +74,7 @@ def test_results_come_back_in_input_order_with_their_keys() -> None:
     assert [k for k, _ in results] == list(range(20))
     assert [e.page_class for _, e in results] == [
         PageClass.ARTICLE if i % 2 else PageClass.BINARY for i in range(20)]
+    assert results[1][1].extractor == "trafilatura-precision"
 
 
 def test_pool_requires_context_manager() -> None:
