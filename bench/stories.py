@@ -8,7 +8,8 @@
 - same topic, other event: articles on the same subject in the same days with other people,
   places and figures: separate stories (the hard negatives);
 - unrelated articles.
-The tests build the same set (``tests/transforms/test_stories.py``). With ``--gold``, copies of
+``sample_set`` labels the offline sample site's articles (gold text) by their own story ids.
+The tests build the same sets (``tests/transforms/test_stories.py``). With ``--gold``, copies of
 the real articles of ``../shared/extraction-bench`` are clustered too (copies vs unrelated only).
 
 Run: ``.venv/bin/python -m bench.stories [--seeds 5] [--gold DIR]``.
@@ -245,7 +246,7 @@ def evaluate(items: list[Labelled], options: StoryOptions | None = None) -> dict
     options = options or StoryOptions()
     sigs = [sign(x.doc, options) for x in items]
     edges = link(sigs, [], options)
-    _, members = cluster(sigs, edges)
+    _, members = cluster(sigs, edges, options)
     predicted: dict[str, str | None] = {m.article_key: m.story_id for m in members}
     truth = {x.doc.article_key: x.story for x in items}
     precision, recall = pair_scores(predicted, truth)
@@ -298,25 +299,46 @@ def gold_set(folder: Path, seed: int = 0) -> list[Labelled]:
     return out
 
 
+def sample_set(n_articles: int = 36, seed: int = 7) -> list[Labelled]:
+    """The offline sample site's articles (gold text), labelled by its own story ids."""
+    from sample.site import build_site
+
+    site = build_site("http://sample.invalid", n_articles=n_articles, seed=seed)
+    out = []
+    for a in site.articles:
+        kind = ("wire_copy" if a.syndicated_from else "wire_original"
+                if (a.story_id or "").startswith("wire") else "own_report" if a.story_id
+                else "unrelated")
+        out.append(Labelled(StoryDoc(a.url, a.outlet, a.published, a.title, a.gold_text),
+                            a.story_id, kind))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--gold", type=Path, default=Path("../shared/extraction-bench"))
     args = parser.parse_args()
-    print(f"{'set':<18}{'articles':>9}{'precision':>11}{'recall':>9}{'synd P':>9}{'synd R':>9}"
+    print(f"{'set':<20}{'articles':>9}{'precision':>11}{'recall':>9}{'synd P':>9}{'synd R':>9}"
           f"{'art/s':>9}")
     sets = [(f"synthetic seed {s}", labelled_set(s)) for s in range(args.seeds)]
+    sets.append(("sample 36", sample_set(36, 7)))
     if args.gold.exists():
         sets.append(("extraction gold", gold_set(args.gold)))
+    # Stress: the sample's small pools of towns and people crowded into one week, so unrelated
+    # events often share a town and a person. Printed, not part of the acceptance figure.
+    stress = [(f"stress sample {n}", sample_set(n, seed)) for n, seed in ((200, 7), (400, 3))]
     worst = 1.0
-    for name, items in sets:
+    for name, items in sets + stress:
         start = time.perf_counter()
         r = evaluate(items)
         rate = len(items) / (time.perf_counter() - start)
-        worst = min(worst, r["precision"], r["recall"])
-        print(f"{name:<18}{r['articles']:>9}{r['precision']:>11.3f}{r['recall']:>9.3f}"
+        if not name.startswith("stress"):
+            worst = min(worst, r["precision"], r["recall"])
+        print(f"{name:<20}{r['articles']:>9}{r['precision']:>11.3f}{r['recall']:>9.3f}"
               f"{r['syndicated_precision']:>9.3f}{r['syndicated_recall']:>9.3f}{rate:>9.0f}")
-    print(f"worst precision/recall: {worst:.3f} ({'ok' if worst >= 0.9 else 'BELOW 0.9'})")
+    print(f"worst precision/recall over the labelled sets: {worst:.3f} "
+          f"({'ok' if worst >= 0.9 else 'BELOW 0.9'})")
 
 
 if __name__ == "__main__":

@@ -56,9 +56,10 @@ class StoryOptions:
     near_duplicate: float = 0.5
     syndicated: float = 0.75
     same_event: float = 0.32
-    min_shared_names: int = 3
+    min_shared_names: int = 2
     lead_words: int = 60
     window_days: float = 3.0
+    same_event_density: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,9 +124,11 @@ class StoryMember:
 
 
 # A capitalised word that does not start a sentence: most likely a name (person, place, body).
-_NAME = re.compile(
-    r"(?<![.!?:\"\u201c\u2018]\s)(?<!^)\b([A-Z][\w'\u2019-]*[a-z][\w'\u2019-]*|[A-Z]{2,})\b"
-)
+_CAP = r"(?:[A-Z][\w'\u2019-]*[a-z][\w'\u2019-]*|[A-Z]{2,})"
+# A run of capitalised words is one name ("Rushden Moor"); a lone capitalised word that opens a
+# sentence is most likely just the sentence's first word.
+_NAME = re.compile(rf"\b({_CAP}(?:[ ]{_CAP})*)\b")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:\"\u201c\u2018]\s+)$")
 _NUMBER = re.compile(r"\b\d[\d,.]*\d\b|\b\d{2,}\b")
 
 
@@ -139,8 +142,14 @@ _NOT_NAMES = frozenset(re.findall(
 
 
 def _names(text: str) -> set[str]:
-    found = {f"^{w}" for m in _NAME.finditer(text) for w in words(m.group(1))
-             if w not in STOPWORDS and w not in _NOT_NAMES and len(w) >= 3}
+    found = set()
+    for match in _NAME.finditer(text):
+        if " " not in match.group(1) and _SENTENCE_START.search(text[:match.start()]):
+            continue
+        parts = [w for w in words(match.group(1))
+                 if w not in STOPWORDS and w not in _NOT_NAMES and len(w) >= 3]
+        if parts:
+            found.add("^" + " ".join(parts))
     found |= {f"^{fold(m.group(0)).replace(',', '')}" for m in _NUMBER.finditer(text)}
     return found
 
@@ -223,7 +232,7 @@ def _containment(jac: float, a: Signature, b: Signature) -> float:
 
 def _same_event(a: _Prepared, b: _Prepared, options: StoryOptions) -> float:
     shared = len(a.names & b.names)
-    if shared < options.min_shared_names:
+    if shared < options.min_shared_names or not shared:
         return 0.0
     union_plain = len(a.plain | b.plain)
     words_j = len(a.plain & b.plain) / union_plain if union_plain else 0.0
@@ -332,19 +341,61 @@ def _components(keys: Iterable[str], edges: Sequence[Edge]) -> list[list[str]]:
     return [sorted(g) for g in groups.values() if len(g) > 1]
 
 
+def _groups(keys: Iterable[str], edges: Sequence[Edge], min_density: float) -> list[list[str]]:
+    """Articles grouped into stories.
+
+    Shared text (syndicated, near-duplicate links) joins articles outright. Same-event links are
+    weaker evidence and chain easily (A and B share a town, B and C a person), so two groups merge
+    only when at least ``min_density`` of the article pairs between them are linked, best linked
+    pair of groups first (average linkage). The result depends only on the links.
+    """
+    keys = sorted(keys)
+    owner = {k: k for k in keys}
+    members: dict[str, set[str]] = {k: {k} for k in keys}
+    for group in _components(keys, [e for e in edges if e.kind is not LinkKind.SAME_EVENT]):
+        head = group[0]
+        for k in group[1:]:
+            owner[k] = head
+            members[head].add(k)
+            del members[k]
+    weak = [e for e in edges if e.kind is LinkKind.SAME_EVENT
+            and e.article_a in owner and e.article_b in owner]
+    while True:
+        links: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
+        for e in weak:
+            ga, gb = owner[e.article_a], owner[e.article_b]
+            if ga != gb:
+                pair = (min(ga, gb), max(ga, gb))
+                links[pair][0] += 1
+                links[pair][1] += e.score
+        ranked = sorted(
+            (-n / (len(members[ga]) * len(members[gb])), -total, ga, gb)
+            for (ga, gb), (n, total) in links.items()
+        )
+        if not ranked or -ranked[0][0] < min_density:
+            break
+        _, _, ga, gb = ranked[0]
+        for k in members.pop(gb):
+            owner[k] = ga
+            members[ga].add(k)
+    return [sorted(g) for g in members.values() if len(g) > 1]
+
+
 def cluster(
-    signatures: Sequence[Signature], edges: Sequence[Edge]
+    signatures: Sequence[Signature], edges: Sequence[Edge],
+    options: StoryOptions = StoryOptions(),
 ) -> tuple[list[Story], list[StoryMember]]:
-    """Stories (components of two or more linked articles) and their members, in id order."""
+    """Stories (groups of two or more linked articles) and their members, in id order."""
     sigs = {s.article_key: s for s in signatures}
-    by_node: dict[str, list[Edge]] = defaultdict(list)
-    for e in edges:
-        if e.article_a in sigs and e.article_b in sigs:
-            by_node[e.article_a].append(e)
-            by_node[e.article_b].append(e)
     stories: list[Story] = []
     members: list[StoryMember] = []
-    for component in _components(sigs, edges):
+    for component in _groups(sigs, edges, options.same_event_density):
+        inside = set(component)
+        by_node: dict[str, list[Edge]] = defaultdict(list)
+        for e in edges:
+            if e.article_a in inside and e.article_b in inside:
+                by_node[e.article_a].append(e)
+                by_node[e.article_b].append(e)
         ordered = sorted((sigs[k] for k in component), key=_order)
         first = ordered[0]
         sid = story_id(first.article_key)

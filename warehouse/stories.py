@@ -84,7 +84,7 @@ def update_stories(con: duckdb.DuckDBPyConnection, keys: Sequence[str],
     window = _window(con, new, options)
     edges = link(new, window, options)
     _store_edges(con, edges)
-    n_stories = _recluster(con, sorted(before | set(touched)))
+    n_stories = _recluster(con, sorted(before | set(touched)), options)
     seconds = time.perf_counter() - started
     log.info("stories: %d signed, %d gone, %d links, %d stories in %.3fs",
              len(new), len(gone), len(edges), n_stories, seconds)
@@ -177,7 +177,8 @@ def _reach(con: duckdb.DuckDBPyConnection, seeds: Sequence[str]) -> set[str]:
     return seen
 
 
-def _recluster(con: duckdb.DuckDBPyConnection, seeds: Sequence[str]) -> int:
+def _recluster(con: duckdb.DuckDBPyConnection, seeds: Sequence[str],
+               options: StoryOptions) -> int:
     """Recompute the stories of the graph component(s) around ``seeds``; returns stories written."""
     nodes = _reach(con, seeds)
     _keys_table(con, nodes)
@@ -194,7 +195,7 @@ def _recluster(con: duckdb.DuckDBPyConnection, seeds: Sequence[str]) -> int:
                     "(SELECT article_key FROM _story_keys)")
     finally:
         con.unregister("_story_keys")
-    stories, members = cluster(sigs, edges)
+    stories, members = cluster(sigs, edges, options)
     if not stories:
         return 0
     story_rows = [{**asdict(s), "outlets": list(s.outlets)} for s in stories]

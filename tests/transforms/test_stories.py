@@ -131,3 +131,36 @@ def test_pair_scores_counts_pairs() -> None:
     assert pair_scores({"a": "x", "b": "x", "d": "y", "e": "y"}, truth) == (1.0, 1.0)
     precision, recall = pair_scores({"a": "x", "b": "x", "c": "x"}, truth)
     assert precision == pytest.approx(1 / 3) and recall == pytest.approx(0.5)
+
+
+def test_names_are_whole_phrases_and_skip_sentence_openers() -> None:
+    from transforms.stories import _names
+
+    found = _names("Dunmore Flats council met. Officials in Rushden Moor counted 8,009 homes, "
+                   "Maria Kowalski said on Monday.")
+    assert found == {"^dunmore flats", "^rushden moor", "^8009", "^maria kowalski"}
+
+
+def test_a_chain_of_same_event_links_does_not_become_one_story() -> None:
+    from transforms.stories import Edge
+
+    sigs = [sign(StoryDoc(k, f"o{i}", T0 + timedelta(hours=i), k, f"text {k}"))
+            for i, k in enumerate("abcd")]
+    chain = [Edge("a", "b", LinkKind.SAME_EVENT, 0.5), Edge("b", "c", LinkKind.SAME_EVENT, 0.4),
+             Edge("c", "d", LinkKind.SAME_EVENT, 0.5)]
+    _, members = cluster(sigs, chain)
+    stories = {}
+    for m in members:
+        stories.setdefault(m.story_id, []).append(m.article_key)
+    assert sorted(stories.values()) == [["a", "b"], ["c", "d"]]
+    # Shared text is different: a chain of copies is one story.
+    copies = [Edge(e.article_a, e.article_b, LinkKind.NEAR_DUPLICATE, 0.9) for e in chain]
+    assert len({m.story_id for m in cluster(sigs, copies)[1]}) == 1
+
+
+def test_sample_site_stories_are_recovered() -> None:
+    from bench.stories import sample_set
+
+    result = evaluate(sample_set(36, 7))
+    assert result["precision"] >= 0.9 and result["recall"] >= 0.9, result
+    assert result["syndicated_precision"] == result["syndicated_recall"] == 1.0, result
