@@ -167,6 +167,7 @@ def backfill_warc(settings: Settings, *, run_id: str, origin: str, span: list[da
 def reextract(settings: Settings, pool: Any, *, run_id: str, origin: str, version: str,
               day: date, hosts: list[str] | None) -> DayReport:
     """Re-extract one day's stored pages with the current extractor version."""
+    from flows.analyst_refresh import refresh_analyst_surface
     from flows.projection import refresh_articles
 
     lo, hi = bounds(day)
@@ -178,6 +179,7 @@ def reextract(settings: Settings, pool: Any, *, run_id: str, origin: str, versio
                 store.insert("core.page_extractions", outcomes)
                 store.insert("core.article_versions", versions)
                 refresh_articles(store, keys)
+                refresh_analyst_surface(store, keys)  # search index and stories follow
 
         counts = src.reextract_day(store, pool, version=version, lo=lo, hi=hi, hosts=hosts,
                                    commit=commit)
@@ -199,7 +201,7 @@ def run_backfill(settings: Settings, *, source: str, since: date, until: date,
         raise ValueError(f"until ({until}) is before since ({since})")
     span = days(since, until)
     origins = src.origins_for(settings, source, sources)
-    params = {"source": source, "since": since, "until": until, "sources": origins}
+    params = {"source": source, "since": since, "until": until, "sources": origins or sources}
     stage = StageRun(run_id, "backfill", f"backfill_{source.replace('-', '_')}", params)
     with chunk(settings, migrate=True) as store:
         stage.begin(store)
