@@ -314,3 +314,20 @@ def test_refresh_is_idempotent(handmade: Path) -> None:
 def test_handmade_store_fixture_is_consistent() -> None:
     # The labelled set has stories: the store must have some, or the story examples prove nothing.
     assert any(asdict(x)["story"] for x in labelled_set(0))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_SAMPLE, reason="sample package (sample.server) not there yet")
+def test_cli_search_answers_from_the_sample(sample_store: Path) -> None:
+    import json
+
+    story = run_query(sample_store, "SELECT story_id, title FROM analytics.stories "
+                                    "ORDER BY articles DESC, story_id LIMIT 1")[0]
+    members = {r[0] for r in run_query(
+        sample_store, f"SELECT url FROM analytics.story_articles WHERE story_id = '{story[0]}'")}
+    result = cli("search", story[1], "--db", str(sample_store), "--format", "json",
+                 "--limit", "5")
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.output)
+    assert hits[0]["url"] in members
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
