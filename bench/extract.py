@@ -18,7 +18,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -184,8 +184,32 @@ def run_set(pages: Sequence[BenchPage], chosen: dict[str, Extractor],
 
 # ---------------------------------------------------------------- pool
 
-def pool_speedup(n_pages: int = 1000, workers: Iterable[int] = (1, 2)) -> dict[int, float]:
-    """Pages per second of ExtractionPool on generated pages, per worker count."""
+def _children_cpu() -> dict[int, float]:
+    import psutil
+
+    found: dict[int, float] = {}
+    for child in psutil.Process().children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.Error:
+            continue
+        found[child.pid] = times.user + times.system
+    return found
+
+
+def _cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    # Per process, so a worker recycled by max_tasks does not cancel out another's time.
+    return sum(t - before.get(pid, 0.0) for pid, t in after.items())
+
+
+def pool_speedup(n_pages: int = 1000, workers: Sequence[int] = (1, 2),
+                 rounds: int = 4) -> dict[int, tuple[float, float]]:
+    """Pages per second of ExtractionPool on generated pages and the CPU cores its workers
+    actually got (worker CPU seconds / wall seconds), per worker count.
+
+    The pools run in alternation, a slice of the pages at a time, so a burst of load from
+    other processes on the machine hits every configuration alike.
+    """
     from sample.site import build_site
     from workers.extraction import ExtractionPool
 
@@ -194,15 +218,25 @@ def pool_speedup(n_pages: int = 1000, workers: Iterable[int] = (1, 2)) -> dict[i
     for i, article in enumerate(site.articles[:n_pages]):
         resource = site.resources[article.path]
         items.append((i, resource.body, "text/html; charset=utf-8", article.url))
-    speeds: dict[int, float] = {}
-    for count in workers:
-        with ExtractionPool(workers=count) as pool:
+    seconds = dict.fromkeys(workers, 0.0)
+    cpu = dict.fromkeys(workers, 0.0)
+    pools = {count: ExtractionPool(workers=count).__enter__() for count in workers}
+    try:
+        for count, pool in pools.items():
             list(pool.extract_many(items[: count * 4]))  # start and warm every worker
-            start = time.perf_counter()
-            classes = [e.page_class for _, e in pool.extract_many(items)]
-            speeds[count] = len(items) / (time.perf_counter() - start)
-        log.info("%d workers: %s", count, {c: classes.count(c) for c in set(classes)})
-    return speeds
+        size = -(-len(items) // rounds)
+        for start in range(0, len(items), size):
+            chunk = items[start:start + size]
+            for count, pool in pools.items():
+                began, cpu_began = time.perf_counter(), _children_cpu()
+                classes = [e.page_class for _, e in pool.extract_many(chunk)]
+                seconds[count] += time.perf_counter() - began
+                cpu[count] += _cpu_spent(cpu_began, _children_cpu())
+                log.info("%d workers: %s", count, {c: classes.count(c) for c in set(classes)})
+    finally:
+        for pool in pools.values():
+            pool.close()
+    return {count: (len(items) / spent, cpu[count] / spent) for count, spent in seconds.items()}
 
 
 # ---------------------------------------------------------------- report
@@ -259,10 +293,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         if results:
             _table(results)
     if not args.no_pool:
+        load = os.getloadavg()[0]
         speeds = pool_speedup(args.pool_pages)
-        print(f"pool on {args.pool_pages} generated pages (cpu_count={os.cpu_count()}): "
-              + ", ".join(f"{w} worker(s) {s:.1f} pages/s" for w, s in speeds.items())
-              + f"; speed-up 2 vs 1: {speeds[2] / speeds[1]:.2f}x")
+        print(f"pool on {args.pool_pages} generated pages (cpu_count={os.cpu_count()}, "
+              f"load average before {load:.1f}, after {os.getloadavg()[0]:.1f}):")
+        for count, (pps, cores) in speeds.items():
+            print(f"  {count} worker(s): {pps:.1f} pages/s, workers got {cores:.2f} CPU cores")
+        print(f"  speed-up 2 vs 1 workers: {speeds[2][0] / speeds[1][0]:.2f}x")
 
 
 if __name__ == "__main__":
