@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import random
+import zlib
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -24,9 +25,14 @@ FOOTER = "Reproduction of any material without written permission is forbidden"
 READ_MORE = "Continue exploring our coverage of the region"
 INLINE_SIGNUP = "Like what you are reading? Try our weekend edition free for a month"
 AD = "Advertisement - scroll to continue"
+MEMBERSHIP = "Independent local reporting is paid for by readers like you"
+CAPTION = "Photograph from the newsroom picture desk"
+BIO = "covers councils, courts and everything in between for the newsroom"
+LATEST = "Fresh off the newsroom wire"
+TOPICS = "Filed under these topics"
 
 CLUTTER_PHRASES = (NAV, COOKIE, NEWSLETTER, REQUIRED, POPULAR, RELATED, COMMENTS, SHARE, FOOTER,
-                   READ_MORE, INLINE_SIGNUP, AD)
+                   READ_MORE, INLINE_SIGNUP, AD, MEMBERSHIP, CAPTION, BIO, LATEST, TOPICS)
 
 COMMENT_LINES = ["This has been coming for years, frankly.",
                  "Does anyone know if the bus routes are affected?",
@@ -109,6 +115,35 @@ def _footer(outlet: str) -> str:
             f"</ul></footer>")
 
 
+def _membership() -> str:
+    return (f'<div class="support-us"><h2>Before you go</h2><p>{MEMBERSHIP}. Every '
+            f"contribution, big or small, keeps the newsroom open.</p>"
+            f'<a class="cta" href="/support">Become a supporter</a></div>')
+
+
+def _figure(title: str) -> str:
+    number = zlib.crc32(title.encode("utf-8")) % 10_000  # stable across processes, unlike hash()
+    return (f'<figure class="lead-image"><img src="/img/{number}.jpg" alt="File picture" '
+            f'width="800" height="450"><figcaption>File picture. {CAPTION}.</figcaption></figure>')
+
+
+def _bio(authors: Sequence[str]) -> str:
+    return (f'<div class="author-bio"><p>{_e(authors[0])} {BIO}.</p>'
+            f'<a href="/authors/{_e(authors[0].lower().replace(" ", "-"))}">More by this author'
+            f"</a></div>")
+
+
+def _latest(others: Sequence[tuple[str, str]]) -> str:
+    items = "".join(f'<li><span class="ago">{5 * (i + 1)} min ago</span> '
+                    f'<a href="{_e(u)}">{_e(t)}</a></li>' for i, (t, u) in enumerate(others[-4:]))
+    return f'<aside class="latest-ticker"><h3>{LATEST}</h3><ul>{items}</ul></aside>'
+
+
+def _topics(tags: Sequence[str]) -> str:
+    links = " ".join(f'<a href="/topic/{_e(t)}">{_e(t)}</a>' for t in tags)
+    return f'<div class="tag-list"><span>{TOPICS}:</span> {links}</div>'
+
+
 def _inline_boxes(others: Sequence[tuple[str, str]]) -> tuple[str, str]:
     read_more = (f'<aside class="read-more"><strong>{READ_MORE}:</strong> '
                  f'<a href="{_e(others[0][1])}">{_e(others[0][0])}</a></aside>')
@@ -128,28 +163,33 @@ def render_article(*, template: int, outlet: str, title: str, paragraphs: Sequen
     # Inline boxes sit between paragraphs, inside the article, as on real sites.
     body_ps.insert(min(2, len(body_ps) - 1), read_more)
     body_ps.insert(min(4, len(body_ps) - 1), signup)
-    share = f'<div class="share-tools"><span>{SHARE}</span><a href="#">Post</a><a href="#">Mail</a></div>'
+    share = (f'<div class="share-tools"><span>{SHARE}</span><a href="#">Post</a>'
+             f'<a href="#">Mail</a></div>')
     stamp = f'<time datetime="{published.isoformat()}">{published:%d %B %Y, %H:%M}</time>'
+    figure, bio, topics = _figure(title), _bio(authors), _topics(tags)
     if template == 0:
         main = (f'<main id="content"><article class="story"><h1 class="headline">{_e(title)}</h1>'
                 f'<p class="byline">By {_e(byline)} {stamp}</p>{share}'
-                f'<div class="story-body">{"".join(body_ps)}</div></article>'
-                f"{_newsletter('nl-1')}{_comments(rng)}</main>{_popular(others)}")
+                f'<div class="story-body">{figure}{"".join(body_ps)}</div>{topics}{bio}</article>'
+                f"{_membership()}{_newsletter('nl-1')}{_comments(rng)}</main>{_popular(others)}"
+                f"{_latest(others)}")
     elif template == 1:
         main = (f'<div class="layout"><div class="col-main"><div class="post" itemscope '
                 f'itemtype="https://schema.org/NewsArticle"><header class="post-header">'
                 f'<h1 itemprop="headline">{_e(title)}</h1><div class="meta"><span class="author">'
-                f"{_e(byline)}</span> {stamp}</div></header>"
+                f"{_e(byline)}</span> {stamp}</div>{figure}</header>"
                 f'<div class="post-content" itemprop="articleBody">{"".join(body_ps)}</div>'
-                f"{share}</div>{_related(others)}{_comments(rng)}</div>"
-                f'<div class="col-side">{_newsletter("nl-side")}{_popular(others)}</div></div>')
+                f"{topics}{share}{bio}</div>{_related(others)}{_comments(rng)}</div>"
+                f'<div class="col-side">{_newsletter("nl-side")}{_latest(others)}'
+                f"{_popular(others)}</div></div>{_membership()}")
     else:
+        body_ps.insert(1, figure)
         main = (f'<section class="wrapper"><article><header><h1>{_e(title)}</h1>'
                 f'<address class="author">{_e(byline)}</address>{stamp}</header>'
                 f'<section class="article-text">{"".join(body_ps)}</section>'
-                f"<footer class=\"article-foot\">{share}</footer></article>"
+                f'<footer class="article-foot">{topics}{share}{bio}</footer></article>'
                 f"{_newsletter('nl-2')}{_related(others)}</section>{_popular(others)}"
-                f"{_comments(rng)}")
+                f"{_comments(rng)}{_latest(others)}{_membership()}")
     return (f'<!doctype html><html lang="en">{head}<body>{_clutter_top(outlet, site_url)}'
             f"{main}{_newsletter('nl-foot')}{_footer(outlet)}</body></html>")
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import itertools
 import json
+import os
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import feedparser
 import pytest
@@ -198,3 +203,24 @@ def test_small_sites_still_have_three_outlets() -> None:
     site = build_site(BASE, n_articles=6)
     assert len(site.articles) == 6 and len(site.feeds) == 3
     assert all(any(a.feed_path == f.path for a in site.articles) for f in site.feeds)
+
+
+def test_identical_across_processes_and_hash_seeds(site: Site) -> None:
+    """str hash() changes per process; nothing in the site may depend on it."""
+
+    def digest(s: Site) -> str:
+        h = hashlib.sha256()
+        for path in sorted(s.resources):
+            h.update(path.encode() + s.resources[path].body)
+        return h.hexdigest()
+
+    code = (f"import hashlib; from sample.site import build_site; s = build_site({BASE!r}); "
+            "h = hashlib.sha256(); "
+            "[h.update(p.encode() + s.resources[p].body) for p in sorted(s.resources)]; "
+            "print(h.hexdigest())")
+    root = Path(__file__).resolve().parents[2]
+    for hash_seed in ("1", "2"):
+        out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
+                             text=True, check=True,
+                             env={**os.environ, "PYTHONHASHSEED": hash_seed}).stdout.strip()
+        assert out == digest(site)
