@@ -104,7 +104,7 @@ class SampleServer:
         self._server = _Server(("127.0.0.1", self._port), _Handler)
         self._server.owner = self
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self.site = build_site(self.base_url, **self._build)  # type: ignore[arg-type]
+        self.site = build_site(self.base_url, **self._build)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         name="sample-server")
         self._thread.start()

@@ -18,12 +18,15 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 from sample import pages
-from sample.prose import Facts, article_paragraphs, headline, make_facts
+from sample.prose import article_paragraphs, headline, make_facts
 
 OUTLET_NAMES = ["Harbor Times", "Valley Ledger", "Northern Courier", "Coastline Daily",
                 "Riverside Post", "Highland Gazette", "Metro Dispatch", "Plains Observer"]
 AUTHORS = ["Ada Kimura", "Ben Osei", "Clara Voss", "Dev Patel", "Erin Walsh", "Farah Said",
            "Gil Romero", "Hedda Lund", "Iker Soto", "June Park", "Kofi Mensah", "Lia Russo"]
+WIRE_TAGLINES = ["This report was supplied by a news agency and edited by our staff.",
+                 "Additional reporting by our own correspondents.",
+                 "Agency copy, checked and updated by the local desk."]
 TAGS = ["local", "politics", "business", "weather", "transport", "health", "education"]
 
 
@@ -121,15 +124,18 @@ def _plan(rng: random.Random, n_articles: int, n_outlets: int, start: datetime,
         others = [o for o in range(n_outlets) if o != original.outlet]
         for o in rng.sample(others, k=min(len(others), rng.choice((1, 2)))):
             paragraphs = list(original.paragraphs)
-            if rng.random() < 0.5:  # light edit: a new first sentence
-                first, _, rest = paragraphs[0].partition(". ")
+            edit = rng.randrange(3)  # verbatim, a new first sentence, or an added tag line
+            if edit == 1:
+                _first, _, rest = paragraphs[0].partition(". ")
                 paragraphs[0] = f"{facts.place} was the focus of attention this week. {rest}"
+            elif edit == 2:
+                paragraphs.append(rng.choice(WIRE_TAGLINES))
             drafts.append(_Draft(o, original.title, paragraphs, original.authors,
                                  original.published + timedelta(hours=rng.randrange(1, 6)),
                                  f"wire-{w}", origin, ("wire",)))
     # Unrelated articles fill the rest.
     while len(drafts) < n_articles:
-        facts: Facts = make_facts(rng)
+        facts = make_facts(rng)
         drafts.append(_Draft(rng.randrange(n_outlets), headline(facts, rng),
                              article_paragraphs(facts, rng), authors(), when(),
                              tags=tuple(rng.sample(TAGS, 2))))
