@@ -82,11 +82,13 @@ def _newsflow(html: str, url: str) -> str | None:
     return extract_article(html, url).text
 
 
-def _trafilatura(**kwargs: bool) -> Extractor:
+def _trafilatura(*, favor_precision: bool = False, favor_recall: bool = False,
+                 fast: bool = False) -> Extractor:
     import trafilatura
 
     def run(html: str, url: str) -> str | None:
-        return trafilatura.extract(html, url=url, **kwargs)
+        return trafilatura.extract(html, url=url, favor_precision=favor_precision,
+                                   favor_recall=favor_recall, fast=fast)
 
     return run
 

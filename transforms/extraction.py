@@ -13,14 +13,13 @@ import json
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
 
 import lxml.html
 import trafilatura
-from lxml import etree
 
 from transforms.decoding import decode_page
 from transforms.pageclass import PageClass, classify_non_article
@@ -28,7 +27,7 @@ from transforms.published import parse_datetime
 
 log = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = f"newsflow-extract/1 trafilatura/{trafilatura.__version__}"
+EXTRACTOR_VERSION = f"newsflow-extract/2 trafilatura/{trafilatura.__version__}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -434,7 +433,19 @@ def parse_html(html: str) -> Any:
 
 def extract_article(html: str, url: str, *,
                     options: ExtractOptions = DEFAULT_OPTIONS) -> Extraction:
-    """Extract the article body and metadata from decoded HTML. Never raises on bad input."""
+    """Extract the article body and metadata from decoded HTML. Never raises on bad input:
+    an internal error becomes NO_CONTENT with the error's name as reason (MemoryError is let
+    through so the worker pool records the page as a crash)."""
+    try:
+        return _extract(html, url, options)
+    except MemoryError:
+        raise
+    except Exception as exc:  # bad input is data, not an exception (feedparser's bozo rule)
+        log.warning("extraction failed for %s", url, exc_info=True)
+        return failed(url, PageClass.NO_CONTENT, f"extractor error: {type(exc).__name__}")
+
+
+def _extract(html: str, url: str, options: ExtractOptions) -> Extraction:
     if not html or not html.strip():
         return failed(url, PageClass.NO_CONTENT, "empty document")
     if len(html) > options.max_html_chars:
@@ -449,12 +460,7 @@ def extract_article(html: str, url: str, *,
     meta = page_metadata(tree, url)
     headlines = tuple(h for h in [meta.title or ""] + [
         " ".join(n.text_content().split()) for n in tree.xpath("//h1")[:3]] if h)
-    try:
-        text, extractor = _body(tree, html, url, paragraph_chars(tree))
-    except (ValueError, TypeError, etree.LxmlError, RecursionError) as exc:
-        # Bad input must come back as data; the worker pool isolates the harder failures.
-        log.warning("extraction failed for %s: %r", url, exc)
-        return failed(url, PageClass.NO_CONTENT, f"extractor error: {type(exc).__name__}")
+    text, extractor = _body(tree, html, url, paragraph_chars(tree))
     text = clean_body(normalize_text(text or ""), headlines, link_texts(tree))
     if len(text) < options.min_text_chars:
         page_class, reason = classify_non_article(html, len(text), options.min_text_chars)
@@ -478,24 +484,4 @@ def extract_page(body: bytes, content_type: str | None, url: str, *,
     if decoded.page_class is not None or decoded.text is None:
         return failed(url, decoded.page_class or PageClass.NO_CONTENT, decoded.reason,
                       encoding=decoded.encoding)
-    result = extract_article(decoded.text, url, options=options)
-    return _with_encoding(result, decoded.encoding)
-
-
-def _with_encoding(result: Extraction, encoding: str | None) -> Extraction:
-    from dataclasses import replace
-
-    return replace(result, encoding=encoding)
-
-
-__all__ = [
-    "DEFAULT_OPTIONS",
-    "EXTRACTOR_VERSION",
-    "ExtractOptions",
-    "Extraction",
-    "content_hash",
-    "extract_article",
-    "extract_page",
-    "normalize_text",
-    "page_metadata",
-]
+    return replace(extract_article(decoded.text, url, options=options), encoding=decoded.encoding)

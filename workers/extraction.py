@@ -86,7 +86,7 @@ class ExtractionPool:
     def close(self) -> None:
         """Stop the workers (killing any still busy) and wait for them."""
         if self._pool is not None:
-            self._pool.stop()
+            self._pool.stop()  # type: ignore[no-untyped-call]  # pebble's stop() is untyped
             self._pool.join()
             self._pool = None
 

@@ -205,3 +205,48 @@ def test_extraction_is_deterministic() -> None:
     a = extract_page(page("article_jsonld.html"), "text/html", URL)
     b = extract_page(page("article_jsonld.html"), "text/html", URL)
     assert a == b
+
+
+WEIRD_JSON_LD = [
+    '{"@type": ["NewsArticle"], "headline": ["A", "B"], "author": "Solo Author",'
+    ' "datePublished": "not a date", "image": [{"url": "/i.jpg"}], "keywords": ["a", {"x": 1}]}',
+    '[[{"@type": {"odd": 1}}], 3, "string", null]',
+    '{"@graph": {"@type": "Article", "author": {"name": {"deep": true}}, "publisher": 5}}',
+    '{"@type": "NewsArticle", "datePublished": "2024-02-30T25:61:00Z", "inLanguage": 7}',
+    '{ this is not json',
+]
+
+
+@pytest.mark.parametrize("blob", WEIRD_JSON_LD)
+def test_malformed_structured_data_never_raises(blob: str) -> None:
+    html = (f'<html lang="x"><head><script type="application/ld+json">{blob}</script>'
+            '<meta property="og:image" content="javascript:alert(1)">'
+            f"</head>{ARTICLE[6:]}")
+    e = extract_article(html, URL)
+    assert e.page_class is PageClass.ARTICLE
+    assert e.image is None or e.image.startswith("http")
+
+
+def test_truncated_and_random_inputs_never_raise() -> None:
+    import random
+
+    rng = random.Random(7)
+    source = page("article_jsonld.html")
+    bodies = [source[:cut] for cut in range(0, len(source), 97)]
+    bodies += [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 3000))) for _ in range(30)]
+    bodies += [b"<" * 5000, b"<html>" + b"<!--" * 1000, b"<![CDATA[" + b"x" * 1000,
+               b"\xef\xbb\xbf<html><body>\xff\xfe</body></html>"]
+    for body in bodies:
+        e = extract_page(body, "text/html", URL)
+        assert isinstance(e.page_class, PageClass)
+        assert (e.text is None) == (e.page_class is not PageClass.ARTICLE)
+
+
+def test_internal_error_becomes_no_content(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("bug")
+
+    monkeypatch.setattr(extraction, "page_metadata", broken)
+    e = extract_article(ARTICLE, URL)
+    assert e.page_class is PageClass.NO_CONTENT
+    assert e.reason == "extractor error: KeyError"
