@@ -38,10 +38,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, Resource("text/plain", b"not found\n"), head=head)
             return
         if self._not_modified(resource):
-            self.send_response(304)
+            self.send_response(304)  # no body and no Content-Length: RFC 9110 15.4.5
             for name, value in resource.headers:
                 self.send_header(name, value)
-            self.send_header("Content-Length", "0")
+            self.send_header("Vary", "Accept-Encoding")
             self.end_headers()
             return
         self._send(200, resource, head=head)

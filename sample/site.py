@@ -41,6 +41,8 @@ class Resource:
 
 @dataclass(frozen=True, slots=True)
 class SampleArticle:
+    """One article page and its truth: gold text (headline excluded), story and wire origin."""
+
     path: str
     url: str
     outlet: str
@@ -55,6 +57,8 @@ class SampleArticle:
 
 @dataclass(frozen=True, slots=True)
 class SampleFeed:
+    """One outlet's feed."""
+
     path: str
     url: str
     outlet: str
@@ -64,6 +68,8 @@ class SampleFeed:
 
 @dataclass(frozen=True, slots=True)
 class Site:
+    """Everything served, plus the truth about it; ``defects`` names planted faults' paths."""
+
     base_url: str
     resources: Mapping[str, Resource]
     feeds: tuple[SampleFeed, ...]
