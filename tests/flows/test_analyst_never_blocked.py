@@ -164,12 +164,14 @@ PIPELINE_PUBLISHES = "publish" in inspect.getsource(
 def test_analyst_open_during_two_pipeline_runs_on_the_sample(tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     import sample.server as server_module
-
     from flows.cli_feeds import write_sample_feeds
     from flows.pipeline import pipeline
+    from flows.settings import Settings
 
     monkeypatch.setenv("NEWSFLOW_ALLOW_PRIVATE_ADDRESSES", "true")
     monkeypatch.setenv("NEWSFLOW_PER_HOST_CONCURRENCY", "8")
+    if "publish_dir" in Settings.model_fields:  # keep the published copy in this test's folder
+        monkeypatch.setenv("NEWSFLOW_PUBLISH_DIR", str(tmp_path / "published"))
     db = tmp_path / "newsflow.duckdb"
     with server_module.SampleServer(n_articles=12) as sample:
         feeds = write_sample_feeds(sample.site, tmp_path)
