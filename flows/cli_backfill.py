@@ -117,7 +117,7 @@ def export_warc(
         "--out", help="WARC file to write (default: newsflow-<since>-<until>.warc.gz).")] = None,
     db: Annotated[Path | None, typer.Option("--db", help="DuckDB file.")] = None,
 ) -> None:
-    """Write the stored raw pages fetched in [since, until] (UTC days) as a standard WARC file."""
+    """Write the raw pages stored from --since to --until (UTC days) as a standard WARC file."""
     from flows.backfill import bounds
     from warehouse.store import Store
     from warehouse.warc import export_warc as write
