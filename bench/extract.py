@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -278,7 +279,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--no-quality", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
+    # Peers complain loudly about odd dates and markup; their noise would bury the table.
+    for noisy in ("trafilatura", "goose3", "readability", "newspaper", "htmldate", "courlan"):
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore", category=UserWarning)
 
     if not args.no_quality:
         chosen = extractors()

@@ -34,7 +34,7 @@ MAX_TASKS_PER_WORKER = 1000
 # Pages in flight per worker: enough to keep workers busy, small enough to bound memory.
 WINDOW_PER_WORKER = 8
 _WARMUP_PAGE = ("<html><body><article>" + "<p>This is a short warm-up paragraph written in "
-                "plain English so the language detector loads its profiles.</p>" * 8
+                "plain English so the language detector builds its index.</p>" * 8
                 + "</article></body></html>").encode()
 
 
@@ -52,8 +52,8 @@ def _init_worker(memory_mb: int) -> None:
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         except (ValueError, OSError) as exc:  # e.g. a hard limit already lower
             log.warning("could not set RLIMIT_AS=%s MiB: %s", memory_mb, exc)
-    # Warm up (imports, langdetect's profiles, lxml) so the first real page does not pay for
-    # it inside its timeout.
+    # Warm up (imports, the stopword index, lxml) so the first real page does not pay for it
+    # inside its timeout.
     extract_page(_WARMUP_PAGE, "text/html", "https://warmup.invalid/a")
 
 

@@ -7,7 +7,13 @@ import gzip
 
 import pytest
 
-from transforms.decoding import decode_html, decode_page, normalize_encoding, sniff_binary
+from transforms.decoding import (
+    decode_html,
+    decode_page,
+    detect_language,
+    normalize_encoding,
+    sniff_binary,
+)
 from transforms.pageclass import PageClass
 
 HTML = "<html><body><p>Café “quoted” — naïve</p></body></html>"
@@ -102,3 +108,28 @@ def test_missing_content_type_is_treated_as_html() -> None:
 ])
 def test_normalize_encoding(label: str | None, name: str | None) -> None:
     assert normalize_encoding(label) == name
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("The parliament approved a new law on Thursday that should strengthen the rights of "
+     "tenants across the country.", "en"),
+    ("Der Bundestag hat am Donnerstag ein neues Gesetz beschlossen, das die Rechte der Mieter "
+     "stärken soll.", "de"),
+    ("Eduskunta hyväksyi torstaina uuden lain, jonka on tarkoitus vahvistaa vuokralaisten "
+     "oikeuksia ja asemaa.", "fi"),
+    ("Госдума в четверг приняла новый закон, который должен укрепить права арендаторов.", "ru"),
+    ("Верховна Рада в четвер ухвалила новий закон, який має посилити права орендарів.", "uk"),
+    ("Le Parlement a adopté jeudi une nouvelle loi qui doit renforcer les droits des "
+     "locataires.", "fr"),
+    ("O Congresso aprovou na quinta-feira uma nova lei que deve reforçar os direitos dos "
+     "inquilinos.", "pt"),
+    ("Sněmovna ve čtvrtek schválila nový zákon, který má posílit práva nájemníků v celé "
+     "zemi.", "cs"),
+    ("市議会は木曜日、港湾地区の新しい開発計画を承認した。", "ja"),
+    ("市议会周四批准了港口区的新发展计划。", "zh"),
+    ("시의회는 목요일 항구 지역의 새로운 개발 계획을 승인했다.", "ko"),
+    ("12 34 56", None),
+    ("", None),
+])
+def test_detect_language(text: str, code: str | None) -> None:
+    assert detect_language(text) == code
