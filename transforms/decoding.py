@@ -50,7 +50,9 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 _NON_HTML_TYPES = ("application/pdf", "image/", "video/", "audio/", "font/",
                    "application/zip", "application/gzip", "application/x-gzip",
                    "application/octet-stream", "application/msword",
-                   "application/vnd.", "application/x-tar", "application/zstd")
+                   "application/vnd.", "application/x-tar", "application/zstd",
+                   "application/json", "application/javascript", "text/javascript", "text/css",
+                   "application/rss+xml", "application/atom+xml", "text/calendar")
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF32_LE, "utf-32-le"),

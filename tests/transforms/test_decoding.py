@@ -91,7 +91,8 @@ def test_case_52_empty_body(body: bytes) -> None:
     assert decode_page(body, "text/html").page_class is PageClass.NO_CONTENT
 
 
-@pytest.mark.parametrize("ctype", ["application/pdf", "image/png; q=1", "video/mp4", "audio/mpeg"])
+@pytest.mark.parametrize("ctype", ["application/pdf", "image/png; q=1", "video/mp4", "audio/mpeg",
+                                   "application/json", "application/rss+xml", "text/css"])
 def test_case_26_non_html_content_types(ctype: str) -> None:
     page = decode_page(b"not sniffable text", ctype)
     assert page.page_class is PageClass.NON_HTML
