@@ -331,3 +331,15 @@ def test_cli_search_answers_from_the_sample(sample_store: Path) -> None:
     hits = json.loads(result.output)
     assert hits[0]["url"] in members
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+
+
+def test_cli_reindex_rebuilds_to_the_same_surface(handmade: Path) -> None:
+    def surface() -> list[Any]:
+        return run_query(handmade, "SELECT (SELECT count(*) FROM core.search_terms), "
+                                   "(SELECT list(story_id ORDER BY story_id) FROM core.stories)")
+
+    before = surface()
+    result = cli("reindex", "--db", str(handmade))
+    assert result.exit_code == 0, result.output
+    assert "indexed 68 articles" in result.output
+    assert surface() == before
