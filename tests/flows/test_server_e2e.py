@@ -29,6 +29,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows import cli_server, server
+from flows.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 N_ARTICLES = 5
@@ -157,12 +158,16 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
         feeds.write_text(f"feeds:\n  - url: {site.base}/feed.xml\n    name: Gazette\n",
                          encoding="utf-8")
         db = tmp_path / "store" / "newsflow.duckdb"
+        extra = {}
+        if "publish_dir" in Settings.model_fields:  # the published copy stays in tmp_path too
+            extra["NEWSFLOW_PUBLISH_DIR"] = str(db.parent / "published")
         cfg = server.ServerConfig(
             project_dir=ROOT, state_dir=tmp_path / "state", port=server.free_port(),
             interval_s=15,
             worker_env={"NEWSFLOW_DB_PATH": str(db), "NEWSFLOW_FEEDS_FILE": str(feeds),
                         "NEWSFLOW_ALLOW_PRIVATE_ADDRESSES": "true",
-                        "NEWSFLOW_PER_HOST_CONCURRENCY": "8", "NEWSFLOW_EXTRACT_WORKERS": "1"})
+                        "NEWSFLOW_PER_HOST_CONCURRENCY": "8", "NEWSFLOW_EXTRACT_WORKERS": "1",
+                        **extra})
         try:
             info = server.up(cfg)
             yield {"cfg": cfg, "info": info, "db": db}
@@ -216,6 +221,13 @@ def test_server_up_schedules_runs_triggers_backfill_and_down_leaves_nothing(
     scheduled = [r["id"] for r in runs_of(cfg, pipeline)
                  if r["auto_scheduled"] and r["state_type"] == "COMPLETED"]
     assert any(r in flows for r in scheduled)
+
+    if "NEWSFLOW_PUBLISH_DIR" in cfg.worker_env:  # runs publish: analysts see the articles
+        con = duckdb.connect(str(stack["db"].parent / "analytics.duckdb"), read_only=True)
+        try:
+            assert con.execute("SELECT count(*) FROM analytics.articles").fetchone() == (N_ARTICLES,)
+        finally:
+            con.close()
 
     # Down stops every process up started, children included.
     procs = process_tree(info["server_pid"]) + process_tree(info["worker_pid"])
