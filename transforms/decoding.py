@@ -245,7 +245,7 @@ def detect_language(text: str) -> str | None:
     counting less the more lists share it. Agrees with langdetect on 134 of the 136 bench
     pages (the two others are score tables), ~3 ms a page, no optional dependency.
     """
-    sample = text[:3000]
+    sample = text[:1500]  # same answers as 3,000 characters on the bench pages, half the time
     words = _LETTERS.findall(sample)
     letters = sum(len(w) for w in words)
     if not letters:
