@@ -187,6 +187,29 @@ def run_set(pages: Sequence[BenchPage], chosen: dict[str, Extractor],
 
 # ---------------------------------------------------------------- pool
 
+def _busy_loop(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def cpu_ceiling(n: int = 15_000_000) -> float:
+    """Speed-up that two spawned pure-CPU loops get over one right now: the most any pool can
+    show on this machine at this moment (other jobs share the cores)."""
+    import multiprocessing
+
+    began = time.perf_counter()
+    _busy_loop(n)
+    one = time.perf_counter() - began
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        pool.map(_busy_loop, [10, 10])
+        began = time.perf_counter()
+        pool.map(_busy_loop, [n, n])
+        two = time.perf_counter() - began
+    return 2 * one / two
+
+
 def _children_cpu() -> dict[int, float]:
     import psutil
 
@@ -300,12 +323,18 @@ def main(argv: Sequence[str] | None = None) -> None:
             _table(results)
     if not args.no_pool:
         load = os.getloadavg()[0]
+        ceiling_before = cpu_ceiling()
         speeds = pool_speedup(args.pool_pages)
+        ceiling = (ceiling_before + cpu_ceiling()) / 2
         print(f"pool on {args.pool_pages} generated pages (cpu_count={os.cpu_count()}, "
               f"load average before {load:.1f}, after {os.getloadavg()[0]:.1f}):")
         for count, (pps, cores) in speeds.items():
-            print(f"  {count} worker(s): {pps:.1f} pages/s, workers got {cores:.2f} CPU cores")
-        print(f"  speed-up 2 vs 1 workers: {speeds[2][0] / speeds[1][0]:.2f}x")
+            print(f"  {count} worker(s): {pps:.1f} pages/s, workers got {cores:.2f} CPU cores "
+                  f"({pps / cores if cores else 0.0:.0f} pages per worker CPU second)")
+        (one, one_cores), (two, two_cores) = speeds[1], speeds[2]
+        print(f"  speed-up 2 vs 1 workers: {two / one:.2f}x wall clock; CPU obtained "
+              f"{two_cores / one_cores if one_cores else 0.0:.2f}x; two bare CPU loops get "
+              f"{ceiling:.2f}x on this machine right now (the ceiling for any pool)")
 
 
 if __name__ == "__main__":
