@@ -250,3 +250,23 @@ def test_internal_error_becomes_no_content(monkeypatch: pytest.MonkeyPatch) -> N
     e = extract_article(ARTICLE, URL)
     assert e.page_class is PageClass.NO_CONTENT
     assert e.reason == "extractor error: KeyError"
+
+
+def test_readability_fallback_when_trafilatura_misses_most_paragraph_text(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    if extraction._Readability is None:
+        pytest.skip("readability-lxml is not installed (bench dependency group)")
+    long_paras = "".join(f"<p>Live update {i}: the count continues in the harbour district as "
+                         f"officials report progress on item number {i} of the plan.</p>"
+                         for i in range(40))
+    html = f"<html><body><div class='liveblog'>{long_paras}</div></body></html>"
+    monkeypatch.setattr(extraction.trafilatura, "extract",
+                        lambda *a, **k: "Only the first short update was kept by trafilatura.")
+    e = extract_article(html, URL)
+    assert e.extractor == "readability-fallback"
+    assert "item number 39" in (e.text or "")
+
+
+def test_no_fallback_when_trafilatura_covers_the_paragraph_text() -> None:
+    e = extract_article(ARTICLE, URL)
+    assert e.extractor == "trafilatura-precision"
