@@ -101,7 +101,7 @@ def test_case_25_compressed_bytes_without_encoding_are_returned_raw_and_flagged(
 
 _BOMB_SCRIPT = textwrap.dedent(
     """
-    import json, resource, sys
+    import json, sys
     sys.path.insert(0, sys.argv[1])
     sys.path.insert(0, sys.argv[2])
     from faultserver import FaultServer, fast_options
@@ -109,14 +109,17 @@ _BOMB_SCRIPT = textwrap.dedent(
 
     with FaultServer() as server, Fetcher(fast_options(max_bytes=15 * 1024 * 1024, deadline=60.0)) as f:
         [result] = f.fetch(FetchRequest(server.url("/bomb/gzip?mib=1024"), kind="page"))
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"error": result.error_class, "peak_mib": peak_kib / 1024}))
+    # VmHWM belongs to this process's own address space; ru_maxrss would also count the
+    # parent's RSS inherited at fork (a large pytest process reads as a "leak" here).
+    with open("/proc/self/status") as status:
+        hwm_kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    print(json.dumps({"error": result.error_class, "peak_mib": hwm_kib / 1024}))
     """
 )
 
 
-def test_case_22_gzip_bomb_of_1_gb_keeps_peak_rss_under_300_mb() -> None:
-    # In a subprocess so ru_maxrss measures only this fetch (server + client in one process).
+def test_case_22_gzip_bomb_of_1_gb_keeps_peak_rss_under_200_mb() -> None:
+    # In a subprocess so the high-water mark covers only this fetch (server + client in one process).
     out = subprocess.run(
         [sys.executable, "-c", _BOMB_SCRIPT, str(ROOT), str(Path(__file__).parent)],
         capture_output=True,
@@ -126,4 +129,4 @@ def test_case_22_gzip_bomb_of_1_gb_keeps_peak_rss_under_300_mb() -> None:
     )
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["error"] == "too_large"
-    assert report["peak_mib"] < 300, report
+    assert report["peak_mib"] < 200, report
