@@ -14,6 +14,7 @@ import pytest
 
 from flows.records import compress
 from transforms.pageclass import PageClass
+from workers import dask_extraction
 from workers.dask_extraction import DaskExtractionPool, extraction_pool
 from workers.extraction import ExtractionPool
 
@@ -41,6 +42,14 @@ ITEMS = [(f"k{i}", page(i), "text/html; charset=utf-8", f"https://news.example/{
          for i in range(6)]
 ITEMS += [("pdf", b"%PDF-1.7 not html", "text/html", "https://news.example/doc"),
           ("empty", b"   ", "text/html", "https://news.example/empty")]
+
+
+@pytest.fixture(autouse=True)
+def no_cached_local_pool() -> Iterator[None]:
+    """ThreadClient runs chunks in this process, which then caches a local ExtractionPool (as a
+    Dask worker would, until exit): close it so no spawned worker outlives the test."""
+    yield
+    dask_extraction._close_local_pool()
 
 
 class ThreadClient:
