@@ -40,10 +40,10 @@ def main() -> None:
 
     from rich.console import Console
     from rich.table import Table
-    from sample.server import SampleServer
 
     from flows.cli_feeds import write_sample_feeds
     from flows.pipeline import pipeline
+    from sample.server import SampleServer
 
     console = Console()
     os.environ["NEWSFLOW_ALLOW_PRIVATE_ADDRESSES"] = "true"

@@ -5,6 +5,7 @@ Quarantine ids for this table are article keys, not event ids.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from expectations.policy import (
@@ -53,6 +54,20 @@ BOILERPLATE_PATTERNS = [
     r"(?i)\ball rights reserved\b",
 ]
 UNFLAGGED = ("date_suspect", "==", False)
+# An article whose text is mostly page chrome is not an article: it is quarantined.
+MAX_BOILERPLATE_SHARE = 0.3
+_BOILERPLATE = re.compile("|".join(f"(?:{p.removeprefix('(?i)')})" for p in BOILERPLATE_PATTERNS),
+                          re.IGNORECASE)
+
+
+def boilerplate_share(text: object) -> float:
+    """Share of the text's characters in sentences that carry a boilerplate phrase (0 for no
+    text). Weighted by length, so one copyright line under a long article stays small."""
+    if not isinstance(text, str) or not text.strip():
+        return 0.0
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text) if s.strip()]
+    hits = sum(len(s) for s in sentences if _BOILERPLATE.search(s))
+    return hits / sum(len(s) for s in sentences)
 
 
 def prepare(df: pd.DataFrame) -> pd.DataFrame:
@@ -64,6 +79,8 @@ def prepare(df: pd.DataFrame) -> pd.DataFrame:
         # for time-zone mistakes: the window transforms.published.is_suspect uses, so only a
         # date that escaped that guard unflagged fails here
         df["_fetched_limit"] = df["first_seen_at"] + FUTURE_SLACK
+    if "text" in df:
+        df["_boilerplate_share"] = df["text"].map(boilerplate_share).astype(float)
     return df
 
 
@@ -107,6 +124,11 @@ def checks() -> tuple[Check, ...]:
                "mostly": 0.95}, WARNING,
               "cookie, newsletter, subscribe and copyright lines are page chrome the extractor "
               "should drop; a few hits are tolerated, a larger share means extraction regressed"),
+        Check("not_mostly_boilerplate", "ExpectColumnValuesToBeBetween",
+              {"column": "_boilerplate_share", "max_value": MAX_BOILERPLATE_SHARE}, BLOCKING,
+              f"when over {MAX_BOILERPLATE_SHARE:.0%} of an article's text is in cookie, "
+              "newsletter, subscribe or copyright lines, the page was a wall or a shell, not an "
+              "article: quarantined and kept out of analyst views"),
         Check("published_not_after_fetch", "ExpectColumnPairValuesAToBeGreaterThanB",
               {"column_A": "_fetched_limit", "column_B": "published_at", "or_equal": True,
                "ignore_row_if": "either_value_is_missing"}, BLOCKING,

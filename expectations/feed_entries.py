@@ -56,6 +56,12 @@ def checks() -> tuple[Check, ...]:
               {"column_list": ["feed_id", "entry_key", "content_hash"]}, BLOCKING,
               "an entry key names one entry of one feed; two rows for the same version would "
               "double-count it (FAULTS 39-43)"),
+        Check("guid_link_unique_per_fetch", "ExpectCompoundColumnsToBeUnique",
+              {"column_list": ["fetch_event_id", "guid", "link"],
+               "ignore_row_if": "any_value_is_missing"}, BLOCKING,
+              "one fetch listing several different items under the same guid AND the same link "
+              "is a broken feed: which item is the article is unknowable (a repeated guid with "
+              "different links is legitimate and keyed apart, FAULTS 39)"),
         Check("entry_key_not_empty", "ExpectColumnValueLengthsToBeBetween",
               {"column": "entry_key", "min_value": 1}, BLOCKING,
               "an empty key collapses unrelated entries into one"),

@@ -321,11 +321,9 @@ def run_raw(settings: Settings, *, run_id: str, hosts: list[str] | None, span: l
     reports: list[DayReport] = []
     with ExitStack() as stack:
         if pool is None and len(done) < len(span):
-            from workers.extraction import ExtractionPool
+            from workers.dask_extraction import extraction_pool
 
-            pool = stack.enter_context(ExtractionPool(
-                workers=settings.workers(), timeout_s=settings.extract_timeout_s,
-                memory_mb=settings.extract_memory_mb))
+            pool = stack.enter_context(extraction_pool(settings))
         for day in span:
             report = done.get(day) or run_task(reextract, settings, pool, run_id=run_id,
                                                origin=origin, version=EXTRACTOR_VERSION,

@@ -18,13 +18,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from flows import cli_feeds, cli_quality, report
+from flows import cli_analyst, cli_backfill, cli_feeds, cli_quality, cli_server, report
 from flows.settings import load_settings
 
 app = typer.Typer(help="newsflow: an event-sourced news pipeline into DuckDB.",
                   no_args_is_help=True, add_completion=False)
 app.add_typer(cli_feeds.app, name="feeds")
+app.add_typer(cli_server.app, name="server")
 app.command()(cli_quality.quality)
+app.command("backfill")(cli_backfill.backfill)
+app.command("export-warc")(cli_backfill.export_warc)
+cli_analyst.register(app)
 console = Console()
 err = Console(stderr=True)
 
@@ -111,37 +115,23 @@ def run(
 
 @app.command()
 def sql(
-    query: Annotated[str | None, typer.Argument(help="SQL text or a .sql file.")] = None,
+    query: Annotated[str | None, typer.Argument(
+        help="SQL text or a .sql file; none starts an interactive session.")] = None,
     db: DbOption = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    store: Annotated[bool, typer.Option(
+        "--store", help="Query the pipeline's own store (raw, core, quality) instead of the "
+                        "published analyst copy; fails while a run is writing.")] = False,
 ) -> None:
-    """Run a read-only SQL query against the store."""
-    import duckdb
+    """Query read-only. By default the published copy (analytics.*), which never blocks a run."""
+    from warehouse.publish import analytics_db_path
 
     settings = _settings(db)
-    if query is None:
-        err.print("give a query, e.g. newsflow sql \"SELECT * FROM analytics.articles LIMIT 5\"")
-        raise typer.Exit(2)
-    if query.endswith(".sql") and Path(query).exists():
-        query = Path(query).read_text(encoding="utf-8")
-    if not settings.db_path.exists():
-        err.print(f"[red]no database at {settings.db_path}[/red]; run `newsflow run` first")
-        raise typer.Exit(2)
-    con = duckdb.connect(str(settings.db_path), read_only=True)
-    try:
-        frame = con.execute(query).df()
-    except duckdb.Error as exc:
-        err.print(f"[red]query failed:[/red] {exc}")
-        raise typer.Exit(1) from None
-    finally:
-        con.close()
-    if fmt == "csv":
-        frame.to_csv(sys.stdout, index=False)
-    elif fmt == "json":
-        sys.stdout.write(frame.to_json(orient="records", date_format="iso", force_ascii=False))
-        sys.stdout.write("\n")
-    else:
-        console.print(report.frame_table(frame))
+    target = settings.db_path
+    published = analytics_db_path(settings.published_dir)
+    if not store and db is None and published.exists():
+        target = published
+    cli_analyst.run_sql(target, query, fmt)
 
 
 @app.command()

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+
 from transforms.feedlist import FeedConfig, dump_feeds_yaml, parse_opml, to_opml
 
 app = typer.Typer(help="Feed list and feed health.", no_args_is_help=True)

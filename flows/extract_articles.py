@@ -8,17 +8,19 @@ from contextlib import nullcontext
 from typing import Any
 
 from prefect import flow
-from transforms.urls import article_key
-from workers.extraction import ExtractionPool
 
+from flows.analyst_refresh import refresh_analyst_surface
 from flows.checks import check_batch
 from flows.projection import refresh_articles
 from flows.records import decompress, extraction_rows
 from flows.runs import StageRun, current_run_id
 from flows.settings import Settings, load_settings
+from transforms.urls import article_key
 from warehouse import projections
 from warehouse.lock import writer_lock
 from warehouse.store import Store
+from workers.dask_extraction import extraction_pool
+from workers.extraction import ExtractionPool
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +32,8 @@ def extract(store: Store, settings: Settings, *, run_id: str, batch_size: int = 
     stage = StageRun(run_id, flow_name, "extract_articles", {}).begin(store)
     classes: Counter[str] = Counter()
     touched: list[str] = []
-    context = nullcontext(pool) if pool is not None else ExtractionPool(
-        workers=settings.workers(), timeout_s=settings.extract_timeout_s,
-        memory_mb=settings.extract_memory_mb)
+    # the local process pool, or a Dask cluster when settings.dask_address is set
+    context = nullcontext(pool) if pool is not None else extraction_pool(settings)
     with context as pool:
         # Read all pending pages first: the cursor must not stay open across our own writes.
         pending = [page for chunk in projections.pages_to_extract(store) for page in chunk]
@@ -56,6 +57,8 @@ def extract(store: Store, settings: Settings, *, run_id: str, batch_size: int = 
                 store.insert("core.page_extractions", outcomes)
                 store.insert("core.article_versions", versions)
                 refresh_articles(store, keys)
+                # search index and stories follow the batch (cost ~ len(keys))
+                refresh_analyst_surface(store, keys)
             touched += keys
     stage.counts = {"pages": sum(classes.values()), "articles": len(set(touched)),
                     **{f"class_{k}": v for k, v in sorted(classes.items())}}

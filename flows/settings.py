@@ -9,14 +9,19 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from web import HttpOptions
 
 ENV_PREFIX = "NEWSFLOW_"
-# Variables with the prefix that are not settings: the crash-test hook (warehouse.store).
-_NOT_SETTINGS = frozenset({"NEWSFLOW_FAULT_AT"})
+# Variables with the prefix that are not settings: the crash-test hook (warehouse.store), the
+# deploy-time values prefect.yaml reads (flows.server) and the feed-parse pool's knobs
+# (workers.feedparse, read inside its spawned workers).
+_NOT_SETTINGS = frozenset({
+    "NEWSFLOW_FAULT_AT", "NEWSFLOW_PROJECT_DIR", "NEWSFLOW_SCHEDULE_INTERVAL_S",
+    "NEWSFLOW_PARSE_WORKERS", "NEWSFLOW_PARSE_MEMORY_MB",
+})
 
 
 class Settings(BaseSettings):
@@ -29,6 +34,11 @@ class Settings(BaseSettings):
     db_path: Path = Field(Path("data/newsflow.duckdb"), description="DuckDB file of the store.")
     feeds_file: Path = Field(Path("feeds.yaml"), description="Feed list (YAML or OPML).")
     docs_dir: Path = Field(Path("data/docs"), description="Where Data Docs (HTML) are written.")
+    publish_dir: Path | None = Field(
+        None,
+        description="Where each run publishes the analyst copy (Parquet and analytics.duckdb); "
+        "default: `published/` beside the database file.",
+    )
     allow_private_addresses: bool = Field(
         False,
         description="Allow fetching loopback/private addresses. Off by default (SSRF guard); "
@@ -57,6 +67,26 @@ class Settings(BaseSettings):
         3, description="Runs that may retry a page whose fetch failed with a retryable error."
     )
     run_checks: bool = Field(True, description="Run great-expectations checks after each stage.")
+    min_free_mb: int = Field(
+        256, description="Free disk space a writing run needs under the database; below it the "
+        "run refuses to start (exit 2) instead of failing mid-write.",
+    )
+    dask_address: str | None = Field(
+        None, description="Dask scheduler (tcp://host:8786) for the extraction stage; "
+        "unset means the local process pool.",
+    )
+
+    @model_validator(mode="after")
+    def _publish_beside_the_store(self) -> Settings:
+        if self.publish_dir is None:  # frozen: set once, here
+            object.__setattr__(self, "publish_dir", self.db_path.parent / "published")
+        return self
+
+    @property
+    def published_dir(self) -> Path:
+        """``publish_dir`` resolved (never None after validation)."""
+        assert self.publish_dir is not None
+        return self.publish_dir
 
     def http_options(self) -> HttpOptions:
         """The HTTP layer's options derived from these settings."""

@@ -122,8 +122,13 @@ class Store:
             yield
             fault_point(f"{name}:before_commit")
             self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
+        except BaseException as exc:
+            try:
+                self.con.execute("ROLLBACK")
+            except duckdb.Error as rollback_error:
+                # A failed COMMIT (disk full, I/O error) has already ended the transaction:
+                # the caller must see that error, not "no transaction is active".
+                log.debug("rollback after %r: %s", exc, rollback_error)
             raise
         fault_point(f"{name}:after_commit")
 

@@ -115,9 +115,30 @@ def test_case_39_duplicate_entry_key_per_feed_version_is_caught(build: Builders)
     dup["event_id"] = "another-event-id"
     df = pd.concat([df, dup], ignore_index=True)
     report = validate_batch("raw.feed_entries", df, stage="raw")
-    assert failed(report) == {"entry_key_unique_per_feed_version"}
+    # the same row twice is also the same guid and link twice in one fetch
+    assert failed(report) == {"entry_key_unique_per_feed_version", "guid_link_unique_per_fetch"}
     quarantined = {i for i, _ in report.quarantine()}
     assert quarantined == {df.loc[7, "event_id"], "another-event-id"}
+
+
+def test_case_39_one_guid_and_one_link_for_different_items_in_a_fetch_is_caught(
+        build: Builders) -> None:
+    # Items 0, 4 and 8 come from one fetch: three different items (own titles, own keys) all
+    # claiming guid "1" and the same link. Which of them the linked page is cannot be known.
+    df = build["raw.feed_entries"]()
+    rows = [0, 4, 8]
+    df.loc[rows, "guid"] = "1"
+    df.loc[rows, "link"] = "https://news0.example/story/0"
+    report = validate_batch("raw.feed_entries", df, stage="raw")
+    assert failed(report) == {"guid_link_unique_per_fetch"}
+    assert report.blocking_failed
+    assert {i for i, _ in report.quarantine()} == set(df.loc[rows, "event_id"])
+
+
+def test_case_39_repeated_guid_with_different_links_is_legitimate(build: Builders) -> None:
+    df = build["raw.feed_entries"]()
+    df.loc[[0, 4, 8], "guid"] = "1"          # FAULTS 39: every item guid 1, different links
+    assert validate_batch("raw.feed_entries", df, stage="raw").success
 
 
 def test_same_key_in_two_feeds_or_two_versions_is_fine(build: Builders) -> None:
@@ -221,6 +242,24 @@ def test_boilerplate_text_beyond_a_small_share_warns(build: Builders) -> None:
     assert "All rights reserved" in result(report, "boilerplate_absent").unexpected_sample[1]
 
 
+def test_article_that_is_mostly_boilerplate_is_quarantined(build: Builders) -> None:
+    from expectations.articles import boilerplate_share
+
+    df = build["core.articles"]()
+    df.loc[2, "text"] = ("Subscribe to continue reading. We use cookies to improve your experience. "
+                         "Sign up for our newsletter. The council met on Monday. "
+                         "© 2026 News Ltd. All rights reserved.")
+    assert boilerplate_share(df.loc[2, "text"]) > 0.6       # all but "The council met ..."
+    assert boilerplate_share(df.loc[3, "text"]) == 0.0
+    # one chrome line under a real article weighs by its length: tolerated
+    assert boilerplate_share(df.loc[3, "text"] + " Sign up for our newsletter.") < 0.1
+    report = validate_batch("core.articles", df, stage="core")
+    assert "not_mostly_boilerplate" in failed(report) and report.blocking_failed
+    assert (df.loc[2, "article_key"], "core_articles.not_mostly_boilerplate") in report.quarantine()
+    assert {i for i, r in report.quarantine() if r.endswith("not_mostly_boilerplate")} == {
+        df.loc[2, "article_key"]}
+
+
 def test_case_54_short_text_and_future_date_are_blocking(build: Builders) -> None:
     df = build["core.articles"]()
     df.loc[1, "text"] = "Subscribe to continue reading."
@@ -228,10 +267,11 @@ def test_case_54_short_text_and_future_date_are_blocking(build: Builders) -> Non
     df.loc[2, "published_at"] = df.loc[2, "last_seen_at"] + timedelta(days=30)
     report = validate_batch("core.articles", df, stage="core")
     assert failed(report) == {"text_length_in_bounds", "word_count_floor",
-                              "published_not_after_fetch"}
+                              "published_not_after_fetch", "not_mostly_boilerplate"}
     assert sorted(report.quarantine()) == sorted([
         (df.loc[1, "article_key"], "core_articles.text_length_in_bounds"),
         (df.loc[1, "article_key"], "core_articles.word_count_floor"),
+        (df.loc[1, "article_key"], "core_articles.not_mostly_boilerplate"),
         (df.loc[2, "article_key"], "core_articles.published_not_after_fetch"),
     ])
 

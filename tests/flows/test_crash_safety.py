@@ -14,9 +14,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from sample.server import SampleServer
 
 from flows.cli_feeds import write_sample_feeds
+from sample.server import SampleServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = (

@@ -8,9 +8,9 @@ from typing import Any
 
 import duckdb
 import pytest
-from sample.server import SampleServer
 
 from flows.cli_feeds import write_sample_feeds
+from sample.server import SampleServer
 from transforms.textmetric import score_page
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

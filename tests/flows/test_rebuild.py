@@ -8,12 +8,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from sample.server import SampleServer
 
 from flows.cli_feeds import write_sample_feeds
 from flows.pipeline import run_pipeline
 from flows.rebuild import rebuild_core
 from flows.settings import Settings
+from sample.server import SampleServer
 from warehouse.store import Store
 
 CORE = ("core.feeds", "core.articles", "core.article_versions", "core.article_feeds",
