@@ -8,7 +8,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 60
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-all bench bench-extract bench-feeds lint typecheck clean setup
+.PHONY: run test test-all bench bench-extract bench-feeds server server-down lint typecheck clean setup
 
 setup: $(VENV)/.synced
 
@@ -42,6 +42,13 @@ bench-extract: setup
 ## bench-feeds: 1,000 local feeds polled twice vs a bare httpx+feedparser loop
 bench-feeds: setup
 	$(BIN)/python -m bench.feeds
+
+## server: Prefect server on 127.0.0.1, work pool, deployments and a worker (docs/operations.md)
+server: setup
+	$(BIN)/newsflow server up
+
+server-down: setup
+	$(BIN)/newsflow server down
 
 lint: setup
 	$(BIN)/ruff check .
