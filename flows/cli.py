@@ -72,6 +72,10 @@ def run(
     sample: Annotated[bool, typer.Option(
         "--sample", help="Serve the bundled offline sample on 127.0.0.1 and run on it.")] = False,
     articles: Annotated[int, typer.Option(help="Articles in the sample.")] = 36,
+    defects: Annotated[bool, typer.Option(
+        "--defects", help="With --sample: plant data-quality defects in the sample (a feed "
+                          "repeating its keys, a boilerplate page, a source whose volume drops "
+                          "to zero) so the checks fail and quarantine them.")] = False,
     port: Annotated[int, typer.Option(
         help="Port of the sample server; fixed so the sample's URLs (and so its article keys) "
              "stay the same from run to run.")] = 8765,
@@ -93,7 +97,7 @@ def run(
         os.environ["NEWSFLOW_ALLOW_PRIVATE_ADDRESSES"] = "true"
         os.environ["NEWSFLOW_PER_HOST_CONCURRENCY"] = "8"
         try:
-            server_cm = SampleServer(n_articles=articles, port=port).__enter__()
+            server_cm = SampleServer(n_articles=articles, port=port, defects=defects).__enter__()
         except OSError as exc:
             err.print(f"[red]cannot serve the sample on 127.0.0.1:{port}:[/red] {exc}; "
                       "free the port or pass --port")

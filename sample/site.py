@@ -276,7 +276,17 @@ def _atom(name: str, base: str, path: str, items: list[SampleArticle],
 
 def _add_defects(resources: dict[str, Resource], feeds: list[SampleFeed],
                  articles: list[SampleArticle], base: str, rng: random.Random) -> dict[str, str]:
-    """Planted defects for the data-quality checks (see the module doc of tests/expectations)."""
+    """Planted defects for the data-quality checks (see tests/expectations/test_sample_defects.py).
+
+    Added on top of the normal site, which they leave as it is (``articles`` stays the normal
+    site's truth; the defects' pages are not in it). The keys of the returned mapping name them:
+
+    - ``duplicate_keys_feed``: a feed whose items all repeat one guid and share one link;
+    - ``boilerplate_page``: a page that is nearly all subscribe/cookie lines, listed by the first
+      outlet's feed;
+    - ``volume_drop_feed``: an outlet with about five articles a day on each of the eight days
+      before the sample's latest article day and none on that day: its volume drops to zero.
+    """
     found: dict[str, str] = {}
     # A feed whose entries all repeat one guid and share one link: duplicate keys.
     dup_path = "/repeat-wire/feed.xml"
@@ -304,12 +314,53 @@ def _add_defects(resources: dict[str, Resource], feeds: list[SampleFeed],
     resources[first.path] = _feed_resource(text, "rss2", [a for a in articles
                                                          if a.outlet == first.outlet])
     found["boilerplate_page"] = bp_path
-    # An outlet whose feed has no items at all: its volume drops to zero.
-    empty_path = "/quiet-herald/feed.xml"
-    body = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Quiet Herald</title>'
-            f"<link>{base}/quiet-herald/</link><description>d</description></channel></rss>")
-    resources[empty_path] = _feed_resource(body, "rss2", [])
-    feeds.append(SampleFeed(empty_path, base + empty_path, "Quiet Herald", "rss2", "Quiet Herald"))
-    found["empty_feed"] = empty_path
+    # An outlet with a steady history that wrote nothing on the latest day: a volume drop.
+    found["volume_drop_feed"] = _add_silent_outlet(resources, feeds, articles, base, rng)
     return found
 
+
+def _add_silent_outlet(resources: dict[str, Resource], feeds: list[SampleFeed],
+                       articles: list[SampleArticle], base: str, rng: random.Random, *,
+                       name: str = "Quiet Herald", days: int = 8, per_day: int = 5) -> str:
+    """An outlet with ``per_day`` real article pages on each of the ``days`` days before the
+    sample's latest article day and none on that day; returns its feed's path.
+
+    The volume check judges every source on the newest day of the data, against its trailing
+    median: 0 against a median of ``per_day`` over ``days`` days of history is a drop to zero.
+    Times are between 08:00 and 18:00 UTC so that no article slips into a neighbouring day.
+    """
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower())
+    latest = max((a.published for a in articles),
+                 default=datetime(2026, 11, 22, tzinfo=UTC)).date()
+    drafts: list[tuple[str, list[str], tuple[str, ...], datetime, tuple[str, ...]]] = []
+    for back in range(days, 0, -1):
+        day = latest - timedelta(days=back)
+        for k in range(per_day):
+            facts = make_facts(rng)
+            published = datetime(day.year, day.month, day.day, 8 + 2 * k, rng.randrange(60),
+                                 tzinfo=UTC)
+            drafts.append((headline(facts, rng), article_paragraphs(facts, rng),
+                           (rng.choice(AUTHORS),), published, tuple(rng.sample(TAGS, 2))))
+    paths = [f"/{slug}/{d[3]:%Y/%m/%d}/{_slug(d[0], n)}.html" for n, d in enumerate(drafts)]
+    own: list[SampleArticle] = []
+    tags: dict[str, tuple[str, ...]] = {}
+    for n, (title, paragraphs, authors, published, topics) in enumerate(drafts):
+        path = paths[n]
+        page = pages.render_article(
+            template=n % 3, outlet=name, title=title, paragraphs=paragraphs, authors=authors,
+            published=published, url=base + path, tags=topics, rng=rng,
+            site_url=base + f"/{slug}/",
+            others=[(drafts[i][0], base + paths[i]) for i in rng.sample(range(len(drafts)), k=5)],
+        )
+        resources[path] = Resource("text/html; charset=utf-8", page.encode("utf-8"))
+        own.append(SampleArticle(
+            path=path, url=base + path, outlet=name, feed_path=f"/{slug}/feed.xml", title=title,
+            authors=authors, published=published, gold_text="\n".join(paragraphs),
+            story_id=None, syndicated_from=None))
+        tags[path] = topics
+    own.sort(key=lambda a: a.published, reverse=True)
+    feed_path = f"/{slug}/feed.xml"
+    body = _rss(name, base, feed_path, own, tags, relative=False)
+    resources[feed_path] = _feed_resource(body, "rss2", own)
+    feeds.append(SampleFeed(feed_path, base + feed_path, name, "rss2", f"{name} - Latest"))
+    return feed_path

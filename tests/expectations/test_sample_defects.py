@@ -2,16 +2,23 @@
 
 The sample's defects (sample/site.py ``_add_defects``) and what the suites make of them:
 
+- a feed repeating one guid with one link on every item: the blocking
+  ``guid_link_unique_per_fetch`` check on raw.feed_entries fails, the entries are quarantined,
+  and their link is never fetched as a page;
 - a boilerplate page ("Subscribe to continue reading. We use cookies ...") that extracts to a
-  long enough text: the ``boilerplate_absent`` warning names it; the run continues;
-- a feed repeating one guid with one link: the parser keys the items apart (FAULTS 39), so the
-  blocking ``entry_key_unique_per_feed_version`` check passes;
-- an empty but valid feed (FAULTS 31): no entries and no error; its volume cannot be judged yet
-  (no history), which the volume suite records instead of flagging.
+  long enough text: the blocking ``not_mostly_boilerplate`` check on core.articles fails, the
+  article is quarantined and left out of ``analytics.articles``;
+- an outlet (Quiet Herald) with five articles a day on the eight days before the sample's latest
+  day and none on it: the ``volume_not_too_low`` warning fails and names it; its articles are
+  good data, so nothing of it is quarantined.
+
+The run ends ``validation_failed`` and ``newsflow quality`` lists the failed checks and the
+quarantine reasons.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +27,8 @@ import duckdb
 import pytest
 
 pytestmark = pytest.mark.slow   # spawns extraction workers: about a minute
+
+QUIET = "Quiet Herald"
 
 
 @pytest.fixture(scope="module")
@@ -37,34 +46,107 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
                             extract_workers=2, docs_dir=folder / "docs")
         result = run_pipeline(settings, run_id="defects-1", only_due=False)
         defects = dict(server.site.defects)
+        requested = [path for _, path, _ in server.request_log]
     con = duckdb.connect(str(settings.db_path), read_only=True)
     failed = con.execute(
         "SELECT table_name, expectation, blocking, unexpected_sample FROM quality.validations "
         "WHERE NOT success").fetchall()
     tables = {r[0] for r in con.execute("SELECT DISTINCT table_name FROM quality.validations")
               .fetchall()}
-    quarantined = con.execute("SELECT count(*) FROM quality.quarantine").fetchone()
+    # Each quarantined row with what it points at: the entry's link or the article's URL.
+    quarantined = con.execute(
+        "SELECT q.table_name, q.reason, coalesce(e.link, a.url) AS target "
+        "FROM quality.quarantine AS q "
+        "LEFT JOIN raw.feed_entries AS e ON q.table_name = 'raw.feed_entries' "
+        "AND e.event_id = q.event_id "
+        "LEFT JOIN core.articles AS a ON q.table_name = 'core.articles' "
+        "AND a.article_key = q.event_id").fetchall()
+    repeat_entries = con.execute(
+        "SELECT e.event_id FROM raw.feed_entries AS e JOIN core.feeds AS f USING (feed_id) "
+        "WHERE f.url LIKE '%' || ?", [defects["duplicate_keys_feed"]]).fetchall()
     boilerplate_key = con.execute(
         "SELECT article_key FROM core.articles WHERE url LIKE '%' || ?", [defects[
             "boilerplate_page"]]).fetchone()
+    analytics = con.execute(
+        "SELECT url, outlet FROM analytics.articles").fetchall()
     con.close()
     yield {"result": result, "failed": failed, "tables": tables, "defects": defects,
-           "quarantined": quarantined[0] if quarantined else None,
-           "boilerplate_key": boilerplate_key, "docs": folder / "docs"}
+           "quarantined": quarantined, "repeat_entries": {r[0] for r in repeat_entries},
+           "boilerplate_key": boilerplate_key, "analytics": analytics, "requested": requested,
+           "db": settings.db_path, "docs": folder / "docs"}
 
 
-def test_boilerplate_page_is_a_warning_not_a_failed_run(outcome: dict[str, Any]) -> None:
-    assert outcome["result"]["status"] == "ok", outcome["result"]
-    assert outcome["boilerplate_key"] is not None          # it did become an article
-    (row,) = [r for r in outcome["failed"] if r[1] == "boilerplate_absent"]
-    table, _, blocking, sample = row
-    assert table == "core.articles" and not blocking
-    assert "Subscribe to continue reading" in sample
+def _failed(outcome: dict[str, Any], expectation: str) -> tuple[Any, ...]:
+    (row,) = [r for r in outcome["failed"] if r[1] == expectation]
+    return row
 
 
-def test_no_blocking_check_failed_and_nothing_was_quarantined(outcome: dict[str, Any]) -> None:
-    assert [r for r in outcome["failed"] if r[2]] == []
-    assert outcome["quarantined"] == 0
+def test_the_run_ends_validation_failed(outcome: dict[str, Any]) -> None:
+    result = outcome["result"]
+    assert result["status"] == "validation_failed", result
+    stages = result["stages"]
+    assert stages["ingest_feeds"]["status"] == "validation_failed"
+    assert stages["extract_articles"]["status"] == "validation_failed"
+    assert stages["volume"]["status"] == "ok"       # a volume drop warns, it does not block
+
+
+def test_repeated_keys_fail_a_blocking_check_and_are_quarantined(outcome: dict[str, Any]) -> None:
+    table, _, blocking, sample = _failed(outcome, "guid_link_unique_per_fetch")
+    assert table == "raw.feed_entries" and blocking
+    assert "/repeat-wire/story.html" in sample
+    entries = [r for r in outcome["quarantined"] if r[0] == "raw.feed_entries"]
+    assert len(entries) == len(outcome["repeat_entries"]) == 5
+    assert {r[1] for r in entries} == {"raw_feed_entries.guid_link_unique_per_fetch"}
+    assert all("/repeat-wire/" in r[2] for r in entries)
+    # The link only quarantined entries carry is not fetched as a page.
+    assert "/repeat-wire/story.html" not in outcome["requested"]
+
+
+def test_boilerplate_page_fails_a_blocking_check_and_is_quarantined(
+        outcome: dict[str, Any]) -> None:
+    table, _, blocking, sample = _failed(outcome, "not_mostly_boilerplate")
+    assert table == "core.articles" and blocking
+    assert float(json.loads(sample)[0]) > 0.3                  # its boilerplate share
+    assert outcome["boilerplate_key"] is not None              # it did become an article ...
+    articles = [r for r in outcome["quarantined"] if r[0] == "core.articles"]
+    assert [(r[1], r[2].endswith(outcome["defects"]["boilerplate_page"])) for r in articles] \
+        == [("core_articles.not_mostly_boilerplate", True)]
+    urls = [url for url, _ in outcome["analytics"]]                # ... kept from analysts
+    assert urls and not any(u.endswith(outcome["defects"]["boilerplate_page"]) for u in urls)
+
+
+def test_volume_drop_is_a_failed_warning_naming_the_source(outcome: dict[str, Any]) -> None:
+    table, _, blocking, sample = _failed(outcome, "volume_not_too_low")
+    assert table == "volume" and not blocking
+    assert QUIET in sample and "n=0" in sample
+    # Only that source is flagged, and its earlier articles stay: good data is not quarantined.
+    assert [s for s in json.loads(sample) if QUIET not in s] == []
+    assert sum(1 for _, outlet in outcome["analytics"] if outlet == QUIET) == 40
+
+
+def test_only_the_planted_defects_fail_blocking_checks(outcome: dict[str, Any]) -> None:
+    assert sorted(r[1] for r in outcome["failed"] if r[2]) == [
+        "guid_link_unique_per_fetch", "not_mostly_boilerplate"]
+    assert {r[1] for r in outcome["quarantined"]} == {
+        "raw_feed_entries.guid_link_unique_per_fetch", "core_articles.not_mostly_boilerplate"}
+
+
+def test_newsflow_quality_lists_the_reasons(outcome: dict[str, Any],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.console import Console
+    from typer.testing import CliRunner
+
+    from flows import cli_quality
+    from flows.cli import app
+
+    # Wide enough that rich does not fold the names inside their cells.
+    monkeypatch.setattr(cli_quality, "console", Console(width=400))
+    run = CliRunner().invoke(app, ["quality", "--db", str(outcome["db"])])
+    assert run.exit_code == 0, run.output
+    for text in ("guid_link_unique_per_fetch", "not_mostly_boilerplate", "volume_not_too_low",
+                 "raw_feed_entries.guid_link_unique_per_fetch",
+                 "core_articles.not_mostly_boilerplate", "blocking", "warning"):
+        assert text in run.output, text
 
 
 def test_every_stage_and_the_volume_were_checked_and_documented(outcome: dict[str, Any]) -> None:

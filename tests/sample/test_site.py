@@ -10,7 +10,9 @@ import os
 import re
 import subprocess
 import sys
+from collections import Counter
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import feedparser
@@ -180,15 +182,22 @@ def test_defects_variant_plants_what_it_says() -> None:
     normal = build_site(BASE)
     site = build_site(BASE, defects=True)
     assert normal.defects == {}
-    assert set(site.defects) == {"duplicate_keys_feed", "boilerplate_page", "empty_feed"}
+    assert set(site.defects) == {"duplicate_keys_feed", "boilerplate_page", "volume_drop_feed"}
     assert site.articles == normal.articles  # on top of the normal site
     assert len(site.feeds) == len(normal.feeds) + 2
     dup = feedparser.parse(site.resources[site.defects["duplicate_keys_feed"]].body)
     assert len(dup.entries) > 1 and len({e.id for e in dup.entries}) == 1
     assert len({e.link for e in dup.entries}) == 1
-    empty = feedparser.parse(site.resources[site.defects["empty_feed"]].body)
-    assert empty.entries == [] and not empty.bozo
-    assert site.defects["empty_feed"] in [f.path for f in site.feeds]
+    # The volume drop: about five articles a day on the eight days before the latest, none on it.
+    assert site.defects["volume_drop_feed"] in [f.path for f in site.feeds]
+    quiet = feedparser.parse(site.resources[site.defects["volume_drop_feed"]].body)
+    assert not quiet.bozo
+    latest = max(a.published for a in site.articles).date()
+    per_day = Counter(parsedate_to_datetime(e.published).date() for e in quiet.entries)
+    assert per_day == {latest - timedelta(days=d): 5 for d in range(1, 9)}
+    for entry in quiet.entries:  # real article pages, not stubs
+        page = site.resources[entry.link.removeprefix(BASE)].body.decode()
+        assert '"@type": "NewsArticle"' in page and page.count("<p>") >= 3
     page = html.unescape(site.resources[site.defects["boilerplate_page"]].body.decode())
     text = re.sub(r"<[^>]+>", " ", page.split("<body>", 1)[1])
     boiler = sum(text.count(p) * len(p) for p in ("Subscribe to continue reading.",

@@ -1,9 +1,14 @@
 -- Article links seen in feeds that have no page yet: no successful fetch, no permanent failure,
 -- and fewer than $max_runs runs that tried and failed. One URL per canonical key (the first seen).
-WITH links AS (
+-- Entries a blocking check quarantined lend no links: a link only they carry is not fetched.
+WITH quarantined AS (
+    SELECT event_id FROM quality.quarantine WHERE table_name = 'raw.feed_entries'
+),
+links AS (
     SELECT link, link_key, occurred_at
     FROM raw.feed_entries
     WHERE link_status = 'ok' AND link_key IS NOT NULL
+      AND event_id NOT IN (SELECT event_id FROM quarantined)
 ),
 settled AS (
     SELECT DISTINCT url_key
