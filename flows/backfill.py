@@ -25,7 +25,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import backfill_sources as src
-from flows.runs import StageRun, current_run_id, run_task
+from flows.runs import StageRun, cancellable_stage, current_run_id, run_task
 from flows.settings import Settings, load_settings
 from transforms.sitemaps import days
 from warehouse.lock import LockedError, writer_lock
@@ -190,6 +190,7 @@ def reextract(settings: Settings, pool: Any, *, run_id: str, origin: str, versio
     return report
 
 
+@cancellable_stage
 def run_backfill(settings: Settings, *, source: str, since: date, until: date,
                  sources: list[str] | None = None, run_id: str, pool: Any = None,
                  project: bool = True, warc_max_bytes: int = 256 * 1024 * 1024,
@@ -204,7 +205,8 @@ def run_backfill(settings: Settings, *, source: str, since: date, until: date,
     params = {"source": source, "since": since, "until": until, "sources": origins or sources}
     stage = StageRun(run_id, "backfill", f"backfill_{source.replace('-', '_')}", params)
     with chunk(settings, migrate=True) as store:
-        stage.begin(store)
+        # its chunk's store is closed by the time an interruption unwinds: reopen one for it
+        stage.begin(store, reopen=lambda: chunk(settings, wait_s=5.0))
     note = on_day or (lambda report: None)
     if source == "warc":
         reports = run_warcs(settings, run_id=run_id, origins=origins, span=span,

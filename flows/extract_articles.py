@@ -13,7 +13,7 @@ from flows.analyst_refresh import refresh_analyst_surface
 from flows.checks import check_batch
 from flows.projection import refresh_articles
 from flows.records import decompress, extraction_rows
-from flows.runs import StageRun, current_run_id
+from flows.runs import StageRun, cancellable_stage, current_run_id
 from flows.settings import Settings, load_settings
 from transforms.urls import article_key
 from warehouse import projections
@@ -25,6 +25,7 @@ from workers.extraction import ExtractionPool
 log = logging.getLogger(__name__)
 
 
+@cancellable_stage
 def extract(store: Store, settings: Settings, *, run_id: str, batch_size: int = 500,
             pool: ExtractionPool | None = None, flow_name: str = "extract_articles"
             ) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.checks import check_batch
 from flows.records import page_fetch_row
-from flows.runs import StageRun, current_run_id, run_task
+from flows.runs import StageRun, cancellable_stage, current_run_id, run_task
 from flows.settings import Settings, load_settings
 from warehouse.lock import writer_lock
 from warehouse.projections import pages_to_fetch
@@ -27,6 +27,7 @@ def download(settings: Settings, requests: list[FetchRequest]) -> list[list[Fetc
         return fetcher.fetch_all(requests)
 
 
+@cancellable_stage
 def fetch(store: Store, settings: Settings, *, run_id: str, limit: int | None = None
           ) -> dict[str, Any]:
     """The stage itself, callable without Prefect."""

@@ -14,7 +14,7 @@ from flows import feedstate
 from flows.checks import check_batch
 from flows.projection import refresh_linked
 from flows.records import feed_entry_row, feed_fetch_row
-from flows.runs import StageRun, current_run_id, run_task
+from flows.runs import StageRun, cancellable_stage, current_run_id, run_task
 from flows.settings import Settings, load_settings
 from transforms.feedlist import FeedConfig, feed_id
 from transforms.feeds import FeedOutcome, ParsedFeed
@@ -71,6 +71,7 @@ def build_rows(
     return fetch_rows, entry_rows, failed
 
 
+@cancellable_stage
 def ingest(store: Store, settings: Settings, feeds: list[FeedConfig], *, run_id: str,
            only_due: bool = True, now: datetime | None = None) -> dict[str, Any]:
     """The stage itself, callable without Prefect (tests, the CLI)."""

@@ -14,7 +14,7 @@ from flows.feedstate import load_feed_list
 from flows.fetch_pages import fetch
 from flows.ingest_feeds import ingest
 from flows.quality_report import run_checks
-from flows.runs import current_run_id, worst
+from flows.runs import current_run_id, sigterm_as_interrupt, worst
 from flows.settings import Settings, load_settings
 from warehouse.health import open_store_checked, preflight
 from warehouse.lock import LockedError, writer_lock
@@ -38,6 +38,8 @@ def open_writer_store(settings: Settings) -> Store:
         raise LockedError(settings.db_path, str(exc)) from exc
 
 
+# SIGTERM (a process worker cancelling the run) unwinds the stages so they record 'cancelled'
+@sigterm_as_interrupt()
 def run_pipeline(settings: Settings, *, run_id: str, only_due: bool = True) -> dict[str, Any]:
     """All three stages in order; returns each stage's counts and the overall status."""
     feeds = load_feed_list(settings.feeds_file)

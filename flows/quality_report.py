@@ -11,7 +11,7 @@ import pandas as pd
 from prefect import flow
 
 from flows.checks import record_report
-from flows.runs import StageRun, current_run_id
+from flows.runs import StageRun, cancellable_stage, current_run_id
 from flows.settings import Settings, load_settings
 from warehouse.lock import writer_lock
 from warehouse.projections import sql
@@ -34,6 +34,7 @@ def latest_data_day(store: Store) -> date | None:
     return value if isinstance(value, date) else None
 
 
+@cancellable_stage
 def run_checks(store: Store, settings: Settings, *, run_id: str) -> dict[str, Any]:
     """End of a pipeline run: the volume check on the newest day, then Data Docs."""
     stage = StageRun(run_id, "pipeline", "volume", {}).begin(store)
@@ -87,6 +88,7 @@ def build_docs(settings: Settings) -> Path | None:
         return None
 
 
+@cancellable_stage
 def report_day(store: Store, settings: Settings, *, run_id: str, day: date) -> dict[str, Any]:
     """The report itself, callable without Prefect."""
     stage = StageRun(run_id, "quality_report", "volume", {"day": day}).begin(store)

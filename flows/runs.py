@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import os
+import signal
+import threading
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
+
+import duckdb
 
 from warehouse.store import Store, event_id, schema_version, utcnow
 
 log = logging.getLogger(__name__)
 
 STATUSES = ("running", "ok", "partial", "failed", "validation_failed", "skipped_locked", "cancelled")
+# Where a 'cancelled' row goes: the stage's store, or (a stage whose store is closed by the time
+# it unwinds, like a backfill's per-chunk stores) a callable opening one.
+LedgerTarget = Store | Callable[[], AbstractContextManager[Store]]
 _PACKAGES = ("newsflow", "prefect", "duckdb", "feedparser", "trafilatura", "great-expectations",
              "httpx", "lxml")
 
@@ -52,10 +64,35 @@ class StageRun:
     started_at: datetime = field(default_factory=utcnow)
     counts: dict[str, int] = field(default_factory=dict)
 
-    def begin(self, store: Store) -> StageRun:
-        """Record that the stage started (its own tiny transaction)."""
+    def begin(self, store: Store, *,
+              reopen: Callable[[], AbstractContextManager[Store]] | None = None) -> StageRun:
+        """Record that the stage started (its own tiny transaction).
+
+        Inside a ``@cancellable_stage`` function, an interruption before that function returns
+        appends a 'cancelled' row: to ``store``, or to the store ``reopen()`` opens when
+        ``store`` will be closed by then.
+        """
         store.insert("raw.runs", [self._row("running", None, None)])
+        begun = _BEGUN.get()
+        if begun is not None:
+            begun.append((self, reopen or store))
         return self
+
+    def record_cancelled(self, target: LedgerTarget, exc: BaseException) -> None:
+        """Append the 'cancelled' row after an interruption. Never raises: the caller is
+        propagating the interruption, which must not be replaced by a ledger error."""
+        try:
+            row = self.final_row("cancelled", f"interrupted: {type(exc).__name__}"
+                                 + (f": {exc}" if str(exc) else ""))
+            if isinstance(target, Store):
+                _end_open_transaction(target)
+                target.insert("raw.runs", [row])
+            else:
+                with target() as store:
+                    store.insert("raw.runs", [row])
+        except BaseException as err:  # even a second interrupt: the first one wins
+            log.warning("%s of run %s: could not record 'cancelled': %r", self.stage, self.run_id,
+                        err)
 
     def flag_checks(self, store: Store, reports: list[Any], status: str) -> str:
         """After the checks ran: append a validation_failed row if a blocking check failed."""
@@ -91,6 +128,79 @@ class StageRun:
             "recorded_at": now,
             "schema_version": schema_version(),
         }
+
+
+# The stages begun inside the innermost @cancellable_stage call (None outside any).
+_BEGUN: ContextVar[list[tuple[StageRun, LedgerTarget]] | None] = ContextVar(
+    "newsflow_begun_stages", default=None)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def cancellable_stage(fn: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a stage function: if it is interrupted (KeyboardInterrupt, SystemExit, Prefect's
+    TerminationSignal on cancellation, a cancelled task: any BaseException that is not an
+    Exception), every stage it began gets a 'cancelled' row, written once the exception has
+    unwound the stage (so its open transaction has rolled back and its pool has stopped); then
+    the interruption propagates. An ordinary error is not a cancellation: the stage keeps its
+    'running' row (shown as 'incomplete')."""
+
+    @functools.wraps(fn)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        begun: list[tuple[StageRun, LedgerTarget]] = []
+        token = _BEGUN.set(begun)
+        try:
+            return fn(*args, **kwargs)
+        except Exception:
+            raise
+        except BaseException as exc:
+            for stage, target in reversed(begun):
+                stage.record_cancelled(target, exc)
+            raise
+        finally:
+            _BEGUN.reset(token)
+
+    return guarded
+
+
+def _end_open_transaction(store: Store) -> None:
+    """Roll back a transaction the interruption left open (one cut between BEGIN and the
+    ``try`` of Store.transaction); usually none is, and DuckDB says so."""
+    with suppress(duckdb.Error):
+        store.con.execute("ROLLBACK")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as an interruption (see ``sigterm_as_interrupt``)."""
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM raises ``Terminated`` (a KeyboardInterrupt), so open transactions
+    roll back and interrupted stages record 'cancelled'; once unwound to here, the signal is
+    delivered again with its default action, so the process still ends as killed by SIGTERM.
+
+    Only in the main thread (signals cannot be handled elsewhere), and only over the default
+    action: a handler someone else installed is kept. Prefect's flow engine installs one that
+    raises TerminationSignal, which @cancellable_stage already records as 'cancelled'.
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise Terminated(f"signal {signal.Signals(signum).name}")
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    except Terminated:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def run_task(task: Any, *args: Any, **kwargs: Any) -> Any:
