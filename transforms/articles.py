@@ -7,6 +7,7 @@ gives the same record, whatever the order they were read in.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,8 +47,32 @@ class ArticleRecord:
     version_count: int
 
 
+# The prefix of transforms.extraction.EXTRACTOR_VERSION ("newsflow-extract/N trafilatura/X.Y.Z"),
+# spelled out here so this module stays free of the extractor's imports.
+OWN_EXTRACTOR = "newsflow-extract/"
+
+
+def extractor_version_key(version: str) -> tuple[Any, ...]:
+    """Sort key of an extractor version, oldest first, fully deterministic.
+
+    Newsflow's own extractor ranks after any other (a re-extraction by it supersedes what a
+    foreign or legacy extractor produced); then the versions compare part by part, runs of
+    digits as numbers ("newsflow-extract/10" after "/9", "trafilatura/2.10.0" after "2.9.1")
+    and the rest as strings; the string itself breaks what is left ("02" against "2").
+    """
+    parts = tuple((0, int(run), "") if run[0] in _DIGITS else (1, 0, run)
+                  for run in _RUNS.findall(version))
+    return (version.startswith(OWN_EXTRACTOR), parts, version)
+
+
+_DIGITS = frozenset("0123456789")
+_RUNS = re.compile(r"[0-9]+|[^0-9]+")
+
+
 def _version_order(v: Mapping[str, Any]) -> tuple[Any, ...]:
-    return (v["observed_at"], v["content_hash"], v["extractor_version"])
+    # The latest page fetch wins; for the same fetch (a backfill re-extracting a stored page),
+    # the newest extractor. (content_hash, extractor_version) is unique per article: no ties.
+    return (v["observed_at"], extractor_version_key(v["extractor_version"]), v["content_hash"])
 
 
 def project_article(

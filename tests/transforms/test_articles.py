@@ -71,3 +71,44 @@ def test_case_45_future_feed_date_is_flagged_not_trusted() -> None:
     rec = project_article("k", [version("t", T0)], [source("f1", T0, future)], (T0, T0), {})
     assert rec is not None
     assert rec.published_at == future and rec.date_suspect
+
+
+def _extracted(text: str, at: datetime, extractor_version: str, h: str) -> dict:
+    return {**version(text, at, h=h), "extractor_version": extractor_version}
+
+
+def test_reextraction_of_the_same_fetch_wins_whatever_the_hashes_or_input_order() -> None:
+    old = _extracted("old text", T0, "newsflow-extract/1 trafilatura/2.0.0", h="z-old")
+    new = _extracted("new text", T0, "newsflow-extract/2 trafilatura/2.0.0", h="a-new")
+    for versions in ([old, new], [new, old]):
+        rec = project_article("k", versions, [], (T0, T0), {})
+        assert rec is not None
+        assert rec.text == "new text" and rec.extractor_version == new["extractor_version"]
+        assert rec.version_count == 2
+
+
+def test_a_later_fetch_still_beats_a_newer_extractor_on_an_earlier_fetch() -> None:
+    later = T0 + timedelta(hours=1)
+    rec = project_article("k", [_extracted("re-extracted", T0, "newsflow-extract/3", h="a"),
+                                _extracted("latest fetch", later, "newsflow-extract/2", h="b")],
+                          [], (T0, later), {})
+    assert rec is not None and rec.text == "latest fetch"
+
+
+def test_extractor_versions_compare_digits_as_numbers() -> None:
+    from transforms.articles import extractor_version_key as key
+
+    assert key("10") > key("9") > key("2")
+    assert key("newsflow-extract/10") > key("newsflow-extract/9")
+    assert key("newsflow-extract/2 trafilatura/2.10.0") > key("newsflow-extract/2 trafilatura/2.9.1")
+    assert key("newsflow-extract/2 trafilatura/2.0.0") > key("newsflow-extract/1 trafilatura/2.9.0")
+    assert key("b") > key("a") and key("2") != key("02")  # total: the string breaks ties
+    # newsflow's own extractor supersedes a foreign or legacy one ("old/0" > "n..." as strings)
+    assert key("newsflow-extract/1 trafilatura/2.0.0") > key("old/0")
+
+
+def test_the_extractor_version_written_today_is_recognised_as_newsflows_own() -> None:
+    from transforms.articles import OWN_EXTRACTOR
+    from transforms.extraction import EXTRACTOR_VERSION
+
+    assert EXTRACTOR_VERSION.startswith(OWN_EXTRACTOR)
