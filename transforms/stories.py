@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import heapq
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -358,26 +359,53 @@ def _groups(keys: Iterable[str], edges: Sequence[Edge], min_density: float) -> l
             owner[k] = head
             members[head].add(k)
             del members[k]
-    weak = [e for e in edges if e.kind is LinkKind.SAME_EVENT
-            and e.article_a in owner and e.article_b in owner]
-    while True:
-        links: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
-        for e in weak:
-            ga, gb = owner[e.article_a], owner[e.article_b]
-            if ga != gb:
-                pair = (min(ga, gb), max(ga, gb))
-                links[pair][0] += 1
-                links[pair][1] += e.score
-        ranked = sorted(
-            (-n / (len(members[ga]) * len(members[gb])), -total, ga, gb)
-            for (ga, gb), (n, total) in links.items()
-        )
-        if not ranked or -ranked[0][0] < min_density:
+    weak = sorted((e for e in edges if e.kind is LinkKind.SAME_EVENT
+                   and e.article_a in owner and e.article_b in owner),
+                  key=lambda e: (e.article_a, e.article_b))
+    # Links between groups: [count, summed score], one list shared by links[a][b] and links[b][a].
+    links: dict[str, dict[str, list[float]]] = defaultdict(dict)
+
+    def add(ga: str, gb: str, n: float, total: float) -> None:
+        pair = links[ga].get(gb)
+        if pair is None:
+            pair = links[ga][gb] = links[gb][ga] = [0.0, 0.0]
+        pair[0] += n
+        pair[1] += total
+
+    for e in weak:
+        ga, gb = owner[e.article_a], owner[e.article_b]
+        if ga != gb:
+            add(ga, gb, 1, e.score)
+    # Best pair first: highest density, then highest total score, then names. A heap with
+    # lazily dropped stale entries (a group's version changes when it grows) makes this
+    # O(links log links) instead of re-ranking every pair after each merge.
+    version = dict.fromkeys(members, 0)
+
+    def entry(ga: str, gb: str) -> tuple[float, float, str, str, int, int]:
+        a, b = min(ga, gb), max(ga, gb)
+        n, total = links[a][b]
+        return (-n / (len(members[a]) * len(members[b])), -total, a, b, version[a], version[b])
+
+    heap = [entry(ga, gb) for ga in links for gb in links[ga] if ga < gb]
+    heapq.heapify(heap)
+    while heap:
+        neg_density, _, ga, gb, va, vb = heapq.heappop(heap)
+        if ga not in members or gb not in members or version[ga] != va or version[gb] != vb:
+            continue  # stale: one of the groups merged or grew since
+        if -neg_density < min_density:
             break
-        _, _, ga, gb = ranked[0]
         for k in members.pop(gb):
             owner[k] = ga
             members[ga].add(k)
+        version[ga] += 1
+        merged = links.pop(gb, {})
+        merged.pop(ga, None)
+        links[ga].pop(gb, None)
+        for x, (n, total) in merged.items():
+            del links[x][gb]
+            add(ga, x, n, total)
+        for x in links[ga]:
+            heapq.heappush(heap, entry(ga, x))
     return [sorted(g) for g in members.values() if len(g) > 1]
 
 
@@ -389,13 +417,16 @@ def cluster(
     sigs = {s.article_key: s for s in signatures}
     stories: list[Story] = []
     members: list[StoryMember] = []
-    for component in _groups(sigs, edges, options.same_event_density):
-        inside = set(component)
-        by_node: dict[str, list[Edge]] = defaultdict(list)
-        for e in edges:
-            if e.article_a in inside and e.article_b in inside:
-                by_node[e.article_a].append(e)
-                by_node[e.article_b].append(e)
+    groups = _groups(sigs, edges, options.same_event_density)
+    group_of = {k: i for i, component in enumerate(groups) for k in component}
+    # Each group's internal links, bucketed in one pass over the edges (in edge order).
+    by_group: list[dict[str, list[Edge]]] = [defaultdict(list) for _ in groups]
+    for e in edges:
+        g = group_of.get(e.article_a)
+        if g is not None and group_of.get(e.article_b) == g:
+            by_group[g][e.article_a].append(e)
+            by_group[g][e.article_b].append(e)
+    for component, by_node in zip(groups, by_group, strict=True):
         ordered = sorted((sigs[k] for k in component), key=_order)
         first = ordered[0]
         sid = story_id(first.article_key)

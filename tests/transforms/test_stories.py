@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -9,8 +10,10 @@ import pytest
 
 from bench.stories import evaluate, labelled_set
 from transforms.stories import (
+    Edge,
     LinkKind,
     StoryDoc,
+    _groups,
     cluster,
     containment,
     estimated_jaccard,
@@ -164,3 +167,50 @@ def test_sample_site_stories_are_recovered() -> None:
     result = evaluate(sample_set(36, 7))
     assert result["precision"] >= 0.9 and result["recall"] >= 0.9, result
     assert result["syndicated_precision"] == result["syndicated_recall"] == 1.0, result
+
+
+def _groups_by_reranking(keys: list[str], edges: list[Edge], min_density: float) -> list[list[str]]:
+    """The plain statement of average linkage: re-rank every pair of groups after each merge."""
+    owner = {k: k for k in sorted(keys)}
+    members = {k: {k} for k in owner}
+    strong = [e for e in edges if e.kind is not LinkKind.SAME_EVENT]
+    changed = True
+    while changed:  # shared text joins outright (connected components)
+        changed = False
+        for e in strong:
+            ga, gb = sorted((owner[e.article_a], owner[e.article_b]))
+            if ga != gb:
+                for k in members.pop(gb):
+                    owner[k] = ga
+                    members[ga].add(k)
+                changed = True
+    weak = [e for e in edges if e.kind is LinkKind.SAME_EVENT]
+    while True:
+        links: dict[tuple[str, str], list[float]] = {}
+        for e in weak:
+            ga, gb = sorted((owner[e.article_a], owner[e.article_b]))
+            if ga != gb:
+                n_total = links.setdefault((ga, gb), [0.0, 0.0])
+                n_total[0] += 1
+                n_total[1] += e.score
+        ranked = sorted((-n / (len(members[a]) * len(members[b])), -t, a, b)
+                        for (a, b), (n, t) in links.items())
+        if not ranked or -ranked[0][0] < min_density:
+            return sorted(sorted(g) for g in members.values() if len(g) > 1)
+        _, _, ga, gb = ranked[0]
+        for k in members.pop(gb):
+            owner[k] = ga
+            members[ga].add(k)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_grouping_equals_plain_average_linkage(seed: int) -> None:
+    rng = random.Random(seed)
+    keys = [f"k{i:02d}" for i in range(rng.randrange(2, 40))]
+    pairs = {tuple(sorted(rng.sample(keys, 2))) for _ in range(rng.randrange(0, 3 * len(keys)))}
+    kinds = [LinkKind.SAME_EVENT] * 4 + [LinkKind.NEAR_DUPLICATE, LinkKind.SYNDICATED]
+    # scores in eighths: sums are exact whatever the order, so ties break the same way
+    edges = [Edge(a, b, rng.choice(kinds), rng.choice((0.375, 0.5, 0.625, 0.75, 1.0)))
+             for a, b in sorted(pairs)]
+    density = rng.choice((0.3, 0.5, 0.6))
+    assert sorted(_groups(keys, edges, density)) == _groups_by_reranking(keys, edges, density)
