@@ -20,7 +20,6 @@ from datetime import time as dtime
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
@@ -107,15 +106,7 @@ def record_day(store: Store, run_id: str, report: DayReport) -> int:
         "obtained": report.obtained, "failed": report.failed, "new_rows": report.new_rows,
         "detail": json.dumps(report.detail, default=str),
     }
-    # raw.backfill_days is not in Store.WRITABLE (warehouse/store.py is not ours): append directly.
-    schema = store.con.execute("SELECT * FROM raw.backfill_days LIMIT 0").to_arrow_table().schema
-    store.con.register("_backfill_day", pa.Table.from_pylist([row], schema=schema))
-    try:
-        got = store.con.execute(
-            "INSERT OR IGNORE INTO raw.backfill_days BY NAME SELECT * FROM _backfill_day").fetchone()
-    finally:
-        store.con.unregister("_backfill_day")
-    return int(got[0]) if got else 0
+    return store.insert("raw.backfill_days", [row])
 
 
 @task(cache_policy=NO_CACHE, task_run_name="{source} {origin} {day}")

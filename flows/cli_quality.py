@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import duckdb
+import pandas as pd
 import typer
 from rich.console import Console
 
@@ -45,14 +46,48 @@ def quality(
             "SELECT table_name, reason, count(*) AS rows FROM quality.quarantine "
             "WHERE quarantined_at >= $since GROUP BY ALL ORDER BY rows DESC", params).df(),
             title="quarantined rows by reason"))
-        console.print(frame_table(con.execute(
-            "SELECT coalesce(f.outlet, f.name, f.url) AS source, count(*) AS pages, "
-            "count(*) FILTER (WHERE x.page_class <> 'article') AS not_articles, "
-            "round(100.0 * count(*) FILTER (WHERE x.page_class <> 'article') / count(*), 1) AS pct, "
-            "mode(x.page_class) FILTER (WHERE x.page_class <> 'article') AS main_problem "
-            "FROM core.page_extractions x JOIN raw.page_fetches p ON p.event_id = x.page_fetch_id "
-            "JOIN raw.feed_entries e ON e.link_key = p.url_key JOIN core.feeds f USING (feed_id) "
-            "WHERE x.occurred_at >= $since GROUP BY ALL HAVING not_articles > 0 "
-            "ORDER BY pct DESC LIMIT 10", params).df(), title="worst sources (pages not articles)"))
+        console.print(frame_table(worst_sources(con, day),
+                                  title="worst sources (pages not articles)"))
     finally:
         con.close()
+
+
+# Each page once per source: its current extraction only (a re-extraction adds a row per
+# extractor version), and each source once per page (raw.feed_entries holds a row per entry
+# version, and one outlet may link a page from several of its feeds).
+WORST_SOURCES = """
+WITH current AS (
+    SELECT page_fetch_id, page_class, occurred_at
+    FROM core.page_extractions
+    QUALIFY row_number() OVER (PARTITION BY page_fetch_id
+                               ORDER BY list_position($versions, extractor_version) DESC) = 1
+),
+pages AS (
+    SELECT DISTINCT coalesce(f.outlet, f.name, f.url) AS source, x.page_fetch_id, x.page_class
+    FROM current AS x
+    JOIN raw.page_fetches AS p ON p.event_id = x.page_fetch_id
+    JOIN raw.feed_entries AS e ON e.link_key = p.url_key
+    JOIN core.feeds AS f USING (feed_id)
+    WHERE x.occurred_at >= $since
+)
+SELECT source, count(*) AS pages,
+       count(*) FILTER (WHERE page_class <> 'article') AS not_articles,
+       round(100.0 * count(*) FILTER (WHERE page_class <> 'article') / count(*), 1) AS pct,
+       mode(page_class ORDER BY page_class) FILTER (WHERE page_class <> 'article') AS main_problem
+FROM pages
+GROUP BY source
+HAVING not_articles > 0
+ORDER BY pct DESC, source
+LIMIT $limit
+"""
+
+
+def worst_sources(con: duckdb.DuckDBPyConnection, since: date, limit: int = 10) -> pd.DataFrame:
+    """The sources with the largest share of pages that are not articles, since ``since``."""
+    from transforms.articles import extractor_version_key
+
+    # oldest to newest, as core.articles chooses the current version (digits compare as numbers)
+    versions = sorted((r[0] for r in con.execute(
+        "SELECT DISTINCT extractor_version FROM core.page_extractions").fetchall()),
+        key=extractor_version_key)
+    return con.execute(WORST_SOURCES, {"versions": versions, "since": since, "limit": limit}).df()

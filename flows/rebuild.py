@@ -11,9 +11,10 @@ from typing import Any
 from prefect import flow
 
 from flows import feedstate
+from flows.analyst_refresh import refresh_analyst_surface
 from flows.extract_articles import extract
 from flows.projection import refresh_articles
-from flows.runs import StageRun, current_run_id
+from flows.runs import StageRun, cancellable_stage, current_run_id
 from flows.settings import Settings, load_settings
 from warehouse.lock import writer_lock
 from warehouse.store import Store
@@ -28,6 +29,7 @@ def _bounds(since: date | None, until: date | None) -> tuple[datetime, datetime]
     return lo, hi
 
 
+@cancellable_stage
 def rebuild_core(store: Store, settings: Settings, *, run_id: str, since: date | None = None,
                  until: date | None = None, reextract: bool = True) -> dict[str, Any]:
     """Recompute core.* for page fetches whose time falls in [since, until] (whole days, UTC).
@@ -59,6 +61,9 @@ def rebuild_core(store: Store, settings: Settings, *, run_id: str, since: date |
         params).fetchall())})
     with store.transaction("rebuild"):
         articles = refresh_articles(store, keys)
+        # the search index and stories follow, as after an extraction batch: keys whose article
+        # vanished leave them, unchanged ones are skipped
+        refresh_analyst_surface(store, keys)
         feed_ids = [r[0] for r in store.con.execute("SELECT feed_id FROM core.feeds").fetchall()]
         feedstate.refresh(store, feed_ids)
         seconds = time.perf_counter() - started

@@ -33,6 +33,7 @@ WRITABLE = frozenset(
         "raw.feed_fetches",
         "raw.feed_entries",
         "raw.page_fetches",
+        "raw.backfill_days",
         "core.feeds",
         "core.page_extractions",
         "core.article_versions",

@@ -18,6 +18,9 @@ from warehouse.store import Store
 
 CORE = ("core.feeds", "core.articles", "core.article_versions", "core.article_feeds",
         "core.page_extractions")
+# the analyst's surface: search index and stories, projections of core.articles
+ANALYST = ("core.search_docs", "core.search_terms", "core.story_signatures", "core.story_edges",
+           "core.stories", "core.story_articles")
 
 
 @pytest.fixture(scope="module")
@@ -34,12 +37,13 @@ def incremental(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path
     yield settings.db_path, settings
 
 
-def _except_both_ways(a: Path, b: Path) -> dict[str, tuple[int, int]]:
+def _except_both_ways(a: Path, b: Path, tables: tuple[str, ...] = CORE
+                      ) -> dict[str, tuple[int, int]]:
     con = duckdb.connect()
     con.execute(f"ATTACH '{a}' AS a (READ_ONLY)")
     con.execute(f"ATTACH '{b}' AS b (READ_ONLY)")
     out = {}
-    for t in CORE:
+    for t in tables:
         only_a = con.execute(f"SELECT count(*) FROM (FROM a.{t} EXCEPT ALL FROM b.{t})").fetchone()[0]
         only_b = con.execute(f"SELECT count(*) FROM (FROM b.{t} EXCEPT ALL FROM a.{t})").fetchone()[0]
         out[t] = (only_a, only_b)
@@ -58,7 +62,7 @@ def test_full_rebuild_equals_incremental(incremental: tuple[Path, Settings], tmp
         n_before = store.count("core.articles")
         result = rebuild_core(store, rebuilt, run_id=f"rebuild-{workers}")
     assert result["articles"] == n_before > 0
-    assert _except_both_ways(source, copy) == {t: (0, 0) for t in CORE}
+    assert _except_both_ways(source, copy, CORE + ANALYST) == {t: (0, 0) for t in CORE + ANALYST}
 
 
 def test_rebuild_without_reextraction_equals_incremental(incremental: tuple[Path, Settings],
@@ -73,6 +77,20 @@ def test_rebuild_without_reextraction_equals_incremental(incremental: tuple[Path
                               run_id="reproject", reextract=False)
     assert result["pages_extracted"] == 0
     assert _except_both_ways(source, copy) == {t: (0, 0) for t in CORE}
+
+
+def test_rebuild_restores_the_search_index_and_stories(incremental: tuple[Path, Settings],
+                                                       tmp_path: Path) -> None:
+    source, settings = incremental
+    copy = tmp_path / "surface.duckdb"
+    shutil.copy(source, copy)
+    with Store.open(copy) as store:
+        assert store.scalar("SELECT count(*) FROM core.story_articles") > 0  # stories to restore
+        for table in ANALYST:  # disposable like every projection
+            store.con.execute(f"DELETE FROM {table}")
+        rebuild_core(store, settings.model_copy(update={"db_path": copy}), run_id="surface",
+                     reextract=False)
+    assert _except_both_ways(source, copy, CORE + ANALYST) == {t: (0, 0) for t in CORE + ANALYST}
 
 
 def test_ranged_rebuild_outside_the_data_changes_nothing(incremental: tuple[Path, Settings],

@@ -159,3 +159,14 @@ def test_lock_is_reentrant_in_one_process(tmp_path: Path) -> None:
         pass
     with writer_lock(db):
         pass
+
+
+def test_every_raw_table_is_writable_through_the_store() -> None:
+    """Raw tables are append-only event logs, all written with Store.insert (backfill included)."""
+    from warehouse.store import WRITABLE
+
+    store = Store.open(None)
+    raw = {f"raw.{r[0]}" for r in store.con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw'").fetchall()}
+    assert "raw.backfill_days" in raw
+    assert raw <= WRITABLE
