@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pandas as pd
 from prefect import flow
 
-from flows.checks import record_report
+from flows.checks import SPENT, record_report
 from flows.runs import StageRun, cancellable_stage, current_run_id
 from flows.settings import Settings, load_settings
 from warehouse.lock import writer_lock
@@ -37,6 +38,14 @@ def latest_data_day(store: Store) -> date | None:
 @cancellable_stage
 def run_checks(store: Store, settings: Settings, *, run_id: str) -> dict[str, Any]:
     """End of a pipeline run: the volume check on the newest day, then Data Docs."""
+    started = time.perf_counter()
+    try:
+        return _run_checks(store, settings, run_id=run_id)
+    finally:
+        SPENT["seconds"] += time.perf_counter() - started
+
+
+def _run_checks(store: Store, settings: Settings, *, run_id: str) -> dict[str, Any]:
     stage = StageRun(run_id, "pipeline", "volume", {}).begin(store)
     day = latest_data_day(store)
     status = "ok"
