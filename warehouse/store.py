@@ -91,7 +91,8 @@ class Store:
                 db_path.parent.mkdir(parents=True, exist_ok=True)
             elif not db_path.exists():
                 raise FileNotFoundError(f"no newsflow database at {db_path}; run `newsflow run` first")
-            config = {"memory_limit": memory_limit} if memory_limit else {}
+            config: dict[str, str | bool | int | float | list[str]] = (
+                {"memory_limit": memory_limit} if memory_limit else {})
             con = duckdb.connect(str(db_path), read_only=read_only, config=config)
         if not read_only:
             migrate(con, db_path)
@@ -187,7 +188,7 @@ class Store:
             self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _newsflow_batch")
         finally:
             self.con.unregister("_newsflow_batch")
-        return batch.num_rows
+        return int(batch.num_rows)
 
     def df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         """Run a query and return a DataFrame."""
@@ -226,4 +227,4 @@ def _is_read_only(con: duckdb.DuckDBPyConnection) -> bool:
         row = con.execute("SELECT current_setting('access_mode')").fetchone()
     except duckdb.Error:
         return False
-    return bool(row) and str(row[0]).upper() == "READ_ONLY"
+    return row is not None and str(row[0]).upper() == "READ_ONLY"

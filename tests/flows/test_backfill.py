@@ -445,9 +445,16 @@ def test_reextracted_text_becomes_the_current_article_text(tmp_path: Path) -> No
     try:
         text = con.execute("SELECT text FROM core.articles WHERE url = "
                            "'https://w.example/1-1'").fetchone()
+        # analysts see the same current version; the previous one stays queryable
+        versions = con.execute(
+            "SELECT text, is_current FROM analytics.article_versions WHERE article_key = "
+            "(SELECT article_key FROM core.articles WHERE url = 'https://w.example/1-1') "
+            "ORDER BY version").fetchall()
     finally:
         con.close()
     assert text is not None and text[0] != "old text"
+    assert [t for t, current in versions if current] == [text[0]]
+    assert "old text" in [t for t, current in versions if not current]
 
 
 @pytest.mark.usefixtures("prefect_harness")

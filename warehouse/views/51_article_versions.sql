@@ -1,5 +1,6 @@
 -- analytics.article_versions: every distinct extracted version of every article, numbered in
--- the order they were seen, with what changed since the previous one.
+-- the order they were seen, with what changed since the previous one. The current version is the
+-- one core.articles shows (a re-extraction of the same fetch by a newer extractor wins there).
 CREATE OR REPLACE VIEW analytics.article_versions AS
 WITH source AS (
     SELECT v.*
@@ -21,7 +22,8 @@ final AS (
     SELECT
         n.article_key,
         n.version,
-        n.version = n.versions AS is_current,
+        n.content_hash = a.content_hash
+            AND n.extractor_version = a.extractor_version AS is_current,
         n.observed_at,
         n.content_hash,
         n.extractor,
@@ -36,5 +38,6 @@ final AS (
         n.page_fetch_id,
         n.url
     FROM numbered AS n
+    JOIN core.articles AS a USING (article_key)
 )
 SELECT * FROM final;
