@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -35,13 +36,25 @@ def quality(
             "FROM quality.validations WHERE validated_at >= $since GROUP BY ALL ORDER BY 1, 2",
             params).df(), title="checks per stage"))
         failed = con.execute(
-            "SELECT validated_at::TIMESTAMP(0) AS at, stage, table_name, expectation, column_name, "
+            "SELECT validated_at::TIMESTAMP(0) AS at, stage, table_name, expectation, "
             "CASE WHEN blocking THEN 'blocking' ELSE 'warning' END AS policy, observed_value, "
-            "unexpected_count, why FROM quality.validations "
+            "unexpected_count, element_count, unexpected_sample, why FROM quality.validations "
             "WHERE NOT success AND validated_at >= $since ORDER BY validated_at DESC LIMIT 30",
-            params).df()
-        console.print(frame_table(failed, title="failed checks (latest first)")
-                      if len(failed) else "[green]no failed checks[/green]")
+            params).fetchall()
+        # One block per failed check (readable at any terminal width): what, how many, examples
+        # of the offending values (e.g. the source whose volume dropped), and why it matters.
+        console.rule("failed checks (latest first)")
+        if not failed:
+            console.print("[green]no failed checks[/green]")
+        for at, stage, table, name, policy, observed, n_bad, n_all, sample, why in failed:
+            colour = "red" if policy == "blocking" else "yellow"
+            count = f"{n_bad} of {n_all} unexpected" if n_bad is not None else f"observed {observed}"
+            console.print(f"[{colour}]{policy}[/{colour}] {at} {stage} "
+                          f"[bold]{table}: {name}[/bold] ({count})", highlight=False)
+            examples = _examples(sample)
+            if examples:
+                console.print(f"    examples: {examples}", highlight=False, markup=False)
+            console.print(f"    why: {why}", highlight=False, markup=False)
         console.print(frame_table(con.execute(
             "SELECT table_name, reason, count(*) AS rows FROM quality.quarantine "
             "WHERE quarantined_at >= $since GROUP BY ALL ORDER BY rows DESC", params).df(),
@@ -50,6 +63,16 @@ def quality(
                                   title="worst sources (pages not articles)"))
     finally:
         con.close()
+
+
+def _examples(sample: str | None, limit: int = 160) -> str:
+    """A failed check's unexpected values, JSON list in the store, as one short line."""
+    try:
+        values = json.loads(sample) if sample else []
+    except ValueError:
+        values = [sample]
+    text = "; ".join(str(v) for v in values)
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 # Each page once per source: its current extraction only (a re-extraction adds a row per
