@@ -80,6 +80,9 @@ def main() -> None:
                   f"{pipeline_s:.1f}", f"{n / pipeline_s:.1f}")
     for stage, seconds in sorted(stage_s.items()):
         table.add_row(f"  stage {stage}", f"{seconds or 0:.1f}", "")
+    table.add_row("  the rest: Prefect's ephemeral server and task runs, checks after the "
+                  "stages' ledger rows, publish, Data Docs",
+                  f"{pipeline_s - sum(v or 0 for v in stage_s.values()):.1f}", "")
     table.add_row("bare trafilatura.extract, one process, pages in memory",
                   f"{bare_s:.1f}", f"{len(pages) / bare_s:.1f}")
     console.print(table)

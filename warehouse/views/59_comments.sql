@@ -86,7 +86,7 @@ COMMENT ON VIEW analytics.runs IS 'One row per run and stage with its final stat
 COMMENT ON COLUMN analytics.runs.run_id IS 'Pipeline run (the Prefect flow run id).';
 COMMENT ON COLUMN analytics.runs.flow IS 'Flow that ran.';
 COMMENT ON COLUMN analytics.runs.stage IS 'Stage within the flow.';
-COMMENT ON COLUMN analytics.runs.status IS 'ok, partial, failed, validation_failed, skipped_locked or incomplete.';
+COMMENT ON COLUMN analytics.runs.status IS 'ok, partial, failed, validation_failed, skipped_locked, cancelled (interrupted: rolled back) or incomplete (still running, or died).';
 COMMENT ON COLUMN analytics.runs.started_at IS 'Start of the stage.';
 COMMENT ON COLUMN analytics.runs.finished_at IS 'End of the stage (NULL when incomplete).';
 COMMENT ON COLUMN analytics.runs.seconds IS 'Duration in seconds.';
