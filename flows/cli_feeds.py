@@ -36,7 +36,9 @@ def list_feeds(db: Annotated[Path | None, typer.Option("--db")] = None) -> None:
     con = duckdb.connect(str(settings.db_path), read_only=True)
     try:
         frame = con.execute(
-            "SELECT feed, outlet, status, why, consecutive_failures AS fails, "
+            "SELECT feed, outlet, status, "
+            "why || coalesce('; moved permanently to ' || moved_to, '') AS why, "
+            "consecutive_failures AS fails, "
             "last_success_at::TIMESTAMP(0) AS last_ok, next_poll_at::TIMESTAMP(0) AS next_poll, "
             "entries_seen AS entries FROM analytics.feed_health ORDER BY status, feed"
         ).df()

@@ -66,18 +66,19 @@ def due_requests(
     state = {
         r[0]: r[1:]
         for r in store.con.execute(
-            "SELECT feed_id, next_poll_at, etag, last_modified FROM core.feeds"
+            "SELECT feed_id, next_poll_at, etag, last_modified, moved_to FROM core.feeds"
         ).fetchall()
     }
     requests = []
     for feed in feeds:
         fid = feed_id(feed.url)
-        next_poll, etag, last_modified = state.get(fid, (None, None, None))
+        next_poll, etag, last_modified, moved_to = state.get(fid, (None, None, None, None))
         if only_due and next_poll is not None and next_poll > now:
             continue
-        requests.append(
-            FetchRequest(feed.url, kind="feed", etag=etag, last_modified=last_modified, key=fid)
-        )
+        # A feed that moved permanently is polled at its new URL (FAULTS 20); its identity,
+        # history and the feed list keep the configured one.
+        requests.append(FetchRequest(moved_to or feed.url, kind="feed", etag=etag,
+                                     last_modified=last_modified, key=fid))
     return requests
 
 
@@ -99,7 +100,7 @@ def refresh(store: Store, feed_ids: Sequence[str]) -> None:
             "feed_id": r["feed_id"], "title": r["title"], "feed_version": r["feed_version"],
             "etag": r["etag"], "last_modified": r["last_modified"],
             "last_attempt_at": r["last_attempt_at"], "last_success_at": r["last_success_at"],
-            "last_error_class": r["last_error_class"],
+            "last_error_class": r["last_error_class"], "moved_to": r["moved_to"],
             "consecutive_failures": health.consecutive_failures,
             "entries_seen": r["entries_seen"], "status": health.status,
             "next_poll_at": health.next_poll_at, "why": health.why,
@@ -114,7 +115,7 @@ def refresh(store: Store, feed_ids: Sequence[str]) -> None:
             "UPDATE core.feeds AS f SET title = coalesce(h.title, f.title),"
             " feed_version = h.feed_version, etag = h.etag, last_modified = h.last_modified,"
             " last_attempt_at = h.last_attempt_at, last_success_at = h.last_success_at,"
-            " last_error_class = h.last_error_class,"
+            " last_error_class = h.last_error_class, moved_to = h.moved_to,"
             " consecutive_failures = h.consecutive_failures, entries_seen = h.entries_seen,"
             " status = h.status, next_poll_at = h.next_poll_at, why = h.why"
             " FROM _feed_health AS h WHERE f.feed_id = h.feed_id")

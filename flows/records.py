@@ -88,6 +88,8 @@ def feed_fetch_row(
         "url": result.requested_url,
         **_fetch_fields(result),
         "not_modified": result.not_modified,
+        # FAULTS 20: the checked target of an all-permanent redirect chain, else None
+        "permanent_redirect": result.permanent_redirect,
         # what to send next time (None when the server said not to cache, e.g. Expires: 0)
         "etag": result.validators()[0],
         "last_modified": result.validators()[1],

@@ -3,7 +3,7 @@
 WITH attempts AS (
     SELECT
         feed_id, run_id, occurred_at, error_class, not_modified, etag, last_modified,
-        feed_title, feed_version, parse_outcome, retry_after_s,
+        feed_title, feed_version, parse_outcome, retry_after_s, permanent_redirect, url,
         row_number() OVER (PARTITION BY feed_id, run_id ORDER BY attempt DESC, occurred_at DESC) AS rn
     FROM raw.feed_fetches
     WHERE list_contains($feeds, feed_id)
@@ -35,8 +35,14 @@ validators AS (
         CASE WHEN feed_id IN (SELECT feed_id FROM untrusted) THEN NULL
              ELSE arg_max(last_modified, occurred_at) END AS last_modified,
         arg_max(feed_title, occurred_at) FILTER (WHERE feed_title IS NOT NULL) AS title,
-        arg_max(feed_version, occurred_at) FILTER (WHERE feed_version IS NOT NULL) AS feed_version
-    FROM ok GROUP BY feed_id
+        arg_max(feed_version, occurred_at) FILTER (WHERE feed_version IS NOT NULL) AS feed_version,
+        -- FAULTS 20: where the feed lives, judged by the latest good fetch: the target of a
+        -- permanent redirect, else the URL it was polled at; NULL when that is the configured
+        -- URL (never moved, or moved back).
+        arg_max_null(nullif(coalesce(permanent_redirect, url), c.configured_url), occurred_at)
+            AS moved_to
+    FROM ok LEFT JOIN (SELECT feed_id, url AS configured_url FROM core.feeds) AS c USING (feed_id)
+    GROUP BY feed_id
 ),
 latest AS (
     SELECT feed_id,
@@ -76,7 +82,7 @@ hints AS (
 )
 SELECT
     l.feed_id, l.last_attempt_at, o.last_success_at, l.last_error_class, l.retry_after_s,
-    v.etag, v.last_modified, v.title, v.feed_version,
+    v.etag, v.last_modified, v.title, v.feed_version, v.moved_to,
     coalesce(f.consecutive_failures, 0) AS consecutive_failures,
     coalesce(e.entries_seen, 0) AS entries_seen,
     coalesce(e.entry_times, []) AS entry_times,

@@ -5,6 +5,7 @@ SELECT
     coalesce(name, title, url) AS feed,
     outlet,
     url,
+    moved_to,
     status,
     why,
     consecutive_failures,

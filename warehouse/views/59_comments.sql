@@ -60,7 +60,8 @@ COMMENT ON VIEW analytics.feed_health IS 'One row per feed: its status, why, and
 COMMENT ON COLUMN analytics.feed_health.feed_id IS 'Feed identifier (joins analytics.sources and analytics.articles).';
 COMMENT ON COLUMN analytics.feed_health.feed IS 'Feed name, else its title, else its URL.';
 COMMENT ON COLUMN analytics.feed_health.outlet IS 'Outlet the feed belongs to.';
-COMMENT ON COLUMN analytics.feed_health.url IS 'Feed URL.';
+COMMENT ON COLUMN analytics.feed_health.url IS 'Feed URL as configured (its identity; history stays under it).';
+COMMENT ON COLUMN analytics.feed_health.moved_to IS 'Where the feed is polled since it moved permanently (301/308, every hop checked); NULL if it never moved.';
 COMMENT ON COLUMN analytics.feed_health.status IS 'Health: ok, failing, silent, gone, etc. (see why).';
 COMMENT ON COLUMN analytics.feed_health.why IS 'Human-readable reason for the status.';
 COMMENT ON COLUMN analytics.feed_health.consecutive_failures IS 'Failed polls in a row.';
