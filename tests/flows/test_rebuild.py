@@ -31,10 +31,33 @@ def incremental(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path
         settings = Settings(db_path=folder / "inc.duckdb", feeds_file=feeds,
                             allow_private_addresses=True, per_host_concurrency=8, run_checks=False,
                             extract_workers=2)
+        # Three incremental runs that each bring new data: the feed list grows by one feed a
+        # run, so every run adds entries, pages and articles to what the last one built.
+        config = feeds.read_text(encoding="utf-8")
+        listed = [line for line in config.splitlines() if line.lstrip().startswith("- url:")]
+        assert len(listed) == 3, config
+        counts = []
         for n in range(3):
-            result = run_pipeline(settings, run_id=f"inc-{n}", only_due=False)
+            subset = folder / f"feeds-{n}.yaml"
+            kept = listed[: n + 1]
+            subset.write_text(_only(config, kept), encoding="utf-8")
+            step = settings.model_copy(update={"feeds_file": subset})
+            result = run_pipeline(step, run_id=f"inc-{n}", only_due=False)
             assert result["status"] == "ok", result
+            counts.append(result["stages"]["extract_articles"]["articles"])
+        assert all(c > 0 for c in counts), counts
     yield settings.db_path, settings
+
+
+def _only(config: str, kept: list[str]) -> str:
+    """The YAML feed list with only the feeds whose `- url:` line is in ``kept``."""
+    out, keep = [], True
+    for line in config.splitlines():
+        if line.lstrip().startswith("- url:"):
+            keep = line in kept
+        if keep or not line.startswith((" ", "-")):
+            out.append(line)
+    return "\n".join(out) + "\n"
 
 
 def _except_both_ways(a: Path, b: Path, tables: tuple[str, ...] = CORE
