@@ -24,6 +24,7 @@ from pebble import ProcessExpired, ProcessPool
 
 from transforms.extraction import DEFAULT_OPTIONS, Extraction, ExtractOptions, extract_page, failed
 from transforms.pageclass import PageClass
+from workers import lean_spawn
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ class ExtractionPool:
         self._pool: ProcessPool | None = None
 
     def __enter__(self) -> ExtractionPool:
+        lean_spawn.install()  # workers skip re-importing the parent's __main__ (the CLI, Prefect)
         self._pool = ProcessPool(
             max_workers=self.workers, max_tasks=MAX_TASKS_PER_WORKER,
             initializer=_init_worker, initargs=(self.memory_mb,),

@@ -23,6 +23,7 @@ from typing import Any
 from pebble import ProcessExpired, ProcessPool
 
 from transforms.feeds import FeedOptions, FeedOutcome, ParsedFeed, failed, parse_feed
+from workers import lean_spawn
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ def _get_pool() -> ProcessPool:
     global _pool
     with _lock:
         if _pool is None or not _pool.active:
+            lean_spawn.install()  # workers skip re-importing the parent's __main__
             workers = int(os.environ.get("NEWSFLOW_PARSE_WORKERS", DEFAULT_WORKERS))
             memory_mb = int(os.environ.get("NEWSFLOW_PARSE_MEMORY_MB", DEFAULT_MEMORY_MB))
             _pool = ProcessPool(

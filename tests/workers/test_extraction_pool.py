@@ -35,6 +35,10 @@ def misbehave(body: bytes, content_type: str | None, url: str,
     if body == b"hog":
         hog = bytearray(4 * 1024**3)  # past the worker's address-space limit
         return failed(url, PageClass.TOO_SHORT, f"allocated {len(hog)}")
+    if body == b"main":
+        # pebble's workers skip the parent's __main__ (pytest here; the CLI or Prefect in use)
+        main_file = getattr(sys.modules["__main__"], "__file__", None)
+        return failed(url, PageClass.TOO_SHORT, f"parent main imported: {main_file is not None}")
     if body == b"mark":
         # A forked child would see the parent's patched MARK; a spawned one imports afresh.
         return failed(url, PageClass.TOO_SHORT, MARK)
@@ -50,6 +54,7 @@ def test_case_56_60_61_80_failures_cost_one_page_each(monkeypatch: pytest.Monkey
         ("raise", b"raise", "text/html", "https://example.com/raise"),
         ("hog", b"hog", "text/html", "https://example.com/hog"),
         ("mark", b"mark", "text/html", "https://example.com/mark"),
+        ("main", b"main", "text/html", "https://example.com/main"),
     ] + [(f"ok{i}", b"ok", "text/html", f"https://example.com/x{i}") for i in range(10)]
     with ExtractionPool(workers=2, timeout_s=2.0, memory_mb=512, target=misbehave) as pool:
         results = dict(pool.extract_many(items))
@@ -61,6 +66,7 @@ def test_case_56_60_61_80_failures_cost_one_page_each(monkeypatch: pytest.Monkey
     assert results["hog"].page_class is PageClass.EXTRACT_CRASH  # case 56, memory limit
     assert "memory" in (results["hog"].reason or "")
     assert results["mark"].reason == "fresh"  # case 80: spawned, not forked
+    assert results["main"].reason == "parent main imported: False"  # workers.lean_spawn
     ok = {k: e for k, e in results.items() if k.startswith("ok")}
     assert len(ok) == 10
     assert all(e.page_class is PageClass.TOO_SHORT for e in ok.values()), ok
