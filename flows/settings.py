@@ -33,7 +33,11 @@ class Settings(BaseSettings):
 
     db_path: Path = Field(Path("data/newsflow.duckdb"), description="DuckDB file of the store.")
     feeds_file: Path = Field(Path("feeds.yaml"), description="Feed list (YAML or OPML).")
-    docs_dir: Path = Field(Path("data/docs"), description="Where Data Docs (HTML) are written.")
+    docs_dir: Path | None = Field(
+        None,  # filled in below: docs/ beside the database file
+        description="Where Data Docs (HTML) and the volume chart are written; default: `docs/` "
+        "beside the database file.",
+    )
     publish_dir: Path | None = Field(
         None,
         description="Where each run publishes the analyst copy (Parquet and analytics.duckdb); "
@@ -78,8 +82,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _publish_beside_the_store(self) -> Settings:
-        if self.publish_dir is None:  # frozen: set once, here
+        # frozen: the defaults that follow the database are set once, here
+        if self.publish_dir is None:
             object.__setattr__(self, "publish_dir", self.db_path.parent / "published")
+        if self.docs_dir is None:
+            object.__setattr__(self, "docs_dir", self.db_path.parent / "docs")
         return self
 
     @property
