@@ -78,12 +78,15 @@ class StageRun:
             begun.append((self, reopen or store))
         return self
 
-    def record_cancelled(self, target: LedgerTarget, exc: BaseException) -> None:
-        """Append the 'cancelled' row after an interruption. Never raises: the caller is
-        propagating the interruption, which must not be replaced by a ledger error."""
+    def record_end(self, target: LedgerTarget, exc: BaseException) -> None:
+        """Append the closing row of a stage cut short: 'cancelled' after an interruption,
+        'failed' after an error. Never raises: the caller is propagating ``exc``, which must
+        not be replaced by a ledger error."""
         try:
-            row = self.final_row("cancelled", f"interrupted: {type(exc).__name__}"
-                                 + (f": {exc}" if str(exc) else ""))
+            interrupted = not isinstance(exc, Exception)
+            detail = f"{type(exc).__name__}" + (f": {exc}" if str(exc) else "")
+            row = (self.final_row("cancelled", f"interrupted: {detail}") if interrupted
+                   else self.final_row("failed", f"error: {detail}"[:1000]))
             if isinstance(target, Store):
                 _end_open_transaction(target)
                 target.insert("raw.runs", [row])
@@ -91,8 +94,8 @@ class StageRun:
                 with target() as store:
                     store.insert("raw.runs", [row])
         except BaseException as err:  # even a second interrupt: the first one wins
-            log.warning("%s of run %s: could not record 'cancelled': %r", self.stage, self.run_id,
-                        err)
+            log.warning("%s of run %s: could not record its end after %r: %r", self.stage,
+                        self.run_id, exc, err)
 
     def flag_checks(self, store: Store, reports: list[Any], status: str) -> str:
         """After the checks ran: append a validation_failed row if a blocking check failed."""
@@ -142,8 +145,9 @@ def cancellable_stage(fn: Callable[P, R]) -> Callable[P, R]:
     TerminationSignal on cancellation, a cancelled task: any BaseException that is not an
     Exception), every stage it began gets a 'cancelled' row, written once the exception has
     unwound the stage (so its open transaction has rolled back and its pool has stopped); then
-    the interruption propagates. An ordinary error is not a cancellation: the stage keeps its
-    'running' row (shown as 'incomplete')."""
+    the interruption propagates. An ordinary error is not a cancellation: it gets a 'failed'
+    row with the error, after the same rollback. Only a process that died (kill -9, power cut)
+    leaves a stage at its 'running' row, shown as 'incomplete'."""
 
     @functools.wraps(fn)
     def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -151,11 +155,9 @@ def cancellable_stage(fn: Callable[P, R]) -> Callable[P, R]:
         token = _BEGUN.set(begun)
         try:
             return fn(*args, **kwargs)
-        except Exception:
-            raise
         except BaseException as exc:
             for stage, target in reversed(begun):
-                stage.record_cancelled(target, exc)
+                stage.record_end(target, exc)
             raise
         finally:
             _BEGUN.reset(token)

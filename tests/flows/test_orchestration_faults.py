@@ -320,12 +320,14 @@ def test_case_77_an_interrupted_stage_records_cancelled_after_its_rollback(
                                             + (f": {exc}" if str(exc) else "")}]
 
 
-def test_case_77_an_error_is_not_a_cancellation(tmp_path: Path) -> None:
+def test_case_77_an_error_is_not_a_cancellation_but_a_failure(tmp_path: Path) -> None:
     with Store.open(tmp_path / "t.duckdb") as store:
         with pytest.raises(ValueError):
             cancellable_stage(_cut_stage)(store, ValueError("boom"))
-        assert store.rows("SELECT stage, status FROM analytics.runs WHERE run_id = 't77'"
-                          ) == [{"stage": "cut", "status": "incomplete"}]
+        # rolled back (no 'written' row), then recorded as failed with the error
+        assert store.rows("SELECT stage, status, message FROM analytics.runs "
+                          "WHERE run_id = 't77'") == [
+            {"stage": "cut", "status": "failed", "message": "error: ValueError: boom"}]
 
 
 def test_case_77_a_ledger_that_cannot_be_written_never_hides_the_interruption(
