@@ -37,6 +37,9 @@ WINDOW_PER_WORKER = 3
 # Pages sent to a worker in one task. One task per page cost ~1 ms of round trip, a quarter of
 # the time of a small page, and left workers idle; a failed chunk is retried page by page.
 CHUNK_SIZE = 8
+# Time to (re)start a spawned worker, counted on top of the task limits before a pool that never
+# answers is called stalled (a spawned worker imports trafilatura and warms up in a few seconds).
+START_ALLOWANCE_S = 120.0
 _WARMUP_PAGE = ("<html><body><article>" + "<p>This is a short warm-up paragraph written in "
                 "plain English so the language detector builds its index.</p>" * 8
                 + "</article></body></html>").encode()
@@ -65,6 +68,10 @@ def _init_worker(memory_mb: int) -> None:
     # Warm up (imports, the stopword index, lxml) so the first real page does not pay for it
     # inside its timeout.
     extract_page(_WARMUP_PAGE, "text/html", "https://warmup.invalid/a")
+
+
+class PoolStalledError(RuntimeError):
+    """No worker answered for far longer than any task may take: the pool cannot run tasks."""
 
 
 class ExtractionPool:
@@ -120,23 +127,44 @@ class ExtractionPool:
                                      timeout=self.timeout_s)
         return chunk, future
 
+    def patience_s(self) -> float:
+        """How long to wait for one chunk's answer before calling the pool stalled: every task
+        ahead of it in the window may use its whole time limit, plus time to start a worker."""
+        return self.timeout_s * (WINDOW_PER_WORKER + 1) + START_ALLOWANCE_S
+
     def _collect(self, chunk: list[Item], future: Future[Any]
                  ) -> Iterator[tuple[Hashable, Extraction]]:
         try:
-            results = future.result()
-        except Exception as exc:  # any worker failure is data: isolate the page that caused it
-            if len(chunk) == 1:
-                yield chunk[0][0], self._failure(exc, chunk[0][3])
-                return
-            log.info("chunk of %d failed (%r): retrying page by page", len(chunk), exc)
-            singles = [self._schedule([item]) for item in chunk]
-            for single, single_future in singles:
-                yield from self._collect(single, single_future)
+            results = future.result(timeout=self.patience_s())
+        except FutureTimeout:
+            if not future.done():  # our wait ran out, not the task's own limit: no live worker
+                future.cancel()
+                raise PoolStalledError(
+                    f"no extraction worker answered within {self.patience_s():.0f}s; the pool "
+                    "could not start or keep workers (see the log); pages stay pending for the "
+                    "next run") from None
+            yield from self._fail_or_split(chunk, future)
+            return
+        except Exception:  # any worker failure is data: isolate the page that caused it
+            yield from self._fail_or_split(chunk, future)
             return
         for (key, _, _, url), result in zip(chunk, results, strict=True):
             if not isinstance(result, Extraction):
                 result = failed(url, PageClass.EXTRACT_CRASH, "worker returned no Extraction")
             yield key, result
+
+    def _fail_or_split(self, chunk: list[Item], future: Future[Any]
+                       ) -> Iterator[tuple[Hashable, Extraction]]:
+        """A failed chunk: the page's failure when alone, else each page again on its own."""
+        exc = future.exception()
+        assert exc is not None
+        if len(chunk) == 1:
+            yield chunk[0][0], self._failure(exc, chunk[0][3])
+            return
+        log.info("chunk of %d failed (%r): retrying page by page", len(chunk), exc)
+        singles = [self._schedule([item]) for item in chunk]
+        for single, single_future in singles:
+            yield from self._collect(single, single_future)
 
     def extract_many(self, items: Iterable[Item]) -> Iterator[tuple[Hashable, Extraction]]:
         """Extract ``(key, body, content_type, url)`` items; yields ``(key, Extraction)`` in

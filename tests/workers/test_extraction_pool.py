@@ -87,3 +87,21 @@ def test_real_extraction_results_come_back_in_input_order() -> None:
 def test_pool_requires_context_manager() -> None:
     with pytest.raises(RuntimeError):
         list(ExtractionPool(workers=1).extract_many([]))
+
+
+def test_a_pool_that_never_answers_is_reported_not_waited_on_forever(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from concurrent.futures import Future
+
+    import workers.extraction as extraction
+
+    # Tasks that no worker ever picks up (as when workers cannot start): futures never settle.
+    monkeypatch.setattr(extraction, "START_ALLOWANCE_S", 0.5)
+    monkeypatch.setattr(ExtractionPool, "_schedule", lambda self, chunk: (chunk, Future()))
+    pool = ExtractionPool(workers=1, timeout_s=0.1)
+    pool._pool = object()  # type: ignore[assignment]  # never used: _schedule is replaced
+    started = time.monotonic()
+    with pytest.raises(extraction.PoolStalledError, match="no extraction worker answered"):
+        list(pool.extract_many([("k", b"x", "text/html", "https://e.com/k")]))
+    assert pool.patience_s() == pytest.approx(0.1 * (extraction.WINDOW_PER_WORKER + 1) + 0.5)
+    assert time.monotonic() - started >= pool.patience_s()  # it did wait its full patience
