@@ -72,7 +72,6 @@ def build_rows(
     return fetch_rows, entry_rows, failed
 
 
-@cancellable_stage
 @functools.cache
 def _warn_if_old_expat() -> None:
     """Once per process: say so when Python's expat predates the entity-expansion fixes (FAULTS
@@ -84,6 +83,7 @@ def _warn_if_old_expat() -> None:
                     "missing", exc)
 
 
+@cancellable_stage
 def ingest(store: Store, settings: Settings, feeds: list[FeedConfig], *, run_id: str,
            only_due: bool = True, now: datetime | None = None) -> dict[str, Any]:
     """The stage itself, callable without Prefect (tests, the CLI)."""

@@ -506,3 +506,18 @@ def test_case_80_thread_cursors_read_while_the_store_writes(tmp_path: Path) -> N
         assert errors == []
         assert seen and all(n % 200 == 0 for n in seen)  # only whole transactions are visible
         assert store.scalar("SELECT count(*) FROM main.n") == 50 * 200
+
+
+def test_case_77_every_stage_entry_point_records_how_it_ended() -> None:
+    # A stage function without @cancellable_stage would leave 'running' rows after an error or
+    # an interruption: each entry point that begins a StageRun must carry it.
+    from flows.backfill import run_backfill
+    from flows.extract_articles import extract
+    from flows.fetch_pages import fetch
+    from flows.ingest_feeds import ingest
+    from flows.quality_report import report_day, run_checks
+    from flows.rebuild import rebuild_core
+
+    for stage in (ingest, fetch, extract, run_checks, report_day, run_backfill, rebuild_core):
+        assert getattr(stage, "__wrapped__", None) is not None, stage.__name__
+        assert stage.__code__.co_name == "guarded", stage.__name__
