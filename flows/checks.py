@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from warehouse.store import Store, utcnow
@@ -22,6 +23,16 @@ log = logging.getLogger(__name__)
 # Wall seconds this process spent in checks (GX import, validation, recording): the benchmark
 # reports them as a share of the run.
 SPENT: dict[str, float] = {"seconds": 0.0}
+
+
+@contextmanager
+def timed_as_checks() -> Iterator[None]:
+    """Add the time spent inside to ``SPENT``."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        SPENT["seconds"] += time.perf_counter() - started
 
 # How each table's batch is found, and the id column used for quarantine.
 _BATCH_SQL = {
@@ -43,25 +54,16 @@ def check_batch(
     max_body_bytes: int = 15 * 1024 * 1024,
 ) -> StageReport:
     """Validate this run's batch of ``table`` and record the outcome."""
-    started = time.perf_counter()
-    try:
-        return _check_batch(store, run_id=run_id, stage=stage, table=table, keys=keys,
-                            expect_rows=expect_rows, max_body_bytes=max_body_bytes)
-    finally:
-        SPENT["seconds"] += time.perf_counter() - started
+    with timed_as_checks():
+        from expectations import validate_batch  # heavy (GX): import where checks run
 
-
-def _check_batch(store: Store, *, run_id: str, stage: str, table: str, keys: Sequence[str],
-                 expect_rows: bool, max_body_bytes: int) -> StageReport:
-    from expectations import validate_batch  # great_expectations is heavy: import where checks run
-
-    params = {"keys": list(keys)} if table == "core.articles" else {"run": run_id}
-    batch = store.con.execute(_BATCH_SQL[table], params).df()
-    report = validate_batch(
-        table, batch, stage=stage, expect_rows=expect_rows, max_body_bytes=max_body_bytes
-    )
-    record_report(store, run_id, report)
-    return report
+        params = {"keys": list(keys)} if table == "core.articles" else {"run": run_id}
+        batch = store.con.execute(_BATCH_SQL[table], params).df()
+        report = validate_batch(
+            table, batch, stage=stage, expect_rows=expect_rows, max_body_bytes=max_body_bytes
+        )
+        record_report(store, run_id, report)
+        return report
 
 
 def record_report(store: Store, run_id: str, report: StageReport) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import pandas as pd
 from prefect import flow
 
-from flows.checks import SPENT, record_report
+from flows.checks import record_report, timed_as_checks
 from flows.runs import StageRun, cancellable_stage, current_run_id
 from flows.settings import Settings, load_settings
 from warehouse.lock import writer_lock
@@ -38,25 +37,18 @@ def latest_data_day(store: Store) -> date | None:
 @cancellable_stage
 def run_checks(store: Store, settings: Settings, *, run_id: str) -> dict[str, Any]:
     """End of a pipeline run: the volume check on the newest day, then Data Docs."""
-    started = time.perf_counter()
-    try:
-        return _run_checks(store, settings, run_id=run_id)
-    finally:
-        SPENT["seconds"] += time.perf_counter() - started
-
-
-def _run_checks(store: Store, settings: Settings, *, run_id: str) -> dict[str, Any]:
-    stage = StageRun(run_id, "pipeline", "volume", {}).begin(store)
-    day = latest_data_day(store)
-    status = "ok"
-    if day is not None:
-        report = check_volume(store, run_id=run_id, day=day)
-        stage.counts = {"checks": len(report.results),
-                        "failed": sum(1 for r in report.results if not r.success)}
-        status = "validation_failed" if report.blocking_failed else "ok"
-    store.insert("raw.runs", [stage.final_row(status)])
-    docs = build_docs(settings)
-    return {"status": status, "day": str(day), "docs": str(docs) if docs else None, **stage.counts}
+    with timed_as_checks():
+        stage = StageRun(run_id, "pipeline", "volume", {}).begin(store)
+        day = latest_data_day(store)
+        status = "ok"
+        if day is not None:
+            report = check_volume(store, run_id=run_id, day=day)
+            stage.counts = {"checks": len(report.results),
+                            "failed": sum(1 for r in report.results if not r.success)}
+            status = "validation_failed" if report.blocking_failed else "ok"
+        store.insert("raw.runs", [stage.final_row(status)])
+        docs = build_docs(settings)
+        return {"status": status, "day": str(day), "docs": str(docs) if docs else None, **stage.counts}
 
 
 def check_volume(store: Store, *, run_id: str, day: date) -> Any:

@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
-    def _publish_beside_the_store(self) -> Settings:
+    def _paths_beside_the_store(self) -> Settings:
         # frozen: the defaults that follow the database are set once, here
         if self.publish_dir is None:
             object.__setattr__(self, "publish_dir", self.db_path.parent / "published")

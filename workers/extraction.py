@@ -136,16 +136,13 @@ class ExtractionPool:
                  ) -> Iterator[tuple[Hashable, Extraction]]:
         try:
             results = future.result(timeout=self.patience_s())
-        except FutureTimeout:
+        except Exception:  # any worker failure is data: isolate the page that caused it
             if not future.done():  # our wait ran out, not the task's own limit: no live worker
                 future.cancel()
                 raise PoolStalledError(
                     f"no extraction worker answered within {self.patience_s():.0f}s; the pool "
                     "could not start or keep workers (see the log); pages stay pending for the "
                     "next run") from None
-            yield from self._fail_or_split(chunk, future)
-            return
-        except Exception:  # any worker failure is data: isolate the page that caused it
             yield from self._fail_or_split(chunk, future)
             return
         for (key, _, _, url), result in zip(chunk, results, strict=True):
