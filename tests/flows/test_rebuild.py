@@ -74,13 +74,20 @@ def _except_both_ways(a: Path, b: Path, tables: tuple[str, ...] = CORE
     return out
 
 
+def _copy_of(incremental: tuple[Path, Settings], folder: Path, name: str,
+             **update: object) -> tuple[Path, Path, Settings]:
+    """The incremental store copied to ``folder/name`` and settings pointing at the copy."""
+    source, settings = incremental
+    copy = folder / name
+    shutil.copy(source, copy)
+    return source, copy, settings.model_copy(update={"db_path": copy, **update})
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_full_rebuild_equals_incremental(incremental: tuple[Path, Settings], tmp_path: Path,
                                          workers: int) -> None:
-    source, settings = incremental
-    copy = tmp_path / "rebuilt.duckdb"
-    shutil.copy(source, copy)
-    rebuilt = settings.model_copy(update={"db_path": copy, "extract_workers": workers})
+    source, copy, rebuilt = _copy_of(incremental, tmp_path, "rebuilt.duckdb",
+                                     extract_workers=workers)
     with Store.open(copy) as store:
         n_before = store.count("core.articles")
         result = rebuild_core(store, rebuilt, run_id=f"rebuild-{workers}")
@@ -90,29 +97,23 @@ def test_full_rebuild_equals_incremental(incremental: tuple[Path, Settings], tmp
 
 def test_rebuild_without_reextraction_equals_incremental(incremental: tuple[Path, Settings],
                                                          tmp_path: Path) -> None:
-    source, settings = incremental
-    copy = tmp_path / "reprojected.duckdb"
-    shutil.copy(source, copy)
+    source, copy, settings = _copy_of(incremental, tmp_path, "reprojected.duckdb")
     with Store.open(copy) as store:
         store.con.execute("DELETE FROM core.articles")  # projections are disposable
         store.con.execute("DELETE FROM core.article_feeds")
-        result = rebuild_core(store, settings.model_copy(update={"db_path": copy}),
-                              run_id="reproject", reextract=False)
+        result = rebuild_core(store, settings, run_id="reproject", reextract=False)
     assert result["pages_extracted"] == 0
     assert _except_both_ways(source, copy) == {t: (0, 0) for t in CORE}
 
 
 def test_rebuild_restores_the_search_index_and_stories(incremental: tuple[Path, Settings],
                                                        tmp_path: Path) -> None:
-    source, settings = incremental
-    copy = tmp_path / "surface.duckdb"
-    shutil.copy(source, copy)
+    source, copy, settings = _copy_of(incremental, tmp_path, "surface.duckdb")
     with Store.open(copy) as store:
         assert store.scalar("SELECT count(*) FROM core.story_articles") > 0  # stories to restore
         for table in ANALYST:  # disposable like every projection
             store.con.execute(f"DELETE FROM {table}")
-        rebuild_core(store, settings.model_copy(update={"db_path": copy}), run_id="surface",
-                     reextract=False)
+        rebuild_core(store, settings, run_id="surface", reextract=False)
     assert _except_both_ways(source, copy, CORE + ANALYST) == {t: (0, 0) for t in CORE + ANALYST}
 
 
@@ -120,11 +121,9 @@ def test_ranged_rebuild_outside_the_data_changes_nothing(incremental: tuple[Path
                                                          tmp_path: Path) -> None:
     from datetime import date
 
-    source, settings = incremental
-    copy = tmp_path / "ranged.duckdb"
-    shutil.copy(source, copy)
+    source, copy, settings = _copy_of(incremental, tmp_path, "ranged.duckdb")
     with Store.open(copy) as store:
-        result = rebuild_core(store, settings.model_copy(update={"db_path": copy}),
-                              run_id="ranged", since=date(2001, 1, 1), until=date(2001, 1, 2))
+        result = rebuild_core(store, settings, run_id="ranged", since=date(2001, 1, 1),
+                              until=date(2001, 1, 2))
     assert result["keys"] == 0
     assert _except_both_ways(source, copy) == {t: (0, 0) for t in CORE}
