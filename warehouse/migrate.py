@@ -23,6 +23,17 @@ log = logging.getLogger(__name__)
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
+class StoreTooNewError(RuntimeError):
+    """The store was written by a newer newsflow (a higher schema version than we ship)."""
+
+    def __init__(self, found: int, latest: int) -> None:
+        super().__init__(
+            f"database schema version {found} is newer than this newsflow's ({latest}); "
+            "upgrade newsflow before opening this store")
+        self.found = found
+        self.latest = latest
+
+
 @dataclass(frozen=True, slots=True)
 class Migration:
     version: int
@@ -58,14 +69,14 @@ def current_version(con: duckdb.DuckDBPyConnection) -> int:
 def migrate(con: duckdb.DuckDBPyConnection, db_path: Path | None = None) -> list[int]:
     """Apply pending migrations; return the versions applied. Idempotent."""
     start = current_version(con)
-    pending = [m for m in available_migrations() if m.version > start]
+    migrations = available_migrations()
+    latest = migrations[-1].version
+    if start > latest:
+        # checked before "nothing pending": an older newsflow must never write a newer store
+        raise StoreTooNewError(start, latest)
+    pending = [m for m in migrations if m.version > start]
     if not pending:
         return []
-    latest = available_migrations()[-1].version
-    if start > latest:
-        raise RuntimeError(
-            f"database schema version {start} is newer than this newsflow ({latest}); upgrade newsflow"
-        )
     if start > 0 and db_path is not None and db_path.exists():
         _backup(con, db_path, start)
     applied: list[int] = []

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from warehouse.lock import LockedError, writer_lock
-from warehouse.migrate import available_migrations, current_version
+from warehouse.migrate import StoreTooNewError, available_migrations, current_version
 from warehouse.store import Store, event_id, schema_version
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -42,6 +42,23 @@ def test_migrations_create_every_schema_and_are_idempotent(tmp_path: Path) -> No
     with Store.open(db) as store:  # reopening applies nothing new
         assert store.count("raw.runs") == 0
         assert store.scalar("SELECT count(*) FROM schema_version") == len(available_migrations())
+
+
+def test_a_store_from_a_newer_newsflow_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    with Store.open(db):
+        pass
+    future = len(available_migrations()) + 3
+    con = duckdb.connect(str(db))
+    con.execute("INSERT INTO schema_version (version, name) VALUES (?, 'from_the_future')", [future])
+    con.close()
+    before = db.read_bytes()
+    with pytest.raises(StoreTooNewError, match=f"schema version {future} is newer"):
+        Store.open(db)
+    assert db.read_bytes() == before  # nothing migrated, nothing written
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT max(version) FROM schema_version").fetchone() == (future,)
+    con.close()
 
 
 def test_same_batch_twice_adds_nothing() -> None:
