@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.stories import TOPICS, _article, _event
-from flows.analyst_refresh import refresh_analyst_surface
+from warehouse.articles import refresh_analyst_surface
 from warehouse.search import rebuild_index, search
 from warehouse.store import Store
 

@@ -6,7 +6,10 @@ Prefect artifact; nothing here imports GX, so reading a report is cheap.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 _MARKDOWN_SAMPLE = 3  # values shown per failed check in the artifact; the full sample is stored
 _CELL_CHARS = 80
@@ -76,6 +79,29 @@ class StageReport:
                     seen.add((ident, reason))
                     out.append((ident, reason))
         return out
+
+    def validation_rows(self, run_id: str, at: datetime) -> list[dict[str, Any]]:
+        """quality.validations rows: one per check."""
+        return [
+            {
+                "run_id": run_id, "stage": self.stage, "table_name": self.table,
+                "suite": r.suite, "expectation": r.expectation, "column_name": r.column,
+                "success": r.success, "blocking": r.blocking,
+                "observed_value": r.observed_value, "element_count": r.element_count,
+                "unexpected_count": r.unexpected_count,
+                "unexpected_sample": json.dumps(list(r.unexpected_sample)), "why": r.why,
+                "validated_at": at,
+            }
+            for r in self.results
+        ]
+
+    def quarantine_rows(self, run_id: str, at: datetime) -> list[dict[str, Any]]:
+        """quality.quarantine rows: one per row failing a blocking check, with the reason."""
+        return [
+            {"run_id": run_id, "stage": self.stage, "table_name": self.table,
+             "event_id": ident, "reason": reason, "quarantined_at": at}
+            for ident, reason in self.quarantine()
+        ]
 
     def markdown(self) -> str:
         """A compact table for a Prefect artifact or the CLI: failures first, then passes."""

@@ -9,46 +9,29 @@ not for the whole backfill, so a scheduled run can slip in between two days (FAU
 
 from __future__ import annotations
 
-import json
 import logging
-import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
 
-import duckdb
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import backfill_sources as src
-from flows.runs import StageRun, cancellable_stage, current_run_id, run_task
-from flows.settings import Settings, load_settings
+from flows.runs import current_run_id, run_task, writer
+from flows.settings import Settings, settings_for
 from transforms.sitemaps import days
-from warehouse.lock import LockedError, writer_lock
-from warehouse.store import Store, event_id, schema_version, utcnow
+from warehouse.articles import apply_extractions
+from warehouse.backfill import DayReport, finished, record_day, unprojected_pages
+from warehouse.ledger import StageRun, cancellable_stage
+from warehouse.store import Store
 
 log = logging.getLogger(__name__)
 
 SOURCES = ("sitemap", "warc", "archive-feed", "raw")
-
-
-@dataclass(frozen=True, slots=True)
-class DayReport:
-    """One line of the expected-vs-obtained table."""
-
-    source: str
-    origin: str
-    day: date
-    status: str        # done | partial | failed
-    expected: int
-    obtained: int
-    failed: int
-    new_rows: int
-    skipped: bool      # settled by an earlier run; nothing was done now
-    detail: dict[str, Any] = field(default_factory=dict)
 
 
 def bounds(day: date) -> tuple[datetime, datetime]:
@@ -57,56 +40,14 @@ def bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-@contextmanager
-def chunk(settings: Settings, wait_s: float = 600.0, *, migrate: bool = False) -> Iterator[Store]:
-    """The writer lock and an open store for one chunk of work; waits (bounded) for the lock.
+def chunk(settings: Settings, wait_s: float = 600.0, *, migrate: bool = False
+          ) -> AbstractContextManager[Store]:
+    """The writer door for one chunk of work, waiting (bounded) for a scheduled run to finish.
 
-    Only the first chunk of a run migrates (``Store.open``); later ones just connect, which
-    spares re-applying the views for every day.
+    Only the first chunk of a run migrates; later ones just connect, which spares re-applying
+    the views for every day.
     """
-    deadline = time.monotonic() + wait_s
-    with ExitStack() as stack:
-        while True:
-            try:
-                stack.enter_context(writer_lock(settings.db_path))
-                break
-            except LockedError:
-                if time.monotonic() >= deadline:
-                    raise
-                time.sleep(1.0)
-        if migrate:
-            store = Store.open(settings.db_path)
-        else:
-            store = Store(duckdb.connect(str(settings.db_path)), settings.db_path)
-        with store:
-            yield store
-
-
-def finished(store: Store, source: str, origin: str, span: list[date]) -> dict[date, DayReport]:
-    """Days of ``span`` an earlier run settled as done, with their counts."""
-    if not span:
-        return {}
-    rows = store.con.execute(
-        "SELECT day, expected, obtained, failed, new_rows FROM raw.backfill_days "
-        "WHERE source = $s AND origin = $o AND status = 'done' AND day BETWEEN $a AND $b "
-        "ORDER BY day, occurred_at",
-        {"s": source, "o": origin, "a": span[0], "b": span[-1]},
-    ).fetchall()
-    return {d: DayReport(source, origin, d, "done", e, o, f, 0, True) for d, e, o, f, _ in rows}
-
-
-def record_day(store: Store, run_id: str, report: DayReport) -> int:
-    """Append the day's ledger row (commit it with the day's rows)."""
-    row = {
-        "event_id": event_id("backfill_day", run_id, report.source, report.origin,
-                             report.day.isoformat(), report.status),
-        "run_id": run_id, "occurred_at": utcnow(), "recorded_at": utcnow(),
-        "schema_version": schema_version(), "source": report.source, "origin": report.origin,
-        "day": report.day, "status": report.status, "expected": report.expected,
-        "obtained": report.obtained, "failed": report.failed, "new_rows": report.new_rows,
-        "detail": json.dumps(report.detail, default=str),
-    }
-    return store.insert("raw.backfill_days", [row])
+    return writer(settings, wait_s=wait_s, migrate=migrate)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="{source} {origin} {day}")
@@ -158,19 +99,11 @@ def backfill_warc(settings: Settings, *, run_id: str, origin: str, span: list[da
 def reextract(settings: Settings, pool: Any, *, run_id: str, origin: str, version: str,
               day: date, hosts: list[str] | None) -> DayReport:
     """Re-extract one day's stored pages with the current extractor version."""
-    from flows.analyst_refresh import refresh_analyst_surface
-    from flows.projection import refresh_articles
-
     lo, hi = bounds(day)
     with chunk(settings) as store:
 
-        def commit(outcomes: list[dict[str, Any]], versions: list[dict[str, Any]],
-                   keys: list[str]) -> None:
-            with store.transaction("backfill_raw_batch"):
-                store.insert("core.page_extractions", outcomes)
-                store.insert("core.article_versions", versions)
-                refresh_articles(store, keys)
-                refresh_analyst_surface(store, keys)  # search index and stories follow
+        def commit(batch: Any) -> None:
+            apply_extractions(store, batch, name="backfill_raw_batch")
 
         counts = src.reextract_day(store, pool, version=version, lo=lo, hi=hi, hosts=hosts,
                                    commit=commit)
@@ -213,7 +146,7 @@ def run_backfill(settings: Settings, *, source: str, since: date, until: date,
     with chunk(settings) as store:
         extracted = {}
         # Not "if new_rows": a run killed after storing pages left them for this one to project.
-        if project and source != "raw" and _unprojected(store):
+        if project and source != "raw" and unprojected_pages(store):
             from flows.extract_articles import extract
 
             extracted = extract(store, settings, run_id=run_id, pool=pool, flow_name="backfill")
@@ -225,7 +158,7 @@ def run_backfill(settings: Settings, *, source: str, since: date, until: date,
         store.insert("raw.runs", [stage.final_row(status)])
         if settings.run_checks and new_rows and source != "raw":
             # the raw stage's suite, on this run's page fetches (extract() checked core.*)
-            from flows.checks import check_batch
+            from flows.checks import check_batch  # imports GX: only when checks run
 
             report = check_batch(store, run_id=run_id, stage="raw", table="raw.page_fetches",
                                  max_body_bytes=settings.max_body_bytes)
@@ -233,13 +166,6 @@ def run_backfill(settings: Settings, *, source: str, since: date, until: date,
     log.info("backfill %s %s..%s %s: %s", source, since, until, status, stage.counts)
     return {"status": status, "run_id": run_id, **stage.counts,
             "table": [asdict(r) for r in reports]}
-
-
-def _unprojected(store: Store) -> int:
-    return int(store.scalar(
-        "SELECT count(*) FROM raw.page_fetches AS p WHERE p.error_class IS NULL "
-        "AND p.body IS NOT NULL AND NOT EXISTS (SELECT 1 FROM core.page_extractions AS x "
-        "WHERE x.page_fetch_id = p.event_id)"))
 
 
 def run_listed(settings: Settings, *, run_id: str, source: str, origins: list[str],
@@ -336,7 +262,7 @@ def backfill(source: str, since: date | None = None, until: date | None = None,
     from prefect.artifacts import create_table_artifact
 
     logger = get_run_logger()
-    settings = load_settings(**({"db_path": db_path} if db_path else {}))
+    settings = settings_for(db_path=db_path)
     until = until or (datetime.now(UTC).date() - timedelta(days=1))
 
     def on_day(r: DayReport) -> None:

@@ -12,7 +12,7 @@ import io
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
@@ -20,9 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from flows.feedstate import load_feed_list
-from flows.records import compress, decompress, envelope, extraction_rows, page_fetch_row
-from flows.settings import Settings
+from flows.settings import Settings, load_feed_list
 from transforms.archivefeed import ArchiveEntry, next_hop, parse_archive_page
 from transforms.sitemaps import (
     ParsedSitemap,
@@ -33,7 +31,8 @@ from transforms.sitemaps import (
     refs_to_follow,
     sitemaps_from_robots,
 )
-from transforms.urls import article_key, canonicalize_url, same_site
+from transforms.urls import canonicalize_url, same_site
+from warehouse.events import ExtractedBatch, compress, envelope, extract_batch, page_fetch_row
 from warehouse.projections import PERMANENT_PAGE_ERRORS
 from warehouse.store import Store, event_id
 from warehouse.warc import ReadStats, WarcCapture, WarcReadError, read_captures
@@ -281,16 +280,14 @@ WHERE list_contains($ids, x.page_fetch_id) AND x.extractor_version <> $version
 ORDER BY x.page_fetch_id, x.extractor_version
 """
 
-Commit = Callable[[list[dict[str, Any]], list[dict[str, Any]], list[str]], None]
-
-
 def reextract_day(store: Store, pool: Any, *, version: str, lo: Any, hi: Any,
-                  hosts: list[str] | None, commit: Commit, batch_size: int = 200) -> DayCounts:
+                  hosts: list[str] | None, commit: Callable[[ExtractedBatch], None],
+                  batch_size: int = 200) -> DayCounts:
     """Extract the day's stored pages again with the current extractor (``version``).
 
-    Batch by batch (bodies are read per batch, so memory stays bounded), ``commit`` gets the
-    page_extractions rows, the article_versions rows and the article keys whose text changed. A
-    new article version is written only when the text changed; the old one stays queryable.
+    Batch by batch (bodies are read per batch, so memory stays bounded), ``commit`` gets each
+    extracted batch; a new article version is kept only when the text changed (the old one
+    stays queryable).
     """
     pages = [p for p in _rows(store, _DAY_PAGES, {"version": version, "lo": lo, "hi": hi})
              if hosts is None or (urlsplit(p["url"]).hostname or "") in hosts]
@@ -300,33 +297,26 @@ def reextract_day(store: Store, pool: Any, *, version: str, lo: Any, hi: Any,
     extracted = new_versions = 0
     for start in range(0, len(todo), batch_size):
         ids = todo[start:start + batch_size]
-        batch = {p["event_id"]: p for p in _rows(store, _BODIES, {"ids": ids})}
         previous = {r["page_fetch_id"]: r  # ordered by version: the last one wins
                     for r in _rows(store, _PREVIOUS, {"ids": ids, "version": version})}
-        items = [(pid, decompress(p["body"]) or b"", p["content_type"],
-                  p["final_url"] or p["url"]) for pid, p in batch.items()]
-        outcomes, versions, keys = [], [], []
-        for pid, extraction in pool.extract_many(items):
-            page = batch[pid]
-            key = article_key(page["final_url"] or page["url"], extraction.canonical_url) \
-                or page["url_key"]
-            outcome, version_row = extraction_rows(page, key, extraction)
-            outcomes.append(outcome)
-            old = previous.get(pid)
-            same_text = _compare(old, outcome, extraction, tally, moved)
-            if version_row is not None and not same_text:
-                versions.append(version_row)
-                keys.append(key)
-        commit(outcomes, versions, sorted(set(keys)))
-        extracted += len(outcomes)
-        new_versions += len(versions)
+
+        def changed(page: Mapping[str, Any], outcome: Mapping[str, Any], extraction: Any,
+                    previous: dict[str, dict[str, Any]] = previous) -> bool:
+            return not _compare(previous.get(page["event_id"]), outcome, extraction, tally, moved)
+
+        batch = extract_batch(pool.extract_many,
+                              {p["event_id"]: p for p in _rows(store, _BODIES, {"ids": ids})},
+                              keep=changed)
+        commit(batch)
+        extracted += len(batch.outcomes)
+        new_versions += len(batch.versions)
     counts = DayCounts(expected=len(pages), obtained=len(pages) - len(todo) + extracted,
                        new_rows=new_versions)
     counts.detail = {**tally, "moved": dict(moved), "extracted": extracted}
     return counts
 
 
-def _compare(old: dict[str, Any] | None, outcome: dict[str, Any], extraction: Any,
+def _compare(old: Mapping[str, Any] | None, outcome: Mapping[str, Any], extraction: Any,
              tally: Counter[str], moved: Counter[str]) -> bool:
     """Tally how a page's new extraction differs from its previous one; True if same text."""
     if old is None:

@@ -9,15 +9,14 @@ from typing import Any
 
 from prefect import flow
 
-from flows.analyst_refresh import refresh_analyst_surface
 from flows.checks import check_batch
-from flows.projection import refresh_articles
-from flows.records import decompress, extraction_rows
-from flows.runs import StageRun, cancellable_stage, current_run_id
-from flows.settings import Settings, load_settings
-from transforms.urls import article_key
+from flows.runs import current_run_id, flow_result, skipped, writer
+from flows.settings import Settings, settings_for
 from warehouse import projections
-from warehouse.lock import writer_lock
+from warehouse.articles import apply_extractions
+from warehouse.events import extract_batch
+from warehouse.ledger import StageRun, cancellable_stage
+from warehouse.lock import LockedError
 from warehouse.store import Store
 from workers.dask_extraction import extraction_pool
 from workers.extraction import ExtractionPool
@@ -39,35 +38,18 @@ def extract(store: Store, settings: Settings, *, run_id: str, batch_size: int = 
         # Read all pending pages first: the cursor must not stay open across our own writes.
         pending = [page for chunk in projections.pages_to_extract(store) for page in chunk]
         for start in range(0, len(pending), batch_size):
-            pages = {p["event_id"]: p for p in pending[start:start + batch_size]}
-            items = [(pid, decompress(p["body"]) or b"", p["content_type"],
-                      p["final_url"] or p["url"]) for pid, p in pages.items()]
-            outcomes, versions, keys = [], [], []
-            for pid, extraction in pool.extract_many(items):
-                page = pages[pid]
-                key = article_key(page["final_url"] or page["url"], extraction.canonical_url) \
-                    or page["url_key"]
-                outcome, version = extraction_rows(page, key, extraction)
-                outcomes.append(outcome)
-                classes[outcome["page_class"]] += 1
-                if version is not None:
-                    versions.append(version)
-                    keys.append(key)
-            keys = sorted(set(keys))
-            with store.transaction("extract"):
-                store.insert("core.page_extractions", outcomes)
-                store.insert("core.article_versions", versions)
-                refresh_articles(store, keys)
-                # search index and stories follow the batch (cost ~ len(keys))
-                refresh_analyst_surface(store, keys)
-            touched += keys
+            batch = extract_batch(pool.extract_many,
+                                  {p["event_id"]: p for p in pending[start:start + batch_size]})
+            apply_extractions(store, batch)
+            classes.update(batch.classes)
+            touched += batch.keys
     stage.counts = {"pages": sum(classes.values()), "articles": len(set(touched)),
                     **{f"class_{k}": v for k, v in sorted(classes.items())}}
     status = "ok"
     store.insert("raw.runs", [stage.final_row(status)])
     if settings.run_checks and touched:
         report = check_batch(store, run_id=run_id, stage="core", table="core.articles",
-                             keys=sorted(set(touched)))
+                             keys=sorted(set(touched)), max_body_bytes=settings.max_body_bytes)
         status = stage.flag_checks(store, [report], status)
     log.info("extract_articles %s: %s", status, stage.counts)
     return {"status": status, **stage.counts}
@@ -76,6 +58,11 @@ def extract(store: Store, settings: Settings, *, run_id: str, batch_size: int = 
 @flow(name="extract_articles")
 def extract_articles(db_path: str | None = None) -> dict[str, Any]:
     """Extract clean articles from the page fetches not yet projected."""
-    settings = load_settings(**({"db_path": db_path} if db_path else {}))
-    with writer_lock(settings.db_path), Store.open(settings.db_path) as store:
-        return extract(store, settings, run_id=current_run_id())
+    settings = settings_for(db_path=db_path)
+    run_id = current_run_id()
+    try:
+        with writer(settings) as store:
+            result = extract(store, settings, run_id=run_id)
+    except LockedError as exc:
+        result = skipped(exc, run_id)
+    return flow_result(result)  # type: ignore[no-any-return]

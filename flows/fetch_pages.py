@@ -9,10 +9,11 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.checks import check_batch
-from flows.records import page_fetch_row
-from flows.runs import StageRun, cancellable_stage, current_run_id, run_task
-from flows.settings import Settings, load_settings
-from warehouse.lock import writer_lock
+from flows.runs import current_run_id, flow_result, run_task, skipped, writer
+from flows.settings import Settings, settings_for
+from warehouse.events import page_fetch_row
+from warehouse.ledger import StageRun, cancellable_stage
+from warehouse.lock import LockedError
 from warehouse.projections import pages_to_fetch
 from warehouse.store import Store
 from web import Fetcher, FetchRequest, FetchResult
@@ -55,6 +56,11 @@ def fetch(store: Store, settings: Settings, *, run_id: str, limit: int | None = 
 @flow(name="fetch_pages")
 def fetch_pages(db_path: str | None = None, limit: int | None = None) -> dict[str, Any]:
     """Fetch pages for feed entries that have none yet."""
-    settings = load_settings(**({"db_path": db_path} if db_path else {}))
-    with writer_lock(settings.db_path), Store.open(settings.db_path) as store:
-        return fetch(store, settings, run_id=current_run_id(), limit=limit)
+    settings = settings_for(db_path=db_path)
+    run_id = current_run_id()
+    try:
+        with writer(settings) as store:
+            result = fetch(store, settings, run_id=run_id, limit=limit)
+    except LockedError as exc:
+        result = skipped(exc, run_id)
+    return flow_result(result)  # type: ignore[no-any-return]

@@ -11,15 +11,16 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows import feedstate
 from flows.checks import check_batch
-from flows.projection import refresh_linked
-from flows.records import feed_entry_row, feed_fetch_row
-from flows.runs import StageRun, cancellable_stage, current_run_id, run_task
-from flows.settings import Settings, load_settings
+from flows.runs import current_run_id, flow_result, run_task, skipped, writer
+from flows.settings import Settings, load_feed_list, settings_for
 from transforms.feedlist import FeedConfig, feed_id
 from transforms.feeds import FeedOutcome, ParsedFeed
-from warehouse.lock import writer_lock
+from warehouse import feeds as feedstate
+from warehouse.articles import refresh_linked
+from warehouse.events import feed_entry_row, feed_fetch_row
+from warehouse.ledger import StageRun, cancellable_stage
+from warehouse.lock import LockedError
 from warehouse.store import Store, utcnow
 from web import Fetcher, FetchRequest, FetchResult
 from workers.feedparse import check_expat, parse_feed_limited
@@ -90,7 +91,9 @@ def ingest(store: Store, settings: Settings, feeds: list[FeedConfig], *, run_id:
     _warn_if_old_expat()
     stage = StageRun(run_id, "ingest_feeds", "ingest_feeds", {"only_due": only_due}).begin(store)
     feedstate.upsert_configs(store, feeds)
-    due = feedstate.due_requests(store, feeds, now=now or utcnow(), only_due=only_due)
+    due = [FetchRequest(f.url, kind="feed", etag=f.etag, last_modified=f.last_modified,
+                        key=f.feed_id)
+           for f in feedstate.due_feeds(store, feeds, now=now or utcnow(), only_due=only_due)]
     attempts = run_task(poll, settings, due) if due else []
     fetch_rows, entry_rows, failed = build_rows(settings, run_id, attempts)
     stage.counts = {"feeds_polled": len(due), "feeds_failed": failed,
@@ -107,10 +110,11 @@ def ingest(store: Store, settings: Settings, feeds: list[FeedConfig], *, run_id:
             refresh_linked(store, run_id)
     if settings.run_checks and fetch_rows:
         reports = [
-            check_batch(store, run_id=run_id, stage="raw", table="raw.feed_fetches"),
+            check_batch(store, run_id=run_id, stage="raw", table="raw.feed_fetches",
+                        max_body_bytes=settings.max_body_bytes),
             # unchanged feeds legitimately yield no new entries
             check_batch(store, run_id=run_id, stage="raw", table="raw.feed_entries",
-                        expect_rows=False),
+                        max_body_bytes=settings.max_body_bytes, expect_rows=False),
         ]
         status = stage.flag_checks(store, reports, status)
     log.info("ingest_feeds %s: %s", status, stage.counts)
@@ -121,16 +125,12 @@ def ingest(store: Store, settings: Settings, feeds: list[FeedConfig], *, run_id:
 def ingest_feeds(db_path: str | None = None, feeds_file: str | None = None,
                  only_due: bool = True) -> dict[str, Any]:
     """Poll due feeds into the raw event store and check what was written."""
-    settings = load_settings(**_overrides(db_path, feeds_file))
-    feeds = feedstate.load_feed_list(settings.feeds_file)
-    with writer_lock(settings.db_path), Store.open(settings.db_path) as store:
-        return ingest(store, settings, feeds, run_id=current_run_id(), only_due=only_due)
-
-
-def _overrides(db_path: str | None, feeds_file: str | None) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    if db_path:
-        found["db_path"] = db_path
-    if feeds_file:
-        found["feeds_file"] = feeds_file
-    return found
+    settings = settings_for(db_path=db_path, feeds_file=feeds_file)
+    feeds = load_feed_list(settings.feeds_file)
+    run_id = current_run_id()
+    try:
+        with writer(settings) as store:
+            result = ingest(store, settings, feeds, run_id=run_id, only_due=only_due)
+    except LockedError as exc:
+        result = skipped(exc, run_id)
+    return flow_result(result)  # type: ignore[no-any-return]

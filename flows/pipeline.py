@@ -5,37 +5,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import duckdb
 from prefect import flow
-from prefect.states import Completed
 
 from flows.extract_articles import extract
-from flows.feedstate import load_feed_list
 from flows.fetch_pages import fetch
 from flows.ingest_feeds import ingest
 from flows.quality_report import run_checks
-from flows.runs import current_run_id, sigterm_as_interrupt, worst
-from flows.settings import Settings, load_settings
-from warehouse.health import open_store_checked, preflight
-from warehouse.lock import LockedError, writer_lock
+from flows.runs import current_run_id, flow_result, sigterm_as_interrupt, skipped, writer
+from flows.settings import Settings, load_feed_list, settings_for
+from warehouse.ledger import worst
+from warehouse.lock import LockedError
 from warehouse.publish import publish
-from warehouse.store import Store
 
 log = logging.getLogger(__name__)
-
-
-def open_writer_store(settings: Settings) -> Store:
-    """Open the store to write, after the checks that must stop a run before it fetches:
-    enough free disk (FAULTS 67) and a WAL DuckDB can replay (FAULTS 68). A file another process
-    holds (DuckDB CLI, a BI tool: FAULTS 69) becomes ``LockedError`` with DuckDB's own message,
-    which names the holder's PID; nothing is ever written to a copy."""
-    preflight(settings.db_path, settings.min_free_mb * 2**20)
-    try:
-        return open_store_checked(settings.db_path)
-    except duckdb.IOException as exc:
-        if "Could not set lock" not in str(exc):
-            raise
-        raise LockedError(settings.db_path, str(exc)) from exc
 
 
 # SIGTERM (a process worker cancelling the run) unwinds the stages so they record 'cancelled'
@@ -44,7 +26,7 @@ def run_pipeline(settings: Settings, *, run_id: str, only_due: bool = True) -> d
     """All three stages in order; returns each stage's counts and the overall status."""
     feeds = load_feed_list(settings.feeds_file)
     try:
-        with writer_lock(settings.db_path), open_writer_store(settings) as store:
+        with writer(settings) as store:
             stages = {
                 "ingest_feeds": ingest(store, settings, feeds, run_id=run_id, only_due=only_due),
                 "fetch_pages": fetch(store, settings, run_id=run_id),
@@ -55,8 +37,7 @@ def run_pipeline(settings: Settings, *, run_id: str, only_due: bool = True) -> d
             # Last, still under the lock: analysts read the published copy, never this file.
             stages["publish"] = publish(store, settings.published_dir)
     except LockedError as exc:
-        log.warning("%s", exc)
-        return {"status": "skipped_locked", "run_id": run_id, "message": str(exc), "stages": {}}
+        return skipped(exc, run_id)
     status = worst([s["status"] for s in stages.values() if "status" in s])
     return {"status": status, "run_id": run_id, "stages": stages}
 
@@ -65,17 +46,10 @@ def run_pipeline(settings: Settings, *, run_id: str, only_due: bool = True) -> d
 def pipeline(db_path: str | None = None, feeds_file: str | None = None,
              only_due: bool = True) -> dict[str, Any]:
     """The scheduled job: poll due feeds, fetch new pages, extract articles, check each stage."""
-    overrides: dict[str, Any] = {}
-    if db_path:
-        overrides["db_path"] = db_path
-    if feeds_file:
-        overrides["feeds_file"] = feeds_file
-    result = run_pipeline(load_settings(**overrides), run_id=current_run_id(), only_due=only_due)
+    settings = settings_for(db_path=db_path, feeds_file=feeds_file)
+    result = run_pipeline(settings, run_id=current_run_id(), only_due=only_due)
     summary_artifact(result)
-    if result["status"] == "skipped_locked":
-        # Visible as "Skipped" in the Prefect UI; the caller still gets the result dict.
-        return Completed(name="Skipped", message=result["message"], data=result)  # type: ignore[return-value]
-    return result
+    return flow_result(result)  # type: ignore[no-any-return]
 
 
 def summary_artifact(result: dict[str, Any]) -> None:

@@ -11,27 +11,15 @@ import pandas as pd
 from prefect import flow
 
 from flows.checks import record_report, timed_as_checks
-from flows.runs import StageRun, cancellable_stage, current_run_id
-from flows.settings import Settings, load_settings
-from warehouse.lock import writer_lock
-from warehouse.projections import sql
+from flows.runs import current_run_id, flow_result, skipped, writer
+from flows.settings import Settings, settings_for
+from warehouse.checks import latest_data_day, volume_history
+from warehouse.ledger import StageRun, cancellable_stage
+from warehouse.lock import LockedError
 from warehouse.store import Store
 
 log = logging.getLogger(__name__)
 WINDOW_DAYS = 29  # the day judged plus a trailing 28-day history
-
-
-def volume_history(store: Store, day: date, window: int = WINDOW_DAYS) -> pd.DataFrame:
-    """Articles per source per day for the window ending at ``day`` (zero-filled)."""
-    return store.con.execute(sql("volume_history"), {"day": day, "window": window}).df()
-
-
-def latest_data_day(store: Store) -> date | None:
-    """The newest day the articles cover (not the clock: a replayed store judges the same day)."""
-    value = store.scalar(
-        "SELECT max(coalesce(published_at, first_seen_at))::DATE FROM core.articles "
-        "WHERE coalesce(published_at, first_seen_at) <= first_seen_at + INTERVAL 2 DAY")
-    return value if isinstance(value, date) else None
 
 
 @cancellable_stage
@@ -55,7 +43,7 @@ def check_volume(store: Store, *, run_id: str, day: date) -> Any:
     """Run the volume suite on the window ending at ``day`` and record it."""
     from expectations import validate_volume
 
-    report = validate_volume(volume_history(store, day), stage="volume")
+    report = validate_volume(volume_history(store, day, WINDOW_DAYS), stage="volume")
     record_report(store, run_id, report)
     return report
 
@@ -94,7 +82,7 @@ def report_day(store: Store, settings: Settings, *, run_id: str, day: date) -> d
     """The report itself, callable without Prefect."""
     stage = StageRun(run_id, "quality_report", "volume", {"day": day}).begin(store)
     report = check_volume(store, run_id=run_id, day=day)
-    chart = write_chart(volume_history(store, day), settings.docs_dir)
+    chart = write_chart(volume_history(store, day, WINDOW_DAYS), settings.docs_dir)
     docs = build_docs(settings)
     failed = [r.expectation for r in report.results if not r.success]
     stage.counts = {"checks": len(report.results), "failed": len(failed)}
@@ -107,7 +95,12 @@ def report_day(store: Store, settings: Settings, *, run_id: str, day: date) -> d
 @flow(name="quality_report")
 def quality_report(day: date | None = None, db_path: str | None = None) -> dict[str, Any]:
     """Daily: volume per source against its trailing 28 days, Data Docs and a volume chart."""
-    settings = load_settings(**({"db_path": db_path} if db_path else {}))
-    with writer_lock(settings.db_path), Store.open(settings.db_path) as store:
-        return report_day(store, settings, run_id=current_run_id(),
-                          day=day or datetime.now(UTC).date())
+    settings = settings_for(db_path=db_path)
+    run_id = current_run_id()
+    try:
+        with writer(settings) as store:
+            result = report_day(store, settings, run_id=run_id,
+                                day=day or datetime.now(UTC).date())
+    except LockedError as exc:
+        result = skipped(exc, run_id)
+    return flow_result(result)  # type: ignore[no-any-return]

@@ -10,13 +10,14 @@ from typing import Any
 
 from prefect import flow
 
-from flows import feedstate
-from flows.analyst_refresh import refresh_analyst_surface
 from flows.extract_articles import extract
-from flows.projection import refresh_articles
-from flows.runs import StageRun, cancellable_stage, current_run_id
-from flows.settings import Settings, load_settings
-from warehouse.lock import writer_lock
+from flows.runs import current_run_id, flow_result, skipped, writer
+from flows.settings import Settings, settings_for
+from warehouse import feeds
+from warehouse import rebuild as ranged
+from warehouse.articles import refresh_articles, refresh_keys
+from warehouse.ledger import StageRun, cancellable_stage
+from warehouse.lock import LockedError
 from warehouse.store import Store
 
 log = logging.getLogger(__name__)
@@ -38,34 +39,22 @@ def rebuild_core(store: Store, settings: Settings, *, run_id: str, since: date |
     it the stored versions are re-projected only.
     """
     lo, hi = _bounds(since, until)
-    params = {"lo": lo, "hi": hi}
     stage = StageRun(run_id, "rebuild", "rebuild",
                      {"since": since, "until": until, "reextract": reextract}).begin(store)
     started = time.perf_counter()
-    in_range = ("SELECT event_id FROM raw.page_fetches WHERE occurred_at >= $lo "
-                "AND occurred_at < $hi")
-    old_keys = [r[0] for r in store.con.execute(
-        f"SELECT DISTINCT article_key FROM core.page_extractions WHERE page_fetch_id IN ({in_range})",
-        params).fetchall()]
+    old_keys = ranged.keys_in_range(store, lo, hi)
     extracted: dict[str, Any] = {}
     if reextract:
         with store.transaction("rebuild_clear"):
-            store.con.execute(f"DELETE FROM core.article_versions WHERE page_fetch_id IN ({in_range})",
-                              params)
-            store.con.execute(f"DELETE FROM core.page_extractions WHERE page_fetch_id IN ({in_range})",
-                              params)
+            ranged.clear_range(store, lo, hi)
             refresh_articles(store, old_keys)
         extracted = extract(store, settings, run_id=run_id, flow_name="rebuild")
-    keys = sorted({*old_keys, *(r[0] for r in store.con.execute(
-        f"SELECT DISTINCT article_key FROM core.page_extractions WHERE page_fetch_id IN ({in_range})",
-        params).fetchall())})
+    keys = sorted({*old_keys, *ranged.keys_in_range(store, lo, hi)})
     with store.transaction("rebuild"):
-        articles = refresh_articles(store, keys)
         # the search index and stories follow, as after an extraction batch: keys whose article
         # vanished leave them, unchanged ones are skipped
-        refresh_analyst_surface(store, keys)
-        feed_ids = [r[0] for r in store.con.execute("SELECT feed_id FROM core.feeds").fetchall()]
-        feedstate.refresh(store, feed_ids)
+        articles = refresh_keys(store, keys)
+        feeds.refresh_all(store)
         seconds = time.perf_counter() - started
         stage.counts = {"articles": articles, "keys": len(keys),
                         "pages_extracted": int(extracted.get("pages", 0))}
@@ -78,7 +67,12 @@ def rebuild_core(store: Store, settings: Settings, *, run_id: str, since: date |
 def rebuild(since: date | None = None, until: date | None = None, reextract: bool = True,
             db_path: str | None = None) -> dict[str, Any]:
     """Recompute the core projections from raw for a date range (all history by default)."""
-    settings = load_settings(**({"db_path": db_path} if db_path else {}))
-    with writer_lock(settings.db_path), Store.open(settings.db_path) as store:
-        return rebuild_core(store, settings, run_id=current_run_id(), since=since, until=until,
-                            reextract=reextract)
+    settings = settings_for(db_path=db_path)
+    run_id = current_run_id()
+    try:
+        with writer(settings) as store:
+            result = rebuild_core(store, settings, run_id=run_id, since=since, until=until,
+                                  reextract=reextract)
+    except LockedError as exc:
+        result = skipped(exc, run_id)
+    return flow_result(result)  # type: ignore[no-any-return]

@@ -1,45 +1,25 @@
-"""The run ledger (raw.runs): who ran what, with which versions, and how it ended."""
+"""What every flow shares: its run id, the writer door with its refusals, SIGTERM as an
+interruption, and calling a task with or without a Prefect flow run around it."""
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
 import os
 import signal
 import threading
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, suppress
-from contextvars import ContextVar
-from dataclasses import dataclass, field
-from datetime import datetime
-from importlib import metadata
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import TYPE_CHECKING, Any
 
-import duckdb
+from warehouse.access import open_writer
+from warehouse.lock import LockedError
+from warehouse.store import Store
 
-from warehouse.store import Store, event_id, schema_version, utcnow
+if TYPE_CHECKING:
+    from flows.settings import Settings
 
 log = logging.getLogger(__name__)
-
-STATUSES = ("running", "ok", "partial", "failed", "validation_failed", "skipped_locked", "cancelled")
-# Where a 'cancelled' row goes: the stage's store, or (a stage whose store is closed by the time
-# it unwinds, like a backfill's per-chunk stores) a callable opening one.
-LedgerTarget = Store | Callable[[], AbstractContextManager[Store]]
-_PACKAGES = ("newsflow", "prefect", "duckdb", "feedparser", "trafilatura", "great-expectations",
-             "httpx", "lxml")
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of the libraries that shape the data, recorded with every stage."""
-    found = {}
-    for name in _PACKAGES:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = "absent"
-    return found
 
 
 def current_run_id() -> str:
@@ -53,123 +33,27 @@ def current_run_id() -> str:
     return str(run_id) if run_id else str(uuid.uuid4())
 
 
-@dataclass
-class StageRun:
-    """One stage of one run, from its 'running' row to its final row."""
-
-    run_id: str
-    flow: str
-    stage: str
-    parameters: dict[str, Any]
-    started_at: datetime = field(default_factory=utcnow)
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def begin(self, store: Store, *,
-              reopen: Callable[[], AbstractContextManager[Store]] | None = None) -> StageRun:
-        """Record that the stage started (its own tiny transaction).
-
-        Inside a ``@cancellable_stage`` function, an interruption before that function returns
-        appends a 'cancelled' row: to ``store``, or to the store ``reopen()`` opens when
-        ``store`` will be closed by then.
-        """
-        store.insert("raw.runs", [self._row("running", None, None)])
-        begun = _BEGUN.get()
-        if begun is not None:
-            begun.append((self, reopen or store))
-        return self
-
-    def record_end(self, target: LedgerTarget, exc: BaseException) -> None:
-        """Append the closing row of a stage cut short: 'cancelled' after an interruption,
-        'failed' after an error. Never raises: the caller is propagating ``exc``, which must
-        not be replaced by a ledger error."""
-        try:
-            interrupted = not isinstance(exc, Exception)
-            detail = f"{type(exc).__name__}" + (f": {exc}" if str(exc) else "")
-            row = (self.final_row("cancelled", f"interrupted: {detail}") if interrupted
-                   else self.final_row("failed", f"error: {detail}"[:1000]))
-            if isinstance(target, Store):
-                _end_open_transaction(target)
-                target.insert("raw.runs", [row])
-            else:
-                with target() as store:
-                    store.insert("raw.runs", [row])
-        except BaseException as err:  # even a second interrupt: the first one wins
-            log.warning("%s of run %s: could not record its end after %r: %r", self.stage,
-                        self.run_id, exc, err)
-
-    def flag_checks(self, store: Store, reports: list[Any], status: str) -> str:
-        """After the checks ran: append a validation_failed row if a blocking check failed."""
-        failed = [f"{r.table}: {r.suite}" for r in reports if r.blocking_failed]
-        if not failed:
-            return status
-        store.insert("raw.runs", [self.final_row("validation_failed", "; ".join(failed))])
-        return "validation_failed"
-
-    def final_row(self, status: str, message: str | None = None) -> dict[str, Any]:
-        """The stage's closing ledger row; commit it with the stage's batch."""
-        if status not in STATUSES:
-            raise ValueError(f"unknown run status {status!r}")
-        return self._row(status, utcnow(), message)
-
-    def _row(self, status: str, finished: datetime | None, message: str | None) -> dict[str, Any]:
-        now = utcnow()
-        return {
-            # A stage may be flagged after its batch committed (validation_failed), so the
-            # status is part of the identity; the latest row is the stage's status.
-            "event_id": event_id("run", self.run_id, self.stage, status),
-            "run_id": self.run_id,
-            "flow": self.flow,
-            "stage": self.stage,
-            "status": status,
-            "parameters": json.dumps(self.parameters, default=str),
-            "counts": json.dumps(self.counts),
-            "versions": json.dumps(library_versions()),
-            "message": message,
-            "started_at": self.started_at,
-            "finished_at": finished,
-            "occurred_at": finished or self.started_at,
-            "recorded_at": now,
-            "schema_version": schema_version(),
-        }
+def writer(settings: Settings, *, wait_s: float = 0.0, migrate: bool = True
+           ) -> AbstractContextManager[Store]:
+    """The one writer door, with this run's settings (lock, free disk, WAL, migrations)."""
+    return open_writer(settings.db_path, min_free_mb=settings.min_free_mb, wait_s=wait_s,
+                       migrate=migrate)
 
 
-# The stages begun inside the innermost @cancellable_stage call (None outside any).
-_BEGUN: ContextVar[list[tuple[StageRun, LedgerTarget]] | None] = ContextVar(
-    "newsflow_begun_stages", default=None)
-P = ParamSpec("P")
-R = TypeVar("R")
+def skipped(exc: LockedError, run_id: str) -> dict[str, Any]:
+    """The result of a run that found the store held by another writer."""
+    log.warning("%s", exc)
+    return {"status": "skipped_locked", "run_id": run_id, "message": str(exc), "stages": {}}
 
 
-def cancellable_stage(fn: Callable[P, R]) -> Callable[P, R]:
-    """Decorate a stage function: if it is interrupted (KeyboardInterrupt, SystemExit, Prefect's
-    TerminationSignal on cancellation, a cancelled task: any BaseException that is not an
-    Exception), every stage it began gets a 'cancelled' row, written once the exception has
-    unwound the stage (so its open transaction has rolled back and its pool has stopped); then
-    the interruption propagates. An ordinary error is not a cancellation: it gets a 'failed'
-    row with the error, after the same rollback. Only a process that died (kill -9, power cut)
-    leaves a stage at its 'running' row, shown as 'incomplete'."""
+def flow_result(result: dict[str, Any]) -> Any:
+    """A flow's return value: a skipped run shows as "Skipped" in the Prefect UI; the caller
+    still gets the result dict as the state's data."""
+    if result.get("status") != "skipped_locked":
+        return result
+    from prefect.states import Completed
 
-    @functools.wraps(fn)
-    def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
-        begun: list[tuple[StageRun, LedgerTarget]] = []
-        token = _BEGUN.set(begun)
-        try:
-            return fn(*args, **kwargs)
-        except BaseException as exc:
-            for stage, target in reversed(begun):
-                stage.record_end(target, exc)
-            raise
-        finally:
-            _BEGUN.reset(token)
-
-    return guarded
-
-
-def _end_open_transaction(store: Store) -> None:
-    """Roll back a transaction the interruption left open (one cut between BEGIN and the
-    ``try`` of Store.transaction); usually none is, and DuckDB says so."""
-    with suppress(duckdb.Error):
-        store.con.execute("ROLLBACK")
+    return Completed(name="Skipped", message=result.get("message"), data=result)
 
 
 class Terminated(KeyboardInterrupt):
@@ -213,10 +97,3 @@ def run_task(task: Any, *args: Any, **kwargs: Any) -> Any:
     if FlowRunContext.get() is not None:
         return task(*args, **kwargs)
     return task.fn(*args, **kwargs)
-
-
-def worst(statuses: list[str]) -> str:
-    """The run status of several stages: the most serious one wins."""
-    order = ["ok", "partial", "validation_failed", "failed", "cancelled"]
-    known = [s for s in statuses if s in order] or ["ok"]
-    return max(known, key=order.index)

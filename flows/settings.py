@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from transforms.feedlist import FeedConfig, load_feeds_yaml, parse_opml
 from web import HttpOptions
 
 ENV_PREFIX = "NEWSFLOW_"
@@ -130,3 +131,18 @@ def load_settings(**overrides: object) -> Settings:
     """Resolve settings once, at an entry point."""
     check_environment()
     return Settings(**overrides)  # type: ignore[arg-type]  # pydantic validates the values
+
+
+def settings_for(**given: object) -> Settings:
+    """Settings for an entry point whose parameters override some fields; a parameter left at
+    None keeps the configured value."""
+    return load_settings(**{k: v for k, v in given.items() if v is not None})
+
+
+def load_feed_list(path: Path) -> list[FeedConfig]:
+    """Feeds from a YAML or OPML file (by extension); a missing file is a clear error."""
+    if not path.exists():
+        raise FileNotFoundError(f"feed list {path} not found; create it or set NEWSFLOW_FEEDS_FILE")
+    if path.suffix.lower() in {".opml", ".xml"}:
+        return parse_opml(path.read_bytes())
+    return load_feeds_yaml(path.read_text(encoding="utf-8"))

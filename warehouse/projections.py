@@ -77,37 +77,20 @@ def article_versions(store: Store, keys: Sequence[str]) -> list[dict[str, Any]]:
     """All stored versions of ``keys``, oldest first."""
     if not keys:
         return []
-    return _rows(
-        store,
-        "SELECT * FROM core.article_versions WHERE list_contains($keys, article_key) "
-        "ORDER BY article_key, observed_at, content_hash, extractor_version",
-        {"keys": list(keys)},
-    )
+    return _rows(store, sql("article_versions_of"), {"keys": list(keys)})
 
 
 def first_fetch_times(store: Store, keys: Sequence[str]) -> dict[str, Any]:
     """Earliest successful page fetch time per article key."""
     if not keys:
         return {}
-    rows = _rows(
-        store,
-        "SELECT x.article_key, min(x.occurred_at) AS first_at, max(x.occurred_at) AS last_at "
-        "FROM core.page_extractions AS x WHERE list_contains($keys, x.article_key) "
-        "GROUP BY x.article_key",
-        {"keys": list(keys)},
-    )
+    rows = _rows(store, sql("first_fetch_times"), {"keys": list(keys)})
     return {r["article_key"]: (r["first_at"], r["last_at"]) for r in rows}
 
 
 def keys_linked_by_run(store: Store, run_id: str) -> list[str]:
     """Article keys that feed entries written by ``run_id`` point at."""
-    cur = store.con.execute(
-        "SELECT DISTINCT x.article_key FROM raw.feed_entries AS e "
-        "JOIN raw.page_fetches AS p ON p.url_key = e.link_key "
-        "JOIN core.page_extractions AS x ON x.page_fetch_id = p.event_id "
-        "WHERE e.run_id = $run ORDER BY 1",
-        {"run": run_id},
-    )
+    cur = store.con.execute(sql("keys_linked_by_run"), {"run": run_id})
     return [str(r[0]) for r in cur.fetchall()]
 
 

@@ -134,6 +134,14 @@ class Store:
             raise
         fault_point(f"{name}:after_commit")
 
+    def rollback_quietly(self) -> None:
+        """Roll back a transaction an interruption left open (one cut between BEGIN and the
+        ``try`` of ``transaction``); usually none is, and DuckDB says so, which is fine."""
+        try:
+            self.con.execute("ROLLBACK")
+        except duckdb.Error as exc:
+            log.debug("nothing to roll back: %s", exc)
+
     def arrow_schema(self, table: str) -> pa.Schema:
         """The Arrow schema of a writable table (cached)."""
         _check_table(table)

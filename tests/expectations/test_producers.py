@@ -1,4 +1,4 @@
-"""Rows made by the real producers (web fetcher, feed parser, flows.records) pass the suites.
+"""Rows made by the real producers (web fetcher, feed parser, warehouse.events) pass the suites.
 
 A small site on 127.0.0.1 serves a feed (with a relative link, a far-future date and a
 ``javascript:`` link) and two articles; the rows the pipeline would write are validated as-is.
@@ -54,8 +54,8 @@ class _Site(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def rows() -> Iterator[dict[str, pd.DataFrame]]:
-    from flows.records import feed_entry_row, feed_fetch_row, page_fetch_row
     from transforms.feeds import parse_feed
+    from warehouse.events import feed_entry_row, feed_fetch_row, page_fetch_row
     from web import Fetcher, FetchRequest, HttpOptions
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Site)

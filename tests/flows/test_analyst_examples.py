@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bench.stories import labelled_set
-from flows.analyst_refresh import refresh_analyst_surface
+from warehouse.articles import refresh_analyst_surface
 from warehouse.search import load_fts
 from warehouse.store import Store
 
@@ -127,7 +127,7 @@ def _republish_edited(store: Store, url: str, paragraph: str) -> None:
     import hashlib
     import html
 
-    from flows.records import compress, decompress
+    from warehouse.events import compress, decompress
 
     row = store.rows("SELECT * FROM raw.page_fetches WHERE url = ? AND error_class IS NULL", [url])[0]
     body = (decompress(row["body"]) or b"").decode("utf-8")

@@ -16,12 +16,12 @@ import duckdb
 import pytest
 
 from flows.backfill import run_backfill
-from flows.projection import refresh_articles
-from flows.records import decompress
 from flows.settings import Settings
 from tests.fixtures.backfill.warcs import Capture, article_html, write_warc
 from transforms.extraction import extract_page
 from transforms.urls import article_key
+from warehouse.articles import refresh_articles
+from warehouse.events import decompress
 from warehouse.store import Store
 
 D1, D3 = date(2024, 3, 1), date(2024, 3, 3)

@@ -24,19 +24,19 @@ import psutil
 import pytest
 from prefect.exceptions import TerminationSignal
 
-from flows import backfill as backfill_flow
 from flows.backfill import run_backfill
 from flows.cli_feeds import write_sample_feeds
 from flows.extract_articles import extract
-from flows.feedstate import load_feed_list
 from flows.fetch_pages import fetch
 from flows.ingest_feeds import ingest
 from flows.pipeline import run_pipeline
-from flows.runs import StageRun, cancellable_stage, sigterm_as_interrupt
-from flows.settings import Settings
+from flows.runs import sigterm_as_interrupt
+from flows.settings import Settings, load_feed_list
 from sample.server import SampleServer
 from tests.fixtures.backfill.warcs import Capture, article_html, write_warc
 from transforms.extraction import extract_page
+from warehouse import access as writer_door
+from warehouse.ledger import StageRun, cancellable_stage
 from warehouse.lock import LockedError, lock_path
 from warehouse.store import Store
 
@@ -108,7 +108,8 @@ def test_case_75_backfill_waits_for_the_lock_and_gives_up_bounded(
         clock["now"] += seconds
         clock["sleeps"] += 1
 
-    monkeypatch.setattr(backfill_flow, "time", types.SimpleNamespace(
+    # the wait is the writer door's (warehouse.access), which every chunk goes through
+    monkeypatch.setattr(writer_door, "time", types.SimpleNamespace(
         monotonic=lambda: clock["now"], sleep=sleep, perf_counter=time.perf_counter))
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
@@ -150,7 +151,7 @@ def test_case_75_backfill_serialized_after_the_run_and_leaves_its_state_alone(
             holder.kill()
             holder.wait()
 
-    monkeypatch.setattr(backfill_flow, "time", types.SimpleNamespace(
+    monkeypatch.setattr(writer_door, "time", types.SimpleNamespace(
         monotonic=time.monotonic, sleep=sleep, perf_counter=time.perf_counter))
     warc, extra = _warc_of(sample, tmp_path / "a.warc.gz", date(2024, 3, 1))
     result = run_backfill(settings, source="warc", since=date(2024, 3, 1), until=date(2024, 3, 1),
@@ -175,7 +176,7 @@ def test_case_75_backfill_serialized_after_the_run_and_leaves_its_state_alone(
 # The pipeline, slowed inside the extract stage's transaction (after its inserts, before COMMIT).
 SLOWED = textwrap.dedent("""
     import sys, time
-    import flows.extract_articles as stage
+    import warehouse.articles as stage
     real = stage.refresh_analyst_surface
     def slowed(store, keys):
         real(store, keys)
@@ -345,7 +346,8 @@ def test_case_77_a_ledger_that_cannot_be_written_never_hides_the_interruption(
 
 SIGTERMED = textwrap.dedent("""
     import os, signal, sys, time
-    from flows.runs import StageRun, cancellable_stage, sigterm_as_interrupt
+    from flows.runs import sigterm_as_interrupt
+    from warehouse.ledger import StageRun, cancellable_stage
     from warehouse.store import Store
 
     @cancellable_stage

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from flows.records import compress
 from transforms.pageclass import PageClass
+from warehouse.events import compress
 from workers import dask_extraction
 from workers.dask_extraction import DaskExtractionPool, extraction_pool
 from workers.extraction import ExtractionPool

@@ -38,10 +38,9 @@ def test_dask_path_gives_the_same_core_articles_on_the_sample(
         tmp_path: Path, dask_address: str) -> None:
     from flows.cli_feeds import write_sample_feeds
     from flows.extract_articles import extract
-    from flows.feedstate import load_feed_list
     from flows.fetch_pages import fetch
     from flows.ingest_feeds import ingest
-    from flows.settings import Settings
+    from flows.settings import Settings, load_feed_list
     from sample.server import SampleServer
     from warehouse.store import Store
     from workers.dask_extraction import DaskExtractionPool, extraction_pool

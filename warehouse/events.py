@@ -1,24 +1,68 @@
-"""Glue: the typed results of web/ and transforms/ as rows of the raw and core tables.
+"""The event envelope and the body codec: typed results of web/ and transforms/ as rows of the
+raw and core tables.
 
 Only shape changes happen here (field names, compression, envelopes); decisions live in
-transforms/ and the SQL in warehouse/.
+transforms/. An HTTP attempt is read through ``HttpAttempt``, the fields this module needs of
+``web.FetchResult``: warehouse/ and web/ never import each other.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import asdict
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import zstandard
 
 from transforms.extraction import Extraction
 from transforms.feeds import FeedEntry, ParsedFeed
+from transforms.urls import article_key as key_of_article
 from transforms.urls import canonicalize_url
 from warehouse.store import event_id, schema_version, utcnow
-from web import FetchResult
+
+
+class HttpAttempt(Protocol):
+    """What a raw fetch row records of one HTTP attempt (``web.FetchResult`` is one)."""
+
+    @property
+    def attempt(self) -> int: ...
+    @property
+    def requested_url(self) -> str: ...
+    @property
+    def final_url(self) -> str | None: ...
+    @property
+    def redirect_chain(self) -> Sequence[str]: ...
+    @property
+    def status(self) -> int | None: ...
+    @property
+    def error_class(self) -> object | None: ...
+    @property
+    def error_detail(self) -> str | None: ...
+    @property
+    def headers(self) -> Sequence[tuple[str, str]]: ...
+    @property
+    def content_type(self) -> str | None: ...
+    @property
+    def charset(self) -> str | None: ...
+    @property
+    def body(self) -> bytes | None: ...
+    @property
+    def body_sha256(self) -> str | None: ...
+    @property
+    def started_at(self) -> datetime: ...
+    @property
+    def elapsed_ms(self) -> int: ...
+    @property
+    def retry_after_s(self) -> float | None: ...
+    @property
+    def not_modified(self) -> bool: ...
+    @property
+    def permanent_redirect(self) -> str | None: ...
+    def validators(self) -> tuple[str | None, str | None]: ...
+
 
 _compressor = zstandard.ZstdCompressor(level=3)
 _MAX_DETAIL = 500
@@ -46,18 +90,11 @@ def envelope(run_id: str, occurred_at: datetime) -> dict[str, Any]:
     }
 
 
-def _headers(result: FetchResult) -> str:
+def _headers(result: HttpAttempt) -> str:
     return json.dumps(dict(result.headers), ensure_ascii=False)
 
 
-def _header(result: FetchResult, name: str) -> str | None:
-    for key, value in result.headers:
-        if key == name:
-            return value
-    return None
-
-
-def _fetch_fields(result: FetchResult) -> dict[str, Any]:
+def _fetch_fields(result: HttpAttempt) -> dict[str, Any]:
     return {
         "attempt": result.attempt,
         "final_url": result.final_url,
@@ -75,7 +112,7 @@ def _fetch_fields(result: FetchResult) -> dict[str, Any]:
 
 
 def feed_fetch_row(
-    run_id: str, feed_id: str, result: FetchResult, parsed: ParsedFeed | None
+    run_id: str, feed_id: str, result: HttpAttempt, parsed: ParsedFeed | None
 ) -> dict[str, Any]:
     """A raw.feed_fetches row for one attempt (with its parse outcome when a body was parsed)."""
     row = {
@@ -126,7 +163,7 @@ def feed_entry_row(
     }
 
 
-def page_fetch_row(run_id: str, url_key: str, result: FetchResult, source: str) -> dict[str, Any]:
+def page_fetch_row(run_id: str, url_key: str, result: HttpAttempt, source: str) -> dict[str, Any]:
     """A raw.page_fetches row for one attempt."""
     return {
         "event_id": event_id(
@@ -183,3 +220,50 @@ def extraction_rows(
         "extractor": extraction.extractor,
     }
     return outcome, version
+
+
+# (page id, body, content type, URL): what an extraction worker is given for one page
+ExtractionInput = tuple[str, bytes, str | None, str]
+# the pool's answer for a list of inputs: (page id, Extraction) pairs, in any order
+ExtractMany = Callable[[list[ExtractionInput]], Iterable[tuple[Any, Extraction]]]
+# keep a page's new version? (page row, its outcome row, the extraction) -> bool
+KeepVersion = Callable[[Mapping[str, Any], Mapping[str, Any], Extraction], bool]
+
+
+@dataclass
+class ExtractedBatch:
+    """What one batch of pages became: rows for core.page_extractions and
+    core.article_versions, and the article keys whose projections must follow."""
+
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    versions: list[dict[str, Any]] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    classes: Counter[str] = field(default_factory=Counter)
+
+
+def extraction_inputs(pages: Mapping[str, Mapping[str, Any]]) -> list[ExtractionInput]:
+    """The worker inputs for stored page rows keyed by their event id (bodies decompressed)."""
+    return [(pid, decompress(p["body"]) or b"", p["content_type"], p["final_url"] or p["url"])
+            for pid, p in pages.items()]
+
+
+def extract_batch(extract_many: ExtractMany, pages: Mapping[str, Mapping[str, Any]], *,
+                  keep: KeepVersion | None = None) -> ExtractedBatch:
+    """Extract stored pages (rows keyed by event id) through ``extract_many`` (a pool's) and
+    shape the results as rows; ``keep`` may refuse a page's new version (a re-extraction that
+    gave the same text); it sees every page, version or not."""
+    batch = ExtractedBatch()
+    keys: set[str] = set()
+    for pid, extraction in extract_many(extraction_inputs(pages)):
+        page = pages[pid]
+        key = key_of_article(page["final_url"] or page["url"], extraction.canonical_url) \
+            or page["url_key"]
+        outcome, version = extraction_rows(page, key, extraction)
+        batch.outcomes.append(outcome)
+        batch.classes[outcome["page_class"]] += 1
+        kept = keep is None or keep(page, outcome, extraction)  # called for every page
+        if version is not None and kept:
+            batch.versions.append(version)
+            keys.add(key)
+    batch.keys = sorted(keys)
+    return batch

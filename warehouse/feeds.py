@@ -1,35 +1,30 @@
-"""Feed list, schedule and health: which feeds are due, with which validators; core.feeds."""
+"""core.feeds: the configured feeds, which are due and with which validators, and their health.
+
+Health is projected from raw.feed_fetches, judged as of each feed's latest attempt (not the
+clock), so a rebuild gives the same rows.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from transforms.feedhealth import AttemptSummary, assess_feed
-from transforms.feedlist import FeedConfig, feed_id, load_feeds_yaml, parse_opml
-from warehouse.projections import feed_health_inputs
+from transforms.feedlist import FeedConfig, feed_id
+from warehouse.projections import feed_health_inputs, sql
 from warehouse.store import Store
-from web import ErrorClass, FetchRequest
+from web import ErrorClass
 
 # Parse outcomes that mean the body was not a usable feed.
 _BAD_PARSE = frozenset(
     {"not_a_feed", "empty_document", "malformed", "unsafe_xml", "parse_timeout", "parse_crash"}
 )
 BASE_INTERVAL = timedelta(minutes=15)
-
-
-def load_feed_list(path: Path) -> list[FeedConfig]:
-    """Feeds from a YAML or OPML file (by extension); a missing file is a clear error."""
-    if not path.exists():
-        raise FileNotFoundError(f"feed list {path} not found; create it or set NEWSFLOW_FEEDS_FILE")
-    if path.suffix.lower() in {".opml", ".xml"}:
-        return parse_opml(path.read_bytes())
-    return load_feeds_yaml(path.read_text(encoding="utf-8"))
 
 
 def succeeded(row: Mapping[str, Any]) -> bool:
@@ -40,36 +35,43 @@ def succeeded(row: Mapping[str, Any]) -> bool:
 
 
 def upsert_configs(store: Store, feeds: Sequence[FeedConfig]) -> None:
-    """Make sure every configured feed has a core.feeds row; refresh name and outlet."""
+    """Make sure every configured feed has a core.feeds row; refresh name, outlet and URL
+    where they changed (an unchanged feed list writes nothing)."""
     rows = [
         {"feed_id": feed_id(f.url), "url": f.url, "name": f.name, "outlet": f.outlet or f.name}
         for f in feeds
     ]
     if not rows:
         return
-    known = {r[0] for r in store.con.execute("SELECT feed_id FROM core.feeds").fetchall()}
+    known = {r[0] for r in store.con.execute(sql("feed_ids")).fetchall()}
     new = [r | {"consecutive_failures": 0, "entries_seen": 0, "status": "new"}
            for r in rows if r["feed_id"] not in known]
     store.insert("core.feeds", new)
-    for r in rows:
-        if r["feed_id"] in known:
-            store.con.execute(
-                "UPDATE core.feeds SET url = ?, name = ?, outlet = ? WHERE feed_id = ?",
-                [r["url"], r["name"], r["outlet"], r["feed_id"]],
-            )
+    configs = [r for r in rows if r["feed_id"] in known]
+    if configs:
+        store.con.register("_feed_configs", pa.Table.from_pylist(configs))
+        try:
+            store.con.execute(sql("feed_config_update"))
+        finally:
+            store.con.unregister("_feed_configs")
 
 
-def due_requests(
+@dataclass(frozen=True, slots=True)
+class DueFeed:
+    """A feed to poll now: where, with which validators, and its identity."""
+
+    feed_id: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+
+
+def due_feeds(
     store: Store, feeds: Sequence[FeedConfig], *, now: datetime, only_due: bool
-) -> list[FetchRequest]:
-    """Requests for the feeds whose next poll time has come (all feeds when not only_due)."""
-    state = {
-        r[0]: r[1:]
-        for r in store.con.execute(
-            "SELECT feed_id, next_poll_at, etag, last_modified, moved_to FROM core.feeds"
-        ).fetchall()
-    }
-    requests = []
+) -> list[DueFeed]:
+    """The feeds whose next poll time has come (all feeds when not ``only_due``)."""
+    state = {r[0]: r[1:] for r in store.con.execute(sql("feed_poll_state")).fetchall()}
+    due = []
     for feed in feeds:
         fid = feed_id(feed.url)
         next_poll, etag, last_modified, moved_to = state.get(fid, (None, None, None, None))
@@ -77,16 +79,12 @@ def due_requests(
             continue
         # A feed that moved permanently is polled at its new URL (FAULTS 20); its identity,
         # history and the feed list keep the configured one.
-        requests.append(FetchRequest(moved_to or feed.url, kind="feed", etag=etag,
-                                     last_modified=last_modified, key=fid))
-    return requests
+        due.append(DueFeed(fid, moved_to or feed.url, etag, last_modified))
+    return due
 
 
 def refresh(store: Store, feed_ids: Sequence[str]) -> None:
-    """Recompute the health columns of core.feeds for ``feed_ids`` from raw.feed_fetches.
-
-    Judged as of each feed's latest attempt (not the clock), so a rebuild gives the same rows.
-    """
+    """Recompute the health columns of core.feeds for ``feed_ids`` from raw.feed_fetches."""
     updates: list[dict[str, Any]] = []
     for r in feed_health_inputs(store, feed_ids):
         attempts = [AttemptSummary(a["occurred_at"], a["error_class"], _severity(a["error_class"]))
@@ -111,14 +109,7 @@ def refresh(store: Store, feed_ids: Sequence[str]) -> None:
     batch = pa.Table.from_pylist(updates, schema=pa.schema([full.field(n) for n in updates[0]]))
     store.con.register("_feed_health", batch)
     try:
-        store.con.execute(
-            "UPDATE core.feeds AS f SET title = coalesce(h.title, f.title),"
-            " feed_version = h.feed_version, etag = h.etag, last_modified = h.last_modified,"
-            " last_attempt_at = h.last_attempt_at, last_success_at = h.last_success_at,"
-            " last_error_class = h.last_error_class, moved_to = h.moved_to,"
-            " consecutive_failures = h.consecutive_failures, entries_seen = h.entries_seen,"
-            " status = h.status, next_poll_at = h.next_poll_at, why = h.why"
-            " FROM _feed_health AS h WHERE f.feed_id = h.feed_id")
+        store.con.execute(sql("feed_health_update"))
     finally:
         store.con.unregister("_feed_health")
 
@@ -135,3 +126,8 @@ def _severity(error_class: str | None) -> str | None:
 def _max_age(cache_control: str | None) -> int | None:
     match = re.search(r"max-age=(\d+)", cache_control or "")
     return int(match[1]) if match else None
+
+
+def refresh_all(store: Store) -> None:
+    """The health of every feed (a rebuild)."""
+    refresh(store, [r[0] for r in store.con.execute(sql("feed_ids")).fetchall()])

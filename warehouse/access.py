@@ -1,0 +1,85 @@
+"""The two doors into the store: one for writers, one for readers.
+
+Every command that writes goes through ``open_writer``, so each gets the same guards in the same
+order: the OS writer lock (another newsflow writer: ``LockedError`` at once, or after a bounded
+wait), free disk space (FAULTS 67: ``LowDiskSpaceError`` before anything is fetched), a WAL left
+by a writer that died (FAULTS 68: kept and checked before DuckDB replays it), migrations, and a
+DuckDB file held by another process such as the DuckDB CLI or a BI tool (FAULTS 69: DuckDB's own
+"Could not set lock" message, which names the holder's PID, becomes ``LockedError``). Readers go
+through ``open_reader``: read-only, and never creating a store where there is none.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import duckdb
+
+from warehouse.health import check_wal, preflight
+from warehouse.lock import LockedError, writer_lock
+from warehouse.store import Store
+
+
+class StoreMissingError(FileNotFoundError):
+    """A command that only reads was pointed at a path where no store exists."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"no newsflow database at {path}; check NEWSFLOW_DB_PATH, or create "
+                         "one with `newsflow run`")
+        self.path = path
+
+
+@contextmanager
+def open_writer(db_path: Path | str, *, min_free_mb: int, wait_s: float = 0.0,
+                migrate: bool = True, memory_limit: str | None = None) -> Iterator[Store]:
+    """The store, open to write, under the writer lock; closed (and checkpointed) on exit.
+
+    ``wait_s`` > 0 retries a held writer lock once a second for that long (a backfill waiting
+    for a scheduled run to finish); 0 gives up at once. ``migrate=False`` only connects (a
+    backfill's later chunks, after its first one migrated).
+    """
+    path = Path(db_path)
+    deadline = time.monotonic() + wait_s
+    with ExitStack() as stack:
+        while True:
+            try:
+                stack.enter_context(writer_lock(path))
+                break
+            except LockedError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(1.0)
+        preflight(path, min_free_mb * 2**20)
+        try:
+            check_wal(path)
+            if migrate:
+                store = Store.open(path, memory_limit=memory_limit)
+            else:
+                config: dict[str, str | bool | int | float | list[str]] = (
+                    {"memory_limit": memory_limit} if memory_limit else {})
+                store = Store(duckdb.connect(str(path), config=config), path)
+        except duckdb.IOException as exc:
+            if "Could not set lock" not in str(exc):
+                raise
+            raise LockedError(path, str(exc)) from exc
+        with store:
+            yield store
+
+
+def open_reader(db_path: Path | str) -> Store:
+    """The store, open read-only; ``StoreMissingError`` when there is none (never creates one).
+
+    A writer holding the file makes DuckDB refuse a reader too; that is ``LockedError``.
+    """
+    path = Path(db_path)
+    if not path.exists():
+        raise StoreMissingError(path)
+    try:
+        return Store(duckdb.connect(str(path), read_only=True), path)
+    except duckdb.IOException as exc:
+        if "Could not set lock" not in str(exc):
+            raise
+        raise LockedError(path, str(exc)) from exc

@@ -1,0 +1,51 @@
+"""The storage side of the checks: each stage's batch as a frame, and the results recorded.
+
+Results go to quality.validations; rows failing a blocking check go to quality.quarantine (raw
+rows are never deleted, analyst views leave quarantined rows out).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from warehouse.projections import sql
+from warehouse.store import Store
+
+# How each checked table's batch is found: by the run that wrote it, or (core) by its keys.
+_BATCH = {
+    "raw.feed_fetches": "batch_feed_fetches",
+    "raw.feed_entries": "batch_feed_entries",
+    "raw.page_fetches": "batch_page_fetches",
+    "core.articles": "batch_articles",
+}
+
+
+def batch_frame(store: Store, table: str, *, run_id: str, keys: Sequence[str] = ()
+                ) -> pd.DataFrame:
+    """The rows of ``table`` that one batch wrote: this run's raw rows, or the core rows of
+    ``keys``."""
+    params: dict[str, Any] = {"keys": list(keys)} if table == "core.articles" else {"run": run_id}
+    return store.con.execute(sql(_BATCH[table]), params).df()
+
+
+def record_checks(store: Store, validations: Sequence[Mapping[str, Any]],
+                  quarantined: Sequence[Mapping[str, Any]]) -> None:
+    """Write a batch's check results and its quarantined rows, in one transaction."""
+    with store.transaction("checks"):
+        store.insert("quality.validations", validations)
+        store.insert("quality.quarantine", quarantined)
+
+
+def volume_history(store: Store, day: date, window: int) -> pd.DataFrame:
+    """Articles per source per day for the ``window`` days ending at ``day`` (zero-filled)."""
+    return store.con.execute(sql("volume_history"), {"day": day, "window": window}).df()
+
+
+def latest_data_day(store: Store) -> date | None:
+    """The newest day the articles cover."""
+    value = store.scalar(sql("latest_data_day"))
+    return value if isinstance(value, date) else None

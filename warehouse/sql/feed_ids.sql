@@ -1,0 +1,2 @@
+-- Every feed's id.
+SELECT feed_id FROM core.feeds
