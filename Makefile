@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.8
 
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
-export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 60
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 240
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: run test test-all bench bench-extract bench-feeds server server-down lint typecheck clean setup

@@ -21,17 +21,18 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import backfill_sources as src
-from flows.runs import current_run_id, run_task, writer
+from flows.runs import current_run_id, flow_result, run_task, skipped, writer
 from flows.settings import Settings, settings_for
 from transforms.sitemaps import days
+from transforms.vocab import BackfillSource
 from warehouse.articles import apply_extractions
 from warehouse.backfill import DayReport, finished, record_day, unprojected_pages
 from warehouse.ledger import StageRun, cancellable_stage
+from warehouse.lock import LockedError
 from warehouse.store import Store
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("sitemap", "warc", "archive-feed", "raw")
 
 
 def bounds(day: date) -> tuple[datetime, datetime]:
@@ -120,8 +121,9 @@ def run_backfill(settings: Settings, *, source: str, since: date, until: date,
                  project: bool = True, warc_max_bytes: int = 256 * 1024 * 1024,
                  on_day: Callable[[DayReport], None] | None = None) -> dict[str, Any]:
     """The backfill itself, callable without Prefect (the CLI and tests do)."""
-    if source not in SOURCES:
-        raise ValueError(f"unknown backfill source {source!r}; one of {', '.join(SOURCES)}")
+    if source not in set(BackfillSource):
+        raise ValueError(f"unknown backfill source {source!r}; one of "
+                         f"{', '.join(BackfillSource)}")
     if until < since:
         raise ValueError(f"until ({until}) is before since ({since})")
     span = days(since, until)
@@ -269,9 +271,12 @@ def backfill(source: str, since: date | None = None, until: date | None = None,
         logger.info("%s %s %s: %s, %d of %d obtained%s", r.source, r.origin, r.day, r.status,
                     r.obtained, r.expected, " (settled earlier)" if r.skipped else "")
 
-    result = run_backfill(settings, source=source, since=since or until, until=until,
-                          sources=sources, run_id=current_run_id(), project=project,
-                          on_day=on_day)
+    run_id = current_run_id()
+    try:
+        result = run_backfill(settings, source=source, since=since or until, until=until,
+                              sources=sources, run_id=run_id, project=project, on_day=on_day)
+    except LockedError as exc:  # still held after the bounded wait
+        return flow_result(skipped(exc, run_id))
     create_table_artifact(
         key=f"backfill-{source}",
         table=[{k: str(v) for k, v in row.items() if k != "detail"} for row in result["table"]],

@@ -12,7 +12,7 @@ from flows.checks import check_batch
 from flows.runs import current_run_id, flow_result, run_task, skipped, writer
 from flows.settings import Settings, settings_for
 from warehouse.events import page_fetch_row
-from warehouse.ledger import StageRun, cancellable_stage
+from warehouse.ledger import StageRun, cancellable_stage, stage_status
 from warehouse.lock import LockedError
 from warehouse.projections import pages_to_fetch
 from warehouse.store import Store
@@ -41,7 +41,7 @@ def fetch(store: Store, settings: Settings, *, run_id: str, limit: int | None = 
     failed = sum(1 for results in attempts if results[-1].error_class is not None)
     stage.counts = {"pages_requested": len(requests), "pages_failed": failed,
                     "attempts": len(rows)}
-    status = "ok" if failed == 0 else ("failed" if failed == len(requests) else "partial")
+    status = stage_status(failed, len(requests))
     with store.transaction("fetch"):
         stage.counts["page_rows_new"] = store.insert("raw.page_fetches", rows)
         store.insert("raw.runs", [stage.final_row(status)])

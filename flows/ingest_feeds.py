@@ -19,7 +19,7 @@ from transforms.feeds import FeedOutcome, ParsedFeed
 from warehouse import feeds as feedstate
 from warehouse.articles import refresh_linked
 from warehouse.events import feed_entry_row, feed_fetch_row
-from warehouse.ledger import StageRun, cancellable_stage
+from warehouse.ledger import StageRun, cancellable_stage, stage_status
 from warehouse.lock import LockedError
 from warehouse.store import Store, utcnow
 from web import Fetcher, FetchRequest, FetchResult
@@ -98,7 +98,7 @@ def ingest(store: Store, settings: Settings, feeds: list[FeedConfig], *, run_id:
     fetch_rows, entry_rows, failed = build_rows(settings, run_id, attempts)
     stage.counts = {"feeds_polled": len(due), "feeds_failed": failed,
                     "attempts": len(fetch_rows)}
-    status = "ok" if failed == 0 else ("failed" if failed == len(due) else "partial")
+    status = stage_status(failed, len(due))
     with store.transaction("ingest"):
         store.insert("raw.feed_fetches", fetch_rows)
         new_entries = store.insert("raw.feed_entries", entry_rows)

@@ -9,7 +9,8 @@ import pytest
 
 # Quiet, offline Prefect for every test process.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "60")
+# generous: on a loaded 2-core machine the temporary server has taken over 60 s to answer
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "240")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 
@@ -18,5 +19,6 @@ def prefect_harness() -> Iterator[None]:
     """A throwaway Prefect API for flows run in tests (costs ~13 s, so once per session)."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=60):
+    wait = int(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"])
+    with prefect_test_harness(server_startup_timeout=wait):
         yield

@@ -16,9 +16,9 @@ import pyarrow as pa
 
 from transforms.feedhealth import AttemptSummary, assess_feed
 from transforms.feedlist import FeedConfig, feed_id
+from transforms.vocab import ErrorClass
 from warehouse.projections import feed_health_inputs, sql
 from warehouse.store import Store
-from web import ErrorClass
 
 # Parse outcomes that mean the body was not a usable feed.
 _BAD_PARSE = frozenset(

@@ -19,11 +19,12 @@ from datetime import datetime
 from importlib import metadata
 from typing import Any, ParamSpec, TypeVar
 
+from transforms.vocab import RunStatus
+from transforms.vocab import worst as worst
 from warehouse.store import Store, event_id, schema_version, utcnow
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("running", "ok", "partial", "failed", "validation_failed", "skipped_locked", "cancelled")
 # Where a 'cancelled' row goes: the stage's store, or (a stage whose store is closed by the time
 # it unwinds, like a backfill's per-chunk stores) a callable opening one.
 LedgerTarget = Store | Callable[[], AbstractContextManager[Store]]
@@ -96,9 +97,7 @@ class StageRun:
 
     def final_row(self, status: str, message: str | None = None) -> dict[str, Any]:
         """The stage's closing ledger row; commit it with the stage's batch."""
-        if status not in STATUSES:
-            raise ValueError(f"unknown run status {status!r}")
-        return self._row(status, utcnow(), message)
+        return self._row(str(RunStatus(status)), utcnow(), message)  # ValueError if unknown
 
     def _row(self, status: str, finished: datetime | None, message: str | None) -> dict[str, Any]:
         now = utcnow()
@@ -154,8 +153,8 @@ def cancellable_stage(fn: Callable[P, R]) -> Callable[P, R]:
     return guarded
 
 
-def worst(statuses: list[str]) -> str:
-    """The run status of several stages: the most serious one wins."""
-    order = ["ok", "partial", "validation_failed", "failed", "cancelled"]
-    known = [s for s in statuses if s in order] or ["ok"]
-    return max(known, key=order.index)
+def stage_status(failed: int, total: int) -> RunStatus:
+    """A fetching stage's status from its failures: ok, partial, or failed when all failed."""
+    if failed == 0:
+        return RunStatus.OK
+    return RunStatus.FAILED if failed == total else RunStatus.PARTIAL

@@ -11,23 +11,16 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from transforms.vocab import ErrorClass
 from warehouse.store import Store
 
 # Page fetch errors that will not change by asking again.
-PERMANENT_PAGE_ERRORS = (
-    "not_found",
-    "gone",
-    "forbidden",
-    "http_4xx",
-    "bad_scheme",
-    "bad_url",
-    "ssrf_blocked",
-    "robots_disallowed",
-    "too_large",
-    "too_many_redirects",
-    "downgrade",
-    "tls",
-)
+PERMANENT_PAGE_ERRORS = tuple(str(e) for e in (
+    ErrorClass.NOT_FOUND, ErrorClass.GONE, ErrorClass.FORBIDDEN, ErrorClass.HTTP_4XX,
+    ErrorClass.BAD_SCHEME, ErrorClass.BAD_URL, ErrorClass.SSRF_BLOCKED,
+    ErrorClass.ROBOTS_DISALLOWED, ErrorClass.TOO_LARGE, ErrorClass.TOO_MANY_REDIRECTS,
+    ErrorClass.DOWNGRADE, ErrorClass.TLS,
+))
 
 
 @cache
