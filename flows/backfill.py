@@ -45,10 +45,10 @@ def chunk(settings: Settings, wait_s: float = 600.0, *, migrate: bool = False
           ) -> AbstractContextManager[Store]:
     """The writer door for one chunk of work, waiting (bounded) for a scheduled run to finish.
 
-    Only the first chunk of a run migrates; later ones just connect, which spares re-applying
-    the views for every day.
+    Only the first chunk of a run migrates and checks what an earlier run left unchecked; later
+    ones just connect, which spares re-applying the views for every day.
     """
-    return writer(settings, wait_s=wait_s, migrate=migrate)
+    return writer(settings, wait_s=wait_s, migrate=migrate, heal=migrate)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="{source} {origin} {day}")

@@ -40,7 +40,8 @@ def extract(store: Store, settings: Settings, *, run_id: str, batch_size: int = 
         for start in range(0, len(pending), batch_size):
             batch = extract_batch(pool.extract_many,
                                   {p["event_id"]: p for p in pending[start:start + batch_size]})
-            apply_extractions(store, batch)
+            apply_extractions(store, batch,
+                              checked_by=run_id if settings.run_checks else None)
             classes.update(batch.classes)
             touched += batch.keys
     stage.counts = {"pages": sum(classes.values()), "articles": len(set(touched)),

@@ -11,6 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.checks import check_batch
 from flows.runs import current_run_id, flow_result, run_task, skipped, writer
 from flows.settings import Settings, settings_for
+from warehouse.checks import mark_pending
 from warehouse.events import page_fetch_row
 from warehouse.ledger import StageRun, cancellable_stage, stage_status
 from warehouse.lock import LockedError
@@ -44,6 +45,8 @@ def fetch(store: Store, settings: Settings, *, run_id: str, limit: int | None = 
     status = stage_status(failed, len(requests))
     with store.transaction("fetch"):
         stage.counts["page_rows_new"] = store.insert("raw.page_fetches", rows)
+        if settings.run_checks and rows:
+            mark_pending(store, run_id=run_id, stage="fetch_pages", table="raw.page_fetches")
         store.insert("raw.runs", [stage.final_row(status)])
     if settings.run_checks and rows:
         report = check_batch(store, run_id=run_id, stage="raw", table="raw.page_fetches",

@@ -18,6 +18,7 @@ from transforms.feedlist import FeedConfig, feed_id
 from transforms.feeds import FeedOutcome, ParsedFeed
 from warehouse import feeds as feedstate
 from warehouse.articles import refresh_linked
+from warehouse.checks import mark_pending
 from warehouse.events import feed_entry_row, feed_fetch_row
 from warehouse.ledger import StageRun, cancellable_stage, stage_status
 from warehouse.lock import LockedError
@@ -103,6 +104,9 @@ def ingest(store: Store, settings: Settings, feeds: list[FeedConfig], *, run_id:
         store.insert("raw.feed_fetches", fetch_rows)
         new_entries = store.insert("raw.feed_entries", entry_rows)
         stage.counts["entries_new"] = new_entries
+        if settings.run_checks and fetch_rows:
+            for table in ("raw.feed_fetches", "raw.feed_entries"):
+                mark_pending(store, run_id=run_id, stage="ingest_feeds", table=table)
         store.insert("raw.runs", [stage.final_row(status)])
     with store.transaction("ingest_core"):
         feedstate.refresh(store, [r.request.key or feed_id(r.request.url) for r, *_ in attempts])

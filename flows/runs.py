@@ -9,7 +9,7 @@ import signal
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from warehouse.access import open_writer
@@ -33,11 +33,18 @@ def current_run_id() -> str:
     return str(run_id) if run_id else str(uuid.uuid4())
 
 
-def writer(settings: Settings, *, wait_s: float = 0.0, migrate: bool = True
-           ) -> AbstractContextManager[Store]:
-    """The one writer door, with this run's settings (lock, free disk, WAL, migrations)."""
-    return open_writer(settings.db_path, min_free_mb=settings.min_free_mb, wait_s=wait_s,
-                       migrate=migrate)
+@contextmanager
+def writer(settings: Settings, *, wait_s: float = 0.0, migrate: bool = True,
+           heal: bool = True) -> Iterator[Store]:
+    """The one writer door, with this run's settings (lock, free disk, WAL, migrations); then,
+    unless told not to, the checks of any batch an earlier run committed but never checked."""
+    with open_writer(settings.db_path, min_free_mb=settings.min_free_mb, wait_s=wait_s,
+                     migrate=migrate) as store:
+        if heal and settings.run_checks:
+            from flows.checks import check_unchecked
+
+            check_unchecked(store, max_body_bytes=settings.max_body_bytes)
+        yield store
 
 
 def skipped(exc: LockedError, run_id: str) -> dict[str, Any]:

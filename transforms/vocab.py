@@ -133,6 +133,7 @@ class RunStatus(StrEnum):
     VALIDATION_FAILED = "validation_failed"
     SKIPPED_LOCKED = "skipped_locked"
     CANCELLED = "cancelled"
+    DIED = "died"  # a run-level row closed by a later run: the process ended without closing it
 
 
 # Seriousness, least first. running and skipped_locked are absent: a stage still running or
@@ -143,6 +144,7 @@ _SEVERITY_ORDER = (
     RunStatus.VALIDATION_FAILED,
     RunStatus.FAILED,
     RunStatus.CANCELLED,
+    RunStatus.DIED,
 )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from transforms.articles import project_article
 from warehouse import projections
+from warehouse.checks import mark_pending
 from warehouse.events import ExtractedBatch
 from warehouse.search import update_index
 from warehouse.store import Store
@@ -79,10 +80,15 @@ def refresh_keys(store: Store, keys: list[str]) -> int:
     return count
 
 
-def apply_extractions(store: Store, batch: ExtractedBatch, *, name: str = "extract") -> None:
+def apply_extractions(store: Store, batch: ExtractedBatch, *, name: str = "extract",
+                      checked_by: str | None = None) -> None:
     """Commit one extracted batch: its page outcomes, its new versions, and the articles,
-    search index and stories of the keys it touched, in one transaction."""
+    search index and stories of the keys it touched, in one transaction. With ``checked_by``
+    (a run id) the batch's articles wait in quality.pending_checks for that run's checks."""
     with store.transaction(name):
         store.insert("core.page_extractions", batch.outcomes)
         store.insert("core.article_versions", batch.versions)
         refresh_keys(store, batch.keys)
+        if checked_by is not None and batch.keys:
+            mark_pending(store, run_id=checked_by, stage="extract_articles",
+                         table="core.articles", keys=batch.keys)

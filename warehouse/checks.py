@@ -7,13 +7,14 @@ rows are never deleted, analyst views leave quarantined rows out).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import pandas as pd
 
 from warehouse.projections import sql
-from warehouse.store import Store
+from warehouse.store import Store, utcnow
 
 # How each checked table's batch is found: by the run that wrote it, or (core) by its keys.
 _BATCH = {
@@ -33,11 +34,42 @@ def batch_frame(store: Store, table: str, *, run_id: str, keys: Sequence[str] = 
 
 
 def record_checks(store: Store, validations: Sequence[Mapping[str, Any]],
-                  quarantined: Sequence[Mapping[str, Any]]) -> None:
-    """Write a batch's check results and its quarantined rows, in one transaction."""
+                  quarantined: Sequence[Mapping[str, Any]], *, run_id: str, table: str) -> None:
+    """Write a batch's check results and its quarantined rows, and close its pending row, in
+    one transaction."""
     with store.transaction("checks"):
         store.insert("quality.validations", validations)
         store.insert("quality.quarantine", quarantined)
+        store.con.execute(sql("pending_checks_done"), {"run": run_id, "table": table})
+
+
+def mark_pending(store: Store, *, run_id: str, stage: str, table: str,
+                 keys: Sequence[str] | None = None) -> None:
+    """Name a batch whose checks are still to run; call inside the batch's own transaction, so
+    a batch is never committed without it (issue 18: checks that cannot be skipped)."""
+    part = store.con.execute(sql("pending_checks_next_part"),
+                             {"run": run_id, "table": table}).fetchone()
+    store.insert("quality.pending_checks", [{
+        "run_id": run_id, "stage": stage, "table_name": table, "part": part[0] if part else 0,
+        "keys": None if keys is None else list(keys), "created_at": utcnow()}])
+
+
+@dataclass(frozen=True, slots=True)
+class PendingBatch:
+    """A committed batch whose checks never ran."""
+
+    run_id: str
+    flow: str
+    stage: str
+    table: str
+    keys: tuple[str, ...]
+
+
+def pending_batches(store: Store) -> list[PendingBatch]:
+    """Every committed batch still waiting for its checks, oldest first."""
+    rows = store.con.execute(sql("pending_checks")).fetchall()
+    return [PendingBatch(run, flow, stage, table, tuple(keys or ()))
+            for run, stage, table, keys, flow in rows]
 
 
 def volume_history(store: Store, day: date, window: int) -> pd.DataFrame:

@@ -11,16 +11,20 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
+import socket
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from transforms.vocab import RunStatus
 from transforms.vocab import worst as worst
+from warehouse.projections import sql
 from warehouse.store import Store, event_id, schema_version, utcnow
 
 log = logging.getLogger(__name__)
@@ -158,3 +162,90 @@ def stage_status(failed: int, total: int) -> RunStatus:
     if failed == 0:
         return RunStatus.OK
     return RunStatus.FAILED if failed == total else RunStatus.PARTIAL
+
+
+# -- the run-level rows (stage 'run'): one when a run starts, one when it ends ----------------
+
+RUN_STAGE = "run"
+
+
+def open_run(store: Store, run_id: str, flow: str, parameters: dict[str, Any]) -> StageRun:
+    """Begin a run's own ledger row (inside ``cancellable_stage``: an error or an interruption
+    closes it 'failed' or 'cancelled'). The process id and host are kept, so a later run can
+    tell a run that died from one still going."""
+    where = {"pid": os.getpid(), "host": socket.gethostname()}
+    return StageRun(run_id, flow, RUN_STAGE, {**parameters, **where}).begin(store)
+
+
+def mark_died(store: Store, current: str) -> list[str]:
+    """Close the run-level rows of runs whose process ended without closing them (killed,
+    power cut) with 'died'; returns their run ids. A run whose process still lives on this
+    host (a backfill between two chunks) is left alone."""
+    died = []
+    for run_id, flow, parameters in store.con.execute(sql("runs_died"),
+                                                      {"current": current}).fetchall():
+        params = json.loads(parameters or "{}")
+        if params.get("host") == socket.gethostname() and _alive(params.get("pid")):
+            continue
+        run = StageRun(run_id, flow, RUN_STAGE, params)
+        store.insert("raw.runs", [run.final_row(
+            RunStatus.DIED, "the process ended without closing the run (killed or crashed); "
+            "its stages show how far it got")])
+        died.append(str(run_id))
+    return died
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+# -- runs that could not reach the store (skipped_locked) -------------------------------------
+
+def journal_path(db_path: Path) -> Path:
+    """Where runs that found the store held note themselves, for the next writer to record."""
+    return db_path.with_name(db_path.name + ".skipped.jsonl")
+
+
+def journal_skipped(db_path: Path, run_id: str, flow: str, message: str) -> None:
+    """Note a run that ended skipped_locked (the store belongs to another writer, so the row
+    waits in a side file). One short line appended: safe beside a running writer."""
+    line = json.dumps({"run_id": run_id, "flow": flow, "message": message[:1000],
+                       "at": utcnow().isoformat()})
+    try:
+        with journal_path(db_path).open("a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+    except OSError as exc:  # a note about a run that did nothing: never a reason to fail
+        log.warning("could not note the skipped run %s: %s", run_id, exc)
+
+
+def fold_journal(store: Store, db_path: Path) -> int:
+    """Record the skipped runs noted beside the store as ``skipped_locked`` run rows, then
+    empty the note (call under the writer lock). Returns how many were recorded."""
+    path = journal_path(db_path)
+    folding = path.with_name(path.name + ".folding")
+    try:  # notes appended from now on go to a new file, read by the next writer
+        os.replace(path, folding)
+    except FileNotFoundError:
+        if not folding.exists():  # else: left by a writer killed while folding
+            return 0
+    rows = []
+    for line in folding.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            note = json.loads(line)
+            at = datetime.fromisoformat(note["at"])
+        except (ValueError, KeyError, TypeError):
+            continue  # a torn last line (the noting process was killed mid-write)
+        run = StageRun(str(note["run_id"]), str(note["flow"]), RUN_STAGE, {}, started_at=at)
+        row = run.final_row(RunStatus.SKIPPED_LOCKED, str(note.get("message") or ""))
+        rows.append(row | {"finished_at": at, "occurred_at": at})
+    store.insert("raw.runs", rows)  # ids are deterministic: folding twice adds nothing
+    folding.unlink()
+    return len(rows)

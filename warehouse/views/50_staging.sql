@@ -1,5 +1,5 @@
 -- staging.*: the analyst marts' inputs, one per core table, renamed and typed once:
--- quarantined articles left out, each article's event time (published_at unless missing or
+-- quarantined articles and those whose checks have not run left out, each article's event time (published_at unless missing or
 -- suspect, then first seen) and its UTC day, outlets never NULL.
 CREATE OR REPLACE VIEW staging.articles AS
 WITH source AS (
@@ -8,6 +8,11 @@ WITH source AS (
 quarantined AS (
     SELECT DISTINCT event_id AS article_key
     FROM quality.quarantine
+    WHERE table_name = 'core.articles'
+),
+unchecked AS (
+    SELECT DISTINCT unnest(keys) AS article_key
+    FROM quality.pending_checks
     WHERE table_name = 'core.articles'
 ),
 renamed AS (
@@ -30,6 +35,7 @@ renamed AS (
              ELSE s.published_at END AS event_at
     FROM source AS s
     WHERE s.article_key NOT IN (SELECT article_key FROM quarantined)
+      AND s.article_key NOT IN (SELECT article_key FROM unchecked)
 ),
 final AS (
     SELECT *, timezone('UTC', event_at)::DATE AS event_day

@@ -2,7 +2,7 @@
 -- from them; tests/warehouse/test_schema_doc.py fails when a view gains a column without one
 -- or when docs/schema.md is stale. Applied last (views are recreated on every open).
 
-COMMENT ON VIEW analytics.articles IS 'One row per article (canonical URL) in its current version; articles quarantined by a blocking check are left out.';
+COMMENT ON VIEW analytics.articles IS 'One row per article (canonical URL) in its current version; articles quarantined by a blocking check, or whose checks have not run yet, are left out.';
 COMMENT ON COLUMN analytics.articles.article_key IS 'Canonical URL key of the article; joins every other article view.';
 COMMENT ON COLUMN analytics.articles.url IS 'URL the article was fetched from.';
 COMMENT ON COLUMN analytics.articles.canonical_url IS 'The page''s own rel=canonical URL, when it declares one.';
