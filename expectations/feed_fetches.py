@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 from expectations.http_checks import SUCCESS, http_checks, mark_success
 from expectations.policy import BLOCKING, WARNING, Check, columns_check, row_count_check, unique_check
+from transforms.feeds import FeedOutcome
 
 if TYPE_CHECKING:
     import pandas as pd
-
-log = logging.getLogger(__name__)
 
 TABLE = "raw.feed_fetches"
 SUITE = "raw_feed_fetches"
@@ -24,21 +22,10 @@ COLUMNS: tuple[str, ...] = (
     "bozo", "entry_count", "feed_title", "ttl_minutes",
 )
 
-# Mirror of transforms.feeds.FeedOutcome, used only when transforms/ cannot be imported.
-KNOWN_FEED_OUTCOMES: tuple[str, ...] = (
-    "ok", "bozo_recovered", "not_a_feed", "empty_document", "malformed", "unsafe_xml",
-    "parse_timeout", "parse_crash",
-)
-
 
 def feed_outcomes() -> list[str]:
-    """The closed set of parse outcomes: transforms.feeds.FeedOutcome when importable."""
-    try:
-        from transforms.feeds import FeedOutcome  # transforms/ owns the closed set
-    except ImportError:
-        log.debug("transforms.feeds.FeedOutcome not importable; using the mirrored list")
-        return sorted(KNOWN_FEED_OUTCOMES)
-    return sorted({str(member) for member in FeedOutcome})
+    """The closed set of parse outcomes (transforms.feeds.FeedOutcome), as stored."""
+    return sorted(str(member) for member in FeedOutcome)
 
 
 def prepare(df: pd.DataFrame) -> pd.DataFrame:

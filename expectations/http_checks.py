@@ -7,7 +7,6 @@ and its hash, and is the body inside the byte cap.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 from expectations.policy import (
@@ -18,33 +17,18 @@ from expectations.policy import (
     WARNING,
     Check,
 )
+from transforms.vocab import ErrorClass
 
 if TYPE_CHECKING:
     import pandas as pd
-
-log = logging.getLogger(__name__)
-
-# Mirror of web.ErrorClass, used only when web/ cannot be imported (it is the source of truth).
-KNOWN_ERROR_CLASSES: tuple[str, ...] = (
-    "dns", "connect_timeout", "timeout", "deadline", "reset", "incomplete", "protocol", "http_4xx",
-    "http_5xx", "rate_limited", "gone", "not_found", "forbidden", "bot_challenge", "too_large",
-    "too_many_redirects", "ssrf_blocked", "bad_scheme", "bad_url", "tls", "empty_response",
-    "too_many_encodings", "downgrade", "robots_disallowed", "connect", "other", "bad_encoding",
-    "unauthorized",
-)
 
 # The row filter GX applies for checks that only concern successful attempts (see ``prepare``).
 SUCCESS = ("_success", "==", True)
 
 
 def error_classes() -> list[str]:
-    """The closed set of error classes: web.ErrorClass when importable, else the mirror above."""
-    try:
-        from web import ErrorClass  # web/ owns the closed set
-    except ImportError:
-        log.debug("web.ErrorClass not importable; using the mirrored error class list")
-        return sorted(KNOWN_ERROR_CLASSES)
-    return sorted({str(member) for member in ErrorClass})
+    """The closed set of error classes (transforms.vocab.ErrorClass), as stored."""
+    return sorted(str(member) for member in ErrorClass)
 
 
 def mark_success(df: pd.DataFrame, *, has_not_modified: bool) -> pd.DataFrame:
@@ -64,8 +48,8 @@ def http_checks() -> list[Check]:
               "a status outside 100-599 is not HTTP; NULL is allowed (no response: DNS, connect, TLS)"),
         Check("error_class_known", "ExpectColumnValuesToBeInSet",
               {"column": "error_class", "value_set": error_classes()}, BLOCKING,
-              "error_class is a closed set (web.ErrorClass); anything else means a writer bypassed "
-              "the classification that retries and feed health depend on"),
+              "error_class is a closed set (transforms.vocab.ErrorClass); anything else means a "
+              "writer bypassed the classification that retries and feed health depend on"),
         Check("elapsed_non_negative", "ExpectColumnValuesToBeBetween",
               {"column": "elapsed_ms", "min_value": 0}, BLOCKING,
               "a negative duration means a wall clock was used where a monotonic one belongs"),

@@ -14,6 +14,7 @@ from expectations.policy import (
     row_count_check,
     unique_check,
 )
+from transforms.vocab import PageSource
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,7 +27,7 @@ COLUMNS: tuple[str, ...] = (
     "source", "attempt", "final_url", "redirect_chain", "status", "error_class", "error_detail",
     "headers", "content_type", "charset", "body_sha256", "body_bytes", "elapsed_ms",
 )
-SOURCES = ["feed", "sitemap", "warc", "archive-feed"]
+SOURCES = [str(source) for source in PageSource]
 
 
 def prepare(df: pd.DataFrame) -> pd.DataFrame:

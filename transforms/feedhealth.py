@@ -24,13 +24,16 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from itertools import pairwise
 
+from transforms.vocab import ErrorClass, Severity
+
 MAX_INTERVAL_S = 24 * 3600.0
 # The fastest a feed is polled, as a share of the base interval (900 s -> 300 s).
 MIN_INTERVAL_SHARE = 1 / 3
-# Backoff exponent added per consecutive failure, by severity.
-WEIGHTS = {"hard": 2.0, "soft": 1.0, "temporary": 0.5}
+# Backoff exponent added per consecutive failure, by severity (keyed by the stored string,
+# which callers pass as plain text).
+WEIGHTS: dict[str, float] = {Severity.HARD: 2.0, Severity.SOFT: 1.0, Severity.TEMPORARY: 0.5}
 # Failures whose caller gave no severity: parse outcomes and unknown classes count as soft.
-DEFAULT_SEVERITY = "soft"
+DEFAULT_SEVERITY = Severity.SOFT
 # Entries used for the cadence; older history says little about today's rhythm.
 CADENCE_WINDOW = 30
 MIN_ENTRIES_FOR_CADENCE = 4
@@ -132,10 +135,10 @@ def assess_feed(
         interval = _clamp(interval * 2.0 ** min(score, 32.0), low, MAX_INTERVAL_S)
         hard_run = 0
         for a in streak:
-            if (a.severity or DEFAULT_SEVERITY) != "hard":
+            if (a.severity or DEFAULT_SEVERITY) != Severity.HARD:
                 break
             hard_run += 1
-        gone = last.error_class == "gone" or hard_run >= GONE_AFTER_HARD
+        gone = last.error_class == ErrorClass.GONE or hard_run >= GONE_AFTER_HARD
         status = HealthStatus.GONE if gone else HealthStatus.FAILING
         why = (f"{len(streak)} failed poll(s) in a row, last {last.error_class}"
                f" ({last.severity or DEFAULT_SEVERITY}); backing off to {interval / 3600:.1f} h")

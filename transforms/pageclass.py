@@ -7,24 +7,10 @@ the pipeline can count them per source (GX watches the share of no_content per d
 from __future__ import annotations
 
 import re
-from enum import StrEnum
 
+from transforms.vocab import PageClass
 
-class PageClass(StrEnum):
-    """Closed set of outcomes of extracting one page."""
-
-    ARTICLE = "article"
-    NO_CONTENT = "no_content"
-    SUSPECT_PAYWALL = "suspect_paywall"
-    CONSENT_WALL = "consent_wall"
-    BOT_CHALLENGE = "bot_challenge"
-    LOGIN_WALL = "login_wall"
-    JS_SHELL = "js_shell"
-    NON_HTML = "skipped_non_html"
-    BINARY = "skipped_binary"
-    TOO_SHORT = "too_short"
-    EXTRACT_TIMEOUT = "extract_timeout"
-    EXTRACT_CRASH = "extract_crash"
+__all__ = ["PageClass", "classify_non_article", "visible_text"]
 
 
 # Phrases are matched on the visible text of short pages only, so an article that merely

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from transforms.vocab import ErrorClass, FetchKind
 from web.decode import looks_compressed
-from web.errors import ErrorClass
-from web.http import Fetcher, FetchRequest, FetchResult, HttpOptions
+from web.http import Fetcher
+from web.types import FetchRequest, FetchResult, HttpOptions
 from web.urlcheck import check_url, validate_url
 
 __all__ = [
     "ErrorClass",
+    "FetchKind",
     "FetchRequest",
     "FetchResult",
     "Fetcher",

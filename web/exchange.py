@@ -7,14 +7,14 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING
 from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
+from transforms.vocab import ErrorClass, FetchKind
 from web.decode import UnsupportedEncoding, decode_stream, parse_encodings
-from web.errors import ErrorClass
 from web.guard import DeadlineExceeded, bytes_received, set_deadline, time_left
+from web.limits import HostLimiter
 from web.response import (
     REDIRECT_STATUSES,
     classify_exception,
@@ -24,19 +24,16 @@ from web.response import (
     select_headers,
     short,
 )
+from web.types import FetchRequest, FetchResult, HttpOptions
 from web.urlcheck import check_url
-
-if TYPE_CHECKING:
-    from web.http import FetchRequest, FetchResult, HttpOptions
-    from web.limits import HostLimiter
 
 log = logging.getLogger(__name__)
 
 ACCEPT = {
-    "feed": "application/rss+xml, application/atom+xml, application/feed+json, "
+    FetchKind.FEED: "application/rss+xml, application/atom+xml, application/feed+json, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8",
-    "page": "text/html, application/xhtml+xml;q=0.9, */*;q=0.8",
-    "robots": "text/plain, */*;q=0.5",
+    FetchKind.PAGE: "text/html, application/xhtml+xml;q=0.9, */*;q=0.8",
+    FetchKind.ROBOTS: "text/plain, */*;q=0.5",
 }
 ACCEPT_ENCODING = "gzip, deflate, br, zstd"
 _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"  # reserved characters and '%' stay as they are (requests' requote_uri)
@@ -74,8 +71,6 @@ class Exchange:
 
     def failure(self, request: FetchRequest, attempt: int, error: ErrorClass, detail: str) -> FetchResult:
         """A result for an attempt that never reached a server."""
-        from web.http import FetchResult
-
         return FetchResult(
             request=request,
             attempt=attempt,
@@ -105,8 +100,6 @@ class Exchange:
         max_bytes: int | None = None,
     ) -> FetchResult:
         """Run one attempt (following redirects) and describe it; never raises for I/O trouble."""
-        from web.http import FetchResult
-
         options = self._options
         cap = options.max_bytes if max_bytes is None else max_bytes
         started_at = self._now()
@@ -204,7 +197,7 @@ class Exchange:
 
     def _request_headers(self, request: FetchRequest) -> dict[str, str]:
         headers = {
-            "Accept": ACCEPT.get(request.kind, ACCEPT["page"]),
+            "Accept": ACCEPT.get(request.kind, ACCEPT[FetchKind.PAGE]),
             "Accept-Encoding": ACCEPT_ENCODING,
         }
         if request.etag:

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import httpx
 
+from transforms.vocab import ErrorClass
 from web.decode import DecodeError, UnsupportedEncoding
-from web.errors import ErrorClass
 from web.guard import BlockedAddress, DeadlineExceeded, ResolutionFailed
 
 # The response headers worth keeping in a raw row; everything else is dropped (case 28).

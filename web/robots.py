@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
-from web.errors import ErrorClass
-
-if TYPE_CHECKING:
-    from web.exchange import Exchange
-    from web.http import HttpOptions
+from transforms.vocab import ErrorClass, FetchKind
+from web.exchange import Exchange
+from web.types import FetchRequest, HttpOptions
 
 log = logging.getLogger(__name__)
 
@@ -78,13 +75,11 @@ class RobotsCache:
             return rules
 
     def _load(self, origin: str) -> tuple[RobotFileParser | Problem, bool]:
-        from web.http import FetchRequest
-
         url = f"{origin}/robots.txt"
         with self._lock:
             self.fetches += 1
         result = self._exchange.attempt(
-            FetchRequest(url=url, kind="robots"), 1, None, max_bytes=self._options.robots_max_bytes
+            FetchRequest(url=url, kind=FetchKind.ROBOTS), 1, None, max_bytes=self._options.robots_max_bytes
         )
         parser = RobotFileParser(url)
         error = result.error_class

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import SplitResult, urlsplit
 
-from web.errors import ErrorClass
+from transforms.vocab import ErrorClass
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
