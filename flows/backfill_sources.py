@@ -1,9 +1,9 @@
 """The backfill's sources: what each lists per day, and how a day's pages are obtained and stored.
 
-Network goes through ``web.Fetcher`` only; parsing is in ``transforms.sitemaps`` and
-``transforms.archivefeed``; WARC reading is ``warehouse.warc``. The functions here glue those to the
-store. A URL already stored OK (by any source, the scheduled pipeline included) is never fetched
-again, and permanent failures are not retried, so a re-run of a day writes nothing new.
+The crawls that list a day's URLs (sitemaps, feed archives) are ``web.crawl``; WARC reading is
+``web.warc``. The functions here glue those to the store. A URL already stored OK (by any source,
+the scheduled pipeline included) is never fetched again, and permanent failures are not retried,
+so a re-run of a day writes nothing new.
 """
 
 from __future__ import annotations
@@ -21,40 +21,20 @@ from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from flows.settings import Settings, load_feed_list
-from transforms.archivefeed import ArchiveEntry, next_hop, parse_archive_page
-from transforms.sitemaps import (
-    ParsedSitemap,
-    SitemapKind,
-    SitemapUrl,
-    parse_sitemap,
-    plan_days,
-    refs_to_follow,
-    sitemaps_from_robots,
-)
-from transforms.urls import canonicalize_url, same_site
+from transforms.urls import url_key
 from warehouse.events import ExtractedBatch, compress, envelope, extract_batch, page_fetch_row
 from warehouse.projections import PERMANENT_PAGE_ERRORS
 from warehouse.store import Store, event_id
-from warehouse.warc import ReadStats, WarcCapture, WarcReadError, read_captures
-from web import Fetcher, FetchRequest, FetchResult
+from web import Fetcher, FetchRequest
+from web.crawl import Listing, fetch_document, list_archive_feed, list_sitemaps
+from web.warc import ReadStats, WarcCapture, WarcReadError, read_captures
 
 log = logging.getLogger(__name__)
 
-MAX_DOCUMENTS = 200  # sitemaps or feed pages read per origin: a bound on a hostile index
-
-
-@dataclass(frozen=True, slots=True)
-class Listing:
-    """What one origin lists per day of the range, and what it took to find out."""
-
-    origin: str
-    by_day: dict[date, tuple[str, ...]]
-    documents: int = 0
-    read_ok: int = 0           # documents fetched and parsed; 0 means the listing failed
-    undated: int = 0
-    outside: int = 0
-    problems: tuple[str, ...] = ()
-    complete: bool = True      # every document read; else days are only ever 'partial'
+# The crawls are re-exported: flows/backfill.py reaches them (and Listing) through this module.
+__all__ = ["DayCounts", "Listing", "count_day", "fetch_day", "ingest_warc", "list_archive_feed",
+           "list_sitemaps", "origins_for", "reextract_day", "stored_outcomes", "url_key",
+           "warc_row"]
 
 
 @dataclass
@@ -71,98 +51,6 @@ class DayCounts:
     def pending(self) -> int:
         """Listed URLs neither stored OK nor settled as failures: worth another run."""
         return self.expected - self.obtained - self.failed
-
-
-def _fetch_doc(fetcher: Fetcher, url: str) -> FetchResult:
-    # Sitemaps, robots.txt and feed archives are machine documents, fetched like feeds.
-    return fetcher.fetch(FetchRequest(url, kind="feed"))[-1]
-
-
-def _is_site(origin: str) -> bool:
-    return urlsplit(origin).path in ("", "/")
-
-
-def list_sitemaps(fetcher: Fetcher, origin: str, since: date, until: date,
-                  *, max_documents: int = MAX_DOCUMENTS) -> Listing:
-    """The URLs a site's sitemaps date inside [since, until].
-
-    ``origin`` is a site (``https://host/``: its robots.txt ``Sitemap:`` lines, else
-    ``/sitemap.xml``) or a sitemap or sitemap index URL. Indexes are followed breadth-first,
-    skipping child sitemaps last modified before ``since``.
-    """
-    problems: list[str] = []
-    queue: list[str] = [origin]
-    if _is_site(origin):
-        parts = urlsplit(origin)
-        robots = urlunsplit((parts.scheme, parts.netloc, "/robots.txt", "", ""))
-        result = _fetch_doc(fetcher, robots)
-        found = sitemaps_from_robots(result.body or b"", result.final_url or robots) \
-            if result.ok else ()
-        queue = list(found) or [urlunsplit((parts.scheme, parts.netloc, "/sitemap.xml", "", ""))]
-    seen: set[str] = set()
-    urls: list[SitemapUrl] = []
-    read_ok = foreign = 0
-    complete = True
-    home = url_key(origin)
-    while queue and len(seen) < max_documents:
-        url = queue.pop(0)
-        if url in seen:
-            continue
-        seen.add(url)
-        result = _fetch_doc(fetcher, url)
-        if not result.ok or result.body is None:
-            problems.append(f"{url}: {result.error_class or 'no body'}")
-            complete = False
-            continue
-        parsed: ParsedSitemap = parse_sitemap(result.body, base_url=result.final_url or url)
-        if parsed.problem is not None:
-            problems.append(f"{url}: {parsed.problem}")
-        read_ok += parsed.kind != SitemapKind.NONE
-        complete = complete and parsed.kind != SitemapKind.NONE
-        if parsed.kind == SitemapKind.INDEX:
-            queue.extend(r.loc for r in refs_to_follow(parsed.sitemaps, since))
-        # A sitemap speaks for its own site only: URLs of other sites are not the site's history.
-        own = [u for u in parsed.urls if same_site(url_key(u.loc), home)]
-        foreign += len(parsed.urls) - len(own)
-        urls.extend(own)
-    if foreign:
-        problems.append(f"{foreign} URL(s) of other sites skipped")
-    if queue:
-        problems.append(f"stopped after {max_documents} documents")
-    plan = plan_days(urls, since, until)
-    return Listing(origin, plan.by_day, len(seen), read_ok, plan.undated, plan.outside,
-                   tuple(problems), complete and not queue)
-
-
-def list_archive_feed(fetcher: Fetcher, origin: str, since: date, until: date,
-                      *, max_documents: int = MAX_DOCUMENTS) -> Listing:
-    """The entry links a feed and its RFC 5005 archives date inside [since, until], walking back
-    from the subscription document along prev-archive (or paged ``next``) links."""
-    problems: list[str] = []
-    visited: list[str] = []
-    entries: list[ArchiveEntry] = []
-    url: str | None = origin
-    read_ok = 0
-    complete = True
-    while url is not None and len(visited) < max_documents:
-        visited.append(url)
-        result = _fetch_doc(fetcher, url)
-        if not result.ok or result.body is None:
-            problems.append(f"{url}: {result.error_class or 'no body'}")
-            complete = False
-            break
-        page = parse_archive_page(result.body, base_url=result.final_url or url)
-        if page.problem is not None:
-            problems.append(f"{url}: {page.problem}")
-        read_ok += page.kind != "none"
-        complete = complete and page.kind != "none"
-        entries.extend(page.entries)
-        url = next_hop(page, visited, since)
-    if url is not None:
-        problems.append(f"stopped after {max_documents} documents")
-    plan = plan_days(entries, since, until)
-    return Listing(origin, plan.by_day, len(visited), read_ok, plan.undated, plan.outside,
-                   tuple(problems), complete and url is None)
 
 
 def origins_for(settings: Settings, source: str, given: list[str] | None) -> list[str]:
@@ -182,11 +70,6 @@ def origins_for(settings: Settings, source: str, given: list[str] | None) -> lis
         found = [g if g.startswith(("http://", "https://")) else str(Path(g).resolve())
                  for g in found]
     return list(dict.fromkeys(found))
-
-
-def url_key(url: str) -> str:
-    """The canonical key page fetches are deduplicated by (the URL itself if not canonicalizable)."""
-    return canonicalize_url(url) or url
 
 
 def stored_outcomes(store: Store, keys: list[str]) -> tuple[set[str], set[str]]:
@@ -246,7 +129,7 @@ def warc_row(run_id: str, capture: WarcCapture) -> dict[str, Any]:
         "final_url": capture.url,
         "redirect_chain": [],
         "status": capture.status,
-        "error_class": capture.error_class,
+        "error_class": None if capture.error_class is None else str(capture.error_class),
         "error_detail": capture.error_detail,
         "headers": json.dumps(dict(capture.headers), ensure_ascii=False),
         "content_type": capture.content_type,
@@ -348,7 +231,7 @@ def _open_warc(settings: Settings, origin: str, max_bytes: int) -> IO[bytes]:
     options = replace(settings.http_options(), max_bytes=max_bytes,
                       deadline=max(settings.deadline_s, 900.0))
     with Fetcher(options) as fetcher:
-        result = _fetch_doc(fetcher, origin)
+        result = fetch_document(fetcher, origin)
     if not result.ok or result.body is None:
         raise OSError(f"{origin}: {result.error_class}: {result.error_detail}")
     return io.BytesIO(result.body)

@@ -92,6 +92,11 @@ def canonicalize_url(url: str) -> str | None:
     return urlunsplit((scheme, netloc, _normalize_path(parts.path), query, ""))
 
 
+def url_key(url: str) -> str:
+    """The key page fetches are deduplicated by: the canonical URL, else the URL itself."""
+    return canonicalize_url(url) or url
+
+
 def _site(host: str) -> str:
     """The registrable part of a host, approximated as its last two labels (three for
     two-letter second-level labels like co.uk), with ``www.``/``m.``/``amp.`` ignored."""

@@ -18,9 +18,10 @@ from web.limits import HostLimiter
 from web.response import (
     REDIRECT_STATUSES,
     classify_exception,
+    classify_final,
     classify_status,
     parse_content_type,
-    parse_retry_after,
+    retry_after_for,
     select_headers,
     short,
 )
@@ -143,11 +144,9 @@ class Exchange:
                 hop_statuses.append(hop.status or 0)
                 url = target
             assert hop.status is not None
-            error = classify_status(hop.status, hop.headers)
-            if error is not None:
-                detail = f"HTTP {hop.status}"
-            elif hop.status != 304 and not hop.body:
-                error, detail = ErrorClass.EMPTY_RESPONSE, f"HTTP {hop.status} with an empty body"
+            problem = classify_final(hop.status, hop.headers, hop.body)
+            if problem is not None:
+                error, detail = problem
         except _Stop as stop:
             error, detail = stop.error, stop.detail
         except Exception as exc:
@@ -169,11 +168,9 @@ class Exchange:
             body = None  # never a partial body
         elapsed_ms = round((self._clock() - t0) * 1000)
         content_type, charset = parse_content_type(headers.get("content-type"))
-        retry_after = None
-        if status in (429, 503):
-            retry_after = parse_retry_after(
-                headers.get("retry-after"), now=started_at, cap=options.retry_after_cap
-            )
+        retry_after = retry_after_for(
+            status, headers.get("retry-after"), now=started_at, cap=options.retry_after_cap
+        )
         return FetchResult(
             request=request,
             attempt=attempt,

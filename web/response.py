@@ -36,6 +36,8 @@ MAX_HEADER_VALUE = 512
 MAX_DETAIL = 300
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# The statuses whose Retry-After is honoured (RFC 9110 §10.2.3 names 503 and 429).
+RETRY_AFTER_STATUSES = frozenset({429, 503})
 
 
 def select_headers(headers: Iterable[tuple[str, str]], max_bytes: int) -> tuple[tuple[str, str], ...]:
@@ -116,6 +118,27 @@ def classify_status(status: int, headers: httpx.Headers) -> ErrorClass | None:
     if 500 <= status < 600:
         return ErrorClass.HTTP_5XX
     return ErrorClass.PROTOCOL  # 1xx as final, 3xx without Location, 6xx and other nonsense
+
+
+def classify_final(status: int, headers: httpx.Headers, body: bytes | None) -> tuple[ErrorClass, str] | None:
+    """Why a final response (its body read if it had one worth reading) is not a success, or None.
+
+    Live fetches and WARC captures both end here, so a page is classified the same whichever way
+    it arrived.
+    """
+    error = classify_status(status, headers)
+    if error is not None:
+        return error, f"HTTP {status}"
+    if status != 304 and not body:
+        return ErrorClass.EMPTY_RESPONSE, f"HTTP {status} with an empty body"
+    return None
+
+
+def retry_after_for(status: int | None, value: str | None, *, now: datetime, cap: float) -> float | None:
+    """The Retry-After delay a response asks for, when its status is one that may ask."""
+    if status not in RETRY_AFTER_STATUSES:
+        return None
+    return parse_retry_after(value, now=now, cap=cap)
 
 
 def _has_ssl_cause(exc: BaseException) -> bool:

@@ -100,6 +100,7 @@ class FaultServer:
         self.requests: list[Request] = []
         self.robots_txt: str | None = None  # None -> 404
         self.robots_status = 200
+        self.documents: dict[str, tuple[str, str]] = {}  # /doc/<name> -> (text, content type)
         self.in_flight = 0
         self.peak_in_flight = 0
         self.start_times: list[float] = []
@@ -458,6 +459,14 @@ class FaultServer:
         if self.robots_txt is None:
             return self.send(conn, 404, b"none")
         return self.send(conn, self.robots_status, self.robots_txt.encode(), content_type="text/plain")
+
+    def route_doc(self, conn: socket.socket, req: Request) -> bool:
+        """/doc/<name>: a document the test put in ``documents`` (404 if there is none)."""
+        found = self.documents.get("/".join(req.args))
+        if found is None:
+            return self.send(conn, 404, b"no such document")
+        text, content_type = found
+        return self.send(conn, 200, text.encode(), content_type=content_type)
 
     def route_slow(self, conn: socket.socket, req: Request) -> bool:
         """/slow?s=0.2: answer after a pause (to observe concurrency)."""
