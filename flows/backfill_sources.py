@@ -9,11 +9,10 @@ so a re-run of a day writes nothing new.
 from __future__ import annotations
 
 import io
-import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
@@ -22,35 +21,27 @@ from urllib.parse import urlsplit, urlunsplit
 
 from flows.settings import Settings, load_feed_list
 from transforms.urls import url_key
-from warehouse.events import ExtractedBatch, compress, envelope, extract_batch, page_fetch_row
-from warehouse.projections import PERMANENT_PAGE_ERRORS
-from warehouse.store import Store, event_id
+from warehouse.backfill import (
+    DayCounts,
+    count_day,
+    day_pages,
+    new_rows_by_day,
+    page_bodies,
+    previous_extractions,
+    stored_outcomes,
+)
+from warehouse.checks import mark_pending
+from warehouse.events import ExtractedBatch, capture_row, extract_batch, page_fetch_row
+from warehouse.store import Store
 from web import Fetcher, FetchRequest
 from web.crawl import Listing, fetch_document, list_archive_feed, list_sitemaps
-from web.warc import ReadStats, WarcCapture, WarcReadError, read_captures
+from web.warc import ReadStats, WarcReadError, read_captures
 
 log = logging.getLogger(__name__)
 
 # The crawls are re-exported: flows/backfill.py reaches them (and Listing) through this module.
-__all__ = ["DayCounts", "Listing", "count_day", "fetch_day", "ingest_warc", "list_archive_feed",
-           "list_sitemaps", "origins_for", "reextract_day", "stored_outcomes", "url_key",
-           "warc_row"]
-
-
-@dataclass
-class DayCounts:
-    """Expected vs obtained for one day of one origin (mutable while the day is worked)."""
-
-    expected: int = 0
-    obtained: int = 0
-    failed: int = 0
-    new_rows: int = 0
-    detail: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def pending(self) -> int:
-        """Listed URLs neither stored OK nor settled as failures: worth another run."""
-        return self.expected - self.obtained - self.failed
+__all__ = ["Listing", "fetch_day", "ingest_warc", "list_archive_feed", "list_sitemaps",
+           "origins_for", "reextract_day"]
 
 
 def origins_for(settings: Settings, source: str, given: list[str] | None) -> list[str]:
@@ -70,20 +61,6 @@ def origins_for(settings: Settings, source: str, given: list[str] | None) -> lis
         found = [g if g.startswith(("http://", "https://")) else str(Path(g).resolve())
                  for g in found]
     return list(dict.fromkeys(found))
-
-
-def stored_outcomes(store: Store, keys: list[str]) -> tuple[set[str], set[str]]:
-    """Of ``keys``: those with a page stored OK, and those settled by a permanent failure."""
-    if not keys:
-        return set(), set()
-    rows = store.con.execute(
-        "SELECT url_key, bool_or(error_class IS NULL AND body IS NOT NULL) AS ok, "
-        "bool_or(list_contains($permanent, error_class)) AS permanent "
-        "FROM raw.page_fetches WHERE list_contains($keys, url_key) GROUP BY url_key",
-        {"keys": keys, "permanent": list(PERMANENT_PAGE_ERRORS)},
-    ).fetchall()
-    ok = {k for k, good, _ in rows if good}
-    return ok, {k for k, good, bad in rows if bad and not good}
 
 
 def fetch_day(fetcher: Fetcher, store: Store, *, run_id: str, source: str,
@@ -108,61 +85,6 @@ def fetch_day(fetcher: Fetcher, store: Store, *, run_id: str, source: str,
     return sorted(set(keys.values())), detail
 
 
-def count_day(store: Store, keys: list[str]) -> DayCounts:
-    """Expected (the listed keys) vs obtained (stored OK) and failed (permanently) so far."""
-    ok, permanent = stored_outcomes(store, keys)
-    return DayCounts(expected=len(keys), obtained=len(ok), failed=len(permanent))
-
-
-def warc_row(run_id: str, capture: WarcCapture) -> dict[str, Any]:
-    """A raw.page_fetches row for a WARC capture: occurred_at is the capture time, and the id
-    comes from (url, record id or date, body hash) so re-reading the same file adds nothing."""
-    return {
-        "event_id": event_id("page_captured", capture.url,
-                             capture.record_id or capture.captured_at.isoformat(),
-                             capture.body_sha256),
-        **envelope(run_id, capture.captured_at),
-        "url": capture.url,
-        "url_key": url_key(capture.url),
-        "source": "warc",
-        "attempt": 1,
-        "final_url": capture.url,
-        "redirect_chain": [],
-        "status": capture.status,
-        "error_class": None if capture.error_class is None else str(capture.error_class),
-        "error_detail": capture.error_detail,
-        "headers": json.dumps(dict(capture.headers), ensure_ascii=False),
-        "content_type": capture.content_type,
-        "charset": capture.charset,
-        "body": compress(capture.body),
-        "body_sha256": capture.body_sha256,
-        "body_bytes": None if capture.body is None else len(capture.body),
-        "elapsed_ms": 0,
-    }
-
-
-_DAY_PAGES = """
-SELECT p.event_id, p.url,
-       EXISTS (SELECT 1 FROM core.page_extractions AS x
-               WHERE x.page_fetch_id = p.event_id AND x.extractor_version = $version) AS current
-FROM raw.page_fetches AS p
-WHERE p.error_class IS NULL AND p.body IS NOT NULL AND p.occurred_at >= $lo AND p.occurred_at < $hi
-ORDER BY p.occurred_at, p.event_id
-"""
-_BODIES = """
-SELECT event_id, url, url_key, final_url, content_type, body, occurred_at
-FROM raw.page_fetches WHERE list_contains($ids, event_id) ORDER BY occurred_at, event_id
-"""
-_PREVIOUS = """
-SELECT x.page_fetch_id, x.extractor_version, x.page_class, x.content_hash, v.word_count
-FROM core.page_extractions AS x
-LEFT JOIN core.article_versions AS v
-  ON v.article_key = x.article_key AND v.content_hash = x.content_hash
- AND v.extractor_version = x.extractor_version
-WHERE list_contains($ids, x.page_fetch_id) AND x.extractor_version <> $version
-ORDER BY x.page_fetch_id, x.extractor_version
-"""
-
 def reextract_day(store: Store, pool: Any, *, version: str, lo: Any, hi: Any,
                   hosts: list[str] | None, commit: Callable[[ExtractedBatch], None],
                   batch_size: int = 200) -> DayCounts:
@@ -172,7 +94,7 @@ def reextract_day(store: Store, pool: Any, *, version: str, lo: Any, hi: Any,
     extracted batch; a new article version is kept only when the text changed (the old one
     stays queryable).
     """
-    pages = [p for p in _rows(store, _DAY_PAGES, {"version": version, "lo": lo, "hi": hi})
+    pages = [p for p in day_pages(store, version=version, lo=lo, hi=hi)
              if hosts is None or (urlsplit(p["url"]).hostname or "") in hosts]
     todo = [p["event_id"] for p in pages if not p["current"]]
     tally: Counter[str] = Counter()
@@ -180,16 +102,13 @@ def reextract_day(store: Store, pool: Any, *, version: str, lo: Any, hi: Any,
     extracted = new_versions = 0
     for start in range(0, len(todo), batch_size):
         ids = todo[start:start + batch_size]
-        previous = {r["page_fetch_id"]: r  # ordered by version: the last one wins
-                    for r in _rows(store, _PREVIOUS, {"ids": ids, "version": version})}
+        previous = previous_extractions(store, ids, version=version)
 
         def changed(page: Mapping[str, Any], outcome: Mapping[str, Any], extraction: Any,
                     previous: dict[str, dict[str, Any]] = previous) -> bool:
             return not _compare(previous.get(page["event_id"]), outcome, extraction, tally, moved)
 
-        batch = extract_batch(pool.extract_many,
-                              {p["event_id"]: p for p in _rows(store, _BODIES, {"ids": ids})},
-                              keep=changed)
+        batch = extract_batch(pool.extract_many, page_bodies(store, ids), keep=changed)
         commit(batch)
         extracted += len(batch.outcomes)
         new_versions += len(batch.versions)
@@ -215,12 +134,6 @@ def _compare(old: Mapping[str, Any] | None, outcome: Mapping[str, Any], extracti
         delta = extraction.word_count - int(old["word_count"])
         tally["longer" if delta > 0 else "shorter" if delta < 0 else "same_length"] += 1
     return False
-
-
-def _rows(store: Store, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    cur = store.con.execute(sql, params)
-    names = [d[0] for d in cur.description or []]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
 def _open_warc(settings: Settings, origin: str, max_bytes: int) -> IO[bytes]:
@@ -254,7 +167,10 @@ def ingest_warc(store: Store, settings: Settings, *, run_id: str, origin: str, s
 
     def flush() -> None:
         with store.transaction("backfill_warc_batch"):
-            store.insert("raw.page_fetches", batch)
+            if store.insert("raw.page_fetches", batch) and settings.run_checks:
+                # checked at the end of the backfill
+                mark_pending(store, run_id=run_id, stage="backfill_warc",
+                             table="raw.page_fetches")
         batch.clear()
 
     try:
@@ -263,7 +179,7 @@ def ingest_warc(store: Store, settings: Settings, *, run_id: str, origin: str, s
                                          until=hi, stats=stats,
                                          want=lambda url, when: when.date() in wanted):
                 keys[capture.captured_at.date()].add(url_key(capture.url))
-                batch.append(warc_row(run_id, capture))
+                batch.append(capture_row(run_id, capture))
                 if len(batch) >= batch_size:
                     flush()
     except (OSError, WarcReadError) as exc:
@@ -271,10 +187,7 @@ def ingest_warc(store: Store, settings: Settings, *, run_id: str, origin: str, s
         log.warning("WARC %s: %s", origin, error)
     if batch:
         flush()
-    new = dict(store.con.execute(
-        "SELECT occurred_at::DATE AS day, count(*) FROM raw.page_fetches "
-        "WHERE run_id = $run AND source = 'warc' AND occurred_at >= $lo AND occurred_at < $hi "
-        "GROUP BY day", {"run": run_id, "lo": lo, "hi": hi}).fetchall())
+    new = new_rows_by_day(store, run_id, lo, hi)
     out = {}
     for day in span:
         counts = count_day(store, sorted(keys[day]))

@@ -118,7 +118,7 @@ def export_warc(
     db: Annotated[Path | None, typer.Option("--db", help="DuckDB file.")] = None,
 ) -> None:
     """Write the raw pages stored from --since to --until (UTC days) as a standard WARC file."""
-    from flows.backfill import bounds
+    from flows.backfill_days import bounds
     from warehouse.store import Store
     from warehouse.warc import export_warc as write
 

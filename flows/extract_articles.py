@@ -10,13 +10,12 @@ from typing import Any
 from prefect import flow
 
 from flows.checks import check_batch
-from flows.runs import current_run_id, flow_result, skipped, writer
+from flows.runs import current_run_id, flow_result, run_as_writer
 from flows.settings import Settings, settings_for
 from warehouse import projections
 from warehouse.articles import apply_extractions
 from warehouse.events import extract_batch
 from warehouse.ledger import StageRun, cancellable_stage
-from warehouse.lock import LockedError
 from warehouse.store import Store
 from workers.dask_extraction import extraction_pool
 from workers.extraction import ExtractionPool
@@ -61,9 +60,6 @@ def extract_articles(db_path: str | None = None) -> dict[str, Any]:
     """Extract clean articles from the page fetches not yet projected."""
     settings = settings_for(db_path=db_path)
     run_id = current_run_id()
-    try:
-        with writer(settings) as store:
-            result = extract(store, settings, run_id=run_id)
-    except LockedError as exc:
-        result = skipped(exc, run_id)
+    result = run_as_writer(settings, run_id=run_id, flow="extract_articles", parameters={},
+                           body=lambda store: extract(store, settings, run_id=run_id))
     return flow_result(result)  # type: ignore[no-any-return]

@@ -9,12 +9,11 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.checks import check_batch
-from flows.runs import current_run_id, flow_result, run_task, skipped, writer
+from flows.runs import current_run_id, flow_result, run_as_writer, run_task
 from flows.settings import Settings, settings_for
 from warehouse.checks import mark_pending
 from warehouse.events import page_fetch_row
 from warehouse.ledger import StageRun, cancellable_stage, stage_status
-from warehouse.lock import LockedError
 from warehouse.projections import pages_to_fetch
 from warehouse.store import Store
 from web import Fetcher, FetchRequest, FetchResult
@@ -61,9 +60,6 @@ def fetch_pages(db_path: str | None = None, limit: int | None = None) -> dict[st
     """Fetch pages for feed entries that have none yet."""
     settings = settings_for(db_path=db_path)
     run_id = current_run_id()
-    try:
-        with writer(settings) as store:
-            result = fetch(store, settings, run_id=run_id, limit=limit)
-    except LockedError as exc:
-        result = skipped(exc, run_id)
+    result = run_as_writer(settings, run_id=run_id, flow="fetch_pages", parameters={"limit": limit},
+                           body=lambda store: fetch(store, settings, run_id=run_id, limit=limit))
     return flow_result(result)  # type: ignore[no-any-return]

@@ -12,7 +12,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.checks import check_batch
-from flows.runs import current_run_id, flow_result, run_task, skipped, writer
+from flows.runs import current_run_id, flow_result, run_as_writer, run_task
 from flows.settings import Settings, load_feed_list, settings_for
 from transforms.feedlist import FeedConfig, feed_id
 from transforms.feeds import FeedOutcome, ParsedFeed
@@ -21,7 +21,6 @@ from warehouse.articles import refresh_linked
 from warehouse.checks import mark_pending
 from warehouse.events import feed_entry_row, feed_fetch_row
 from warehouse.ledger import StageRun, cancellable_stage, stage_status
-from warehouse.lock import LockedError
 from warehouse.store import Store, utcnow
 from web import Fetcher, FetchRequest, FetchResult
 from workers.feedparse import check_expat, parse_feed_limited
@@ -132,9 +131,7 @@ def ingest_feeds(db_path: str | None = None, feeds_file: str | None = None,
     settings = settings_for(db_path=db_path, feeds_file=feeds_file)
     feeds = load_feed_list(settings.feeds_file)
     run_id = current_run_id()
-    try:
-        with writer(settings) as store:
-            result = ingest(store, settings, feeds, run_id=run_id, only_due=only_due)
-    except LockedError as exc:
-        result = skipped(exc, run_id)
+    result = run_as_writer(
+        settings, run_id=run_id, flow="ingest_feeds", parameters={"only_due": only_due},
+        body=lambda store: ingest(store, settings, feeds, run_id=run_id, only_due=only_due))
     return flow_result(result)  # type: ignore[no-any-return]

@@ -7,16 +7,16 @@ from typing import Any
 
 from prefect import flow
 
-from flows.checks import check_unchecked
 from flows.extract_articles import extract
 from flows.fetch_pages import fetch
 from flows.ingest_feeds import ingest
 from flows.quality_report import run_checks
-from flows.runs import current_run_id, flow_result, sigterm_as_interrupt, skipped, writer
+from flows.runs import current_run_id, flow_result, run_as_writer
 from flows.settings import Settings, load_feed_list, settings_for
-from warehouse.ledger import worst
-from warehouse.lock import LockedError
+from flows.signals import sigterm_as_interrupt
+from transforms.vocab import worst
 from warehouse.publish import publish
+from warehouse.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -24,28 +24,25 @@ log = logging.getLogger(__name__)
 # SIGTERM (a process worker cancelling the run) unwinds the stages so they record 'cancelled'
 @sigterm_as_interrupt()
 def run_pipeline(settings: Settings, *, run_id: str, only_due: bool = True) -> dict[str, Any]:
-    """All three stages in order; returns each stage's counts and the overall status."""
+    """All three stages in order, checked and published, as one ledgered run; returns each
+    stage's counts and the overall status."""
     feeds = load_feed_list(settings.feeds_file)
-    try:
-        with writer(settings, heal=False) as store:
-            healed = check_unchecked(store, max_body_bytes=settings.max_body_bytes) \
-                if settings.run_checks else []
-            stages = {
-                "ingest_feeds": ingest(store, settings, feeds, run_id=run_id, only_due=only_due),
-                "fetch_pages": fetch(store, settings, run_id=run_id),
-                "extract_articles": extract(store, settings, run_id=run_id),
-            }
-            if settings.run_checks:
-                stages["volume"] = run_checks(store, settings, run_id=run_id)
-            if healed:  # batches of an earlier run that died before its checks
-                stages["unchecked"] = {"status": "ok", "batches": len(healed), "blocking_failed":
-                                       sum(r.blocking_failed for r in healed)}
-            # Last, still under the lock: analysts read the published copy, never this file.
-            stages["publish"] = publish(store, settings.published_dir)
-    except LockedError as exc:
-        return skipped(exc, run_id)
-    status = worst([s["status"] for s in stages.values() if "status" in s])
-    return {"status": status, "run_id": run_id, "stages": stages}
+
+    def stages(store: Store) -> dict[str, Any]:
+        done = {
+            "ingest_feeds": ingest(store, settings, feeds, run_id=run_id, only_due=only_due),
+            "fetch_pages": fetch(store, settings, run_id=run_id),
+            "extract_articles": extract(store, settings, run_id=run_id),
+        }
+        if settings.run_checks:
+            done["volume"] = run_checks(store, settings, run_id=run_id)
+        # Last, still under the lock: analysts read the published copy, never this file.
+        done["publish"] = publish(store, settings.published_dir)
+        status = worst(s["status"] for s in done.values() if "status" in s)
+        return {"status": str(status), "run_id": run_id, "stages": done}
+
+    return run_as_writer(settings, run_id=run_id, flow="pipeline",
+                         parameters={"only_due": only_due}, body=stages)
 
 
 @flow(name="pipeline")

@@ -11,11 +11,10 @@ import pandas as pd
 from prefect import flow
 
 from flows.checks import record_report, timed_as_checks
-from flows.runs import current_run_id, flow_result, skipped, writer
+from flows.runs import current_run_id, flow_result, run_as_writer
 from flows.settings import Settings, settings_for
 from warehouse.checks import latest_data_day, volume_history
 from warehouse.ledger import StageRun, cancellable_stage
-from warehouse.lock import LockedError
 from warehouse.store import Store
 
 log = logging.getLogger(__name__)
@@ -97,10 +96,8 @@ def quality_report(day: date | None = None, db_path: str | None = None) -> dict[
     """Daily: volume per source against its trailing 28 days, Data Docs and a volume chart."""
     settings = settings_for(db_path=db_path)
     run_id = current_run_id()
-    try:
-        with writer(settings) as store:
-            result = report_day(store, settings, run_id=run_id,
-                                day=day or datetime.now(UTC).date())
-    except LockedError as exc:
-        result = skipped(exc, run_id)
+    day = day or datetime.now(UTC).date()
+    result = run_as_writer(
+        settings, run_id=run_id, flow="quality_report", parameters={"day": day},
+        body=lambda store: report_day(store, settings, run_id=run_id, day=day))
     return flow_result(result)  # type: ignore[no-any-return]

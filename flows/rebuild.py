@@ -11,13 +11,12 @@ from typing import Any
 from prefect import flow
 
 from flows.extract_articles import extract
-from flows.runs import current_run_id, flow_result, skipped, writer
+from flows.runs import current_run_id, flow_result, run_as_writer
 from flows.settings import Settings, settings_for
 from warehouse import feeds
 from warehouse import rebuild as ranged
 from warehouse.articles import refresh_articles, refresh_keys
 from warehouse.ledger import StageRun, cancellable_stage
-from warehouse.lock import LockedError
 from warehouse.store import Store
 
 log = logging.getLogger(__name__)
@@ -69,10 +68,9 @@ def rebuild(since: date | None = None, until: date | None = None, reextract: boo
     """Recompute the core projections from raw for a date range (all history by default)."""
     settings = settings_for(db_path=db_path)
     run_id = current_run_id()
-    try:
-        with writer(settings) as store:
-            result = rebuild_core(store, settings, run_id=run_id, since=since, until=until,
-                                  reextract=reextract)
-    except LockedError as exc:
-        result = skipped(exc, run_id)
+    result = run_as_writer(
+        settings, run_id=run_id, flow="rebuild",
+        parameters={"since": since, "until": until, "reextract": reextract},
+        body=lambda store: rebuild_core(store, settings, run_id=run_id, since=since, until=until,
+                                        reextract=reextract))
     return flow_result(result)  # type: ignore[no-any-return]

@@ -1,18 +1,17 @@
-"""What every flow shares: its run id, the writer door with its refusals, SIGTERM as an
-interruption, and calling a task with or without a Prefect flow run around it."""
+"""What every flow shares: its run id, the writer door with its refusals, the run's own ledger
+rows, and calling a task with or without a Prefect flow run around it."""
 
 from __future__ import annotations
 
 import logging
 import os
-import signal
-import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from warehouse.access import open_writer
+from warehouse.ledger import cancellable_stage, fold_journal, journal_skipped, mark_died, open_run
 from warehouse.lock import LockedError
 from warehouse.store import Store
 
@@ -47,6 +46,81 @@ def writer(settings: Settings, *, wait_s: float = 0.0, migrate: bool = True,
         yield store
 
 
+def run_as_writer(settings: Settings, *, run_id: str, flow: str, parameters: dict[str, Any],
+                  body: Callable[[Store], dict[str, Any]]) -> dict[str, Any]:
+    """Run ``body`` on the store as one ledgered run: through the writer door, between a
+    run-level 'running' row and a closing row with the run's status (an error or interruption
+    closes it 'failed' or 'cancelled'). On the way in, the run records the runs that could not
+    get in (skipped_locked) and those that died without closing, and checks what an earlier run
+    left unchecked. A store held by another writer gives the skipped result, noted for the next
+    writer to record."""
+    try:
+        with writer(settings, heal=False) as store:
+            return _ledgered(store, settings, run_id=run_id, flow=flow, parameters=parameters,
+                             body=body)
+    except LockedError as exc:
+        journal_skipped(settings.db_path, run_id, flow, str(exc))
+        return skipped(exc, run_id)
+
+
+@cancellable_stage
+def _ledgered(store: Store, settings: Settings, *, run_id: str, flow: str,
+              parameters: dict[str, Any], body: Callable[[Store], dict[str, Any]]
+              ) -> dict[str, Any]:
+    run = open_run(store, run_id, flow, parameters)
+    fold_journal(store, settings.db_path)
+    mark_crashed(mark_died(store, run_id))
+    healed = []
+    if settings.run_checks:
+        from flows.checks import check_unchecked
+
+        healed = check_unchecked(store, max_body_bytes=settings.max_body_bytes)
+    result = body(store)
+    if healed:  # batches of an earlier run that died before its checks
+        result.setdefault("stages", {})["unchecked"] = {
+            "status": "ok", "batches": len(healed),
+            "blocking_failed": sum(r.blocking_failed for r in healed)}
+    # a write that cannot reach the disk must fail this run, not a later one's first write
+    store.checkpoint()
+    status = str(result.get("status", "ok"))
+    stages = result.get("stages", {})
+    run.counts = {"stages": len(stages), "published": int("publish" in stages)}
+    store.insert("raw.runs", [run.final_row(status, _problems(stages) or None)])
+    return result
+
+
+def _problems(stages: dict[str, Any]) -> str:
+    return "; ".join(f"{name}: {stage['status']}" for name, stage in stages.items()
+                     if isinstance(stage, dict) and stage.get("status") not in (None, "ok"))
+
+
+def mark_crashed(run_ids: list[str]) -> None:
+    """Set the Prefect flow runs of runs that died to Crashed (a killed flow run otherwise stays
+    Running forever). Only with a Prefect API at hand; never a reason to fail a run."""
+    if not run_ids or not (os.environ.get("PREFECT_API_URL") or _in_flow_run()):
+        return
+    try:
+        from prefect.client.orchestration import get_client
+        from prefect.states import Crashed
+
+        with get_client(sync_client=True) as client:
+            for run_id in run_ids:
+                try:
+                    flow_run = uuid.UUID(run_id)
+                except ValueError:
+                    continue  # a run started outside Prefect
+                client.set_flow_run_state(flow_run, Crashed(
+                    message="newsflow: the process ended without closing the run"), force=True)
+    except Exception as exc:
+        log.warning("could not mark %d died run(s) as Crashed in Prefect: %s", len(run_ids), exc)
+
+
+def _in_flow_run() -> bool:
+    from prefect.context import FlowRunContext
+
+    return FlowRunContext.get() is not None
+
+
 def skipped(exc: LockedError, run_id: str) -> dict[str, Any]:
     """The result of a run that found the store held by another writer."""
     log.warning("%s", exc)
@@ -61,39 +135,6 @@ def flow_result(result: dict[str, Any]) -> Any:
     from prefect.states import Completed
 
     return Completed(name="Skipped", message=result.get("message"), data=result)
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised as an interruption (see ``sigterm_as_interrupt``)."""
-
-
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """While inside, SIGTERM raises ``Terminated`` (a KeyboardInterrupt), so open transactions
-    roll back and interrupted stages record 'cancelled'; once unwound to here, the signal is
-    delivered again with its default action, so the process still ends as killed by SIGTERM.
-
-    Only in the main thread (signals cannot be handled elsewhere), and only over the default
-    action: a handler someone else installed is kept. Prefect's flow engine installs one that
-    raises TerminationSignal, which @cancellable_stage already records as 'cancelled'.
-    """
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise Terminated(f"signal {signal.Signals(signum).name}")
-
-    signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    except Terminated:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
-        raise
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def run_task(task: Any, *args: Any, **kwargs: Any) -> Any:

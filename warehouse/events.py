@@ -20,7 +20,8 @@ import zstandard
 from transforms.extraction import Extraction
 from transforms.feeds import FeedEntry, ParsedFeed
 from transforms.urls import article_key as key_of_article
-from transforms.urls import canonicalize_url
+from transforms.urls import canonicalize_url, url_key
+from transforms.vocab import PageSource
 from warehouse.store import event_id, schema_version, utcnow
 
 
@@ -160,6 +161,61 @@ def feed_entry_row(
         "link_key": canonicalize_url(entry.link) if entry.link else None,
         "authors": list(entry.authors),
         "tags": list(entry.tags),
+    }
+
+
+class PageCapture(Protocol):
+    """What a raw page row records of an archived capture (``web.warc.WarcCapture`` is one)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def record_id(self) -> str | None: ...
+    @property
+    def captured_at(self) -> datetime: ...
+    @property
+    def status(self) -> int | None: ...
+    @property
+    def error_class(self) -> object | None: ...
+    @property
+    def error_detail(self) -> str | None: ...
+    @property
+    def headers(self) -> Sequence[tuple[str, str]]: ...
+    @property
+    def content_type(self) -> str | None: ...
+    @property
+    def charset(self) -> str | None: ...
+    @property
+    def body(self) -> bytes | None: ...
+    @property
+    def body_sha256(self) -> str | None: ...
+
+
+def capture_row(run_id: str, capture: PageCapture) -> dict[str, Any]:
+    """A raw.page_fetches row for an archived (WARC) capture: occurred_at is the capture time,
+    and the id comes from (url, record id or date, body hash), so re-reading the same file
+    adds nothing."""
+    return {
+        "event_id": event_id("page_captured", capture.url,
+                             capture.record_id or capture.captured_at.isoformat(),
+                             capture.body_sha256),
+        **envelope(run_id, capture.captured_at),
+        "url": capture.url,
+        "url_key": url_key(capture.url),
+        "source": str(PageSource.WARC),
+        "attempt": 1,
+        "final_url": capture.url,
+        "redirect_chain": [],
+        "status": capture.status,
+        "error_class": None if capture.error_class is None else str(capture.error_class),
+        "error_detail": capture.error_detail,
+        "headers": json.dumps(dict(capture.headers), ensure_ascii=False),
+        "content_type": capture.content_type,
+        "charset": capture.charset,
+        "body": compress(capture.body),
+        "body_sha256": capture.body_sha256,
+        "body_bytes": None if capture.body is None else len(capture.body),
+        "elapsed_ms": 0,
     }
 
 

@@ -40,6 +40,7 @@ WRITABLE = frozenset(
         "core.articles",
         "core.article_feeds",
         "quality.validations",
+        "quality.pending_checks",
         "quality.quarantine",
     }
 )
@@ -133,6 +134,11 @@ class Store:
                 log.debug("rollback after %r: %s", exc, rollback_error)
             raise
         fault_point(f"{name}:after_commit")
+
+    def checkpoint(self) -> None:
+        """Fold the WAL into the database file now (a full disk fails here, not later)."""
+        if self.path is not None:
+            self.con.execute("CHECKPOINT")
 
     def rollback_quietly(self) -> None:
         """Roll back a transaction an interruption left open (one cut between BEGIN and the

@@ -30,7 +30,7 @@ from flows.extract_articles import extract
 from flows.fetch_pages import fetch
 from flows.ingest_feeds import ingest
 from flows.pipeline import run_pipeline
-from flows.runs import sigterm_as_interrupt
+from flows.signals import sigterm_as_interrupt
 from flows.settings import Settings, load_feed_list
 from sample.server import SampleServer
 from tests.fixtures.backfill.warcs import Capture, article_html, write_warc
@@ -346,7 +346,7 @@ def test_case_77_a_ledger_that_cannot_be_written_never_hides_the_interruption(
 
 SIGTERMED = textwrap.dedent("""
     import os, signal, sys, time
-    from flows.runs import sigterm_as_interrupt
+    from flows.signals import sigterm_as_interrupt
     from warehouse.ledger import StageRun, cancellable_stage
     from warehouse.store import Store
 

@@ -302,8 +302,10 @@ def test_case_69_db_held_by_another_process_fails_fast_naming_the_pid(
     finally:
         holder.kill()
         holder.wait()
-    # no copy was written anywhere, and the file is untouched and usable
+    # no copy was written anywhere, and the file is untouched and usable; the skipped run is
+    # noted beside it for the next writer to record (issue 18)
     assert sorted(p.name for p in tmp_path.iterdir() if "held" in p.name) == [
-        "held.duckdb", "held.duckdb.lock"]
+        "held.duckdb", "held.duckdb.lock", "held.duckdb.skipped.jsonl"]
+    assert '"run_id": "locked-69"' in (tmp_path / "held.duckdb.skipped.jsonl").read_text()
     with Store.open(db) as store:
         assert store.count("raw.runs") == 0

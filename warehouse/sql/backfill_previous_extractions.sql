@@ -1,0 +1,1 @@
+-- What each page became under earlier extractor versions (the last version last).
