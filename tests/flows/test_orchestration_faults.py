@@ -30,8 +30,8 @@ from flows.extract_articles import extract
 from flows.fetch_pages import fetch
 from flows.ingest_feeds import ingest
 from flows.pipeline import run_pipeline
-from flows.signals import sigterm_as_interrupt
 from flows.settings import Settings, load_feed_list
+from flows.signals import sigterm_as_interrupt
 from sample.server import SampleServer
 from tests.fixtures.backfill.warcs import Capture, article_html, write_warc
 from transforms.extraction import extract_page

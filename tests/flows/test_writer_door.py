@@ -112,7 +112,7 @@ def test_every_writer_refuses_to_start_on_low_disk(
     before = store_env.read_bytes()
     state = flow(**params, return_state=True)
     assert state.is_failed(), (name, state)
-    with pytest.raises(Exception, match="refusing to start: .* MiB free") as refused:
+    with pytest.raises(Exception, match=r"refusing to start: .* MiB free") as refused:
         state.result()
     assert type(refused.value).__name__ == "LowDiskSpaceError"
     assert store_env.read_bytes() == before  # not even opened for writing
