@@ -42,7 +42,7 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from flows.cli_feeds import write_sample_feeds
+    from flows.cli.feeds import write_sample_feeds
     from flows.pipeline import pipeline
     from sample.server import SampleServer
 

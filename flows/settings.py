@@ -16,7 +16,7 @@ from web import HttpOptions
 
 ENV_PREFIX = "NEWSFLOW_"
 # Variables with the prefix that are not settings: the crash-test hook (warehouse.store), the
-# deploy-time values prefect.yaml reads (flows.server) and the feed-parse pool's knobs
+# deploy-time values prefect.yaml reads (flows.cli.prefect_server) and the feed-parse pool's knobs
 # (workers.feedparse, read inside its spawned workers).
 _NOT_SETTINGS = frozenset({
     "NEWSFLOW_FAULT_AT", "NEWSFLOW_PROJECT_DIR", "NEWSFLOW_SCHEDULE_INTERVAL_S",

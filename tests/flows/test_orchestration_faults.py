@@ -26,7 +26,7 @@ from prefect.exceptions import TerminationSignal
 
 from flows import backfill as backfill_flow
 from flows.backfill import run_backfill
-from flows.cli_feeds import write_sample_feeds
+from flows.cli.feeds import write_sample_feeds
 from flows.extract_articles import extract
 from flows.feedstate import load_feed_list
 from flows.fetch_pages import fetch

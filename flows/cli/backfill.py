@@ -1,11 +1,4 @@
-"""``newsflow backfill`` and ``newsflow export-warc``.
-
-Register in flows/cli.py with::
-
-    from flows import cli_backfill
-    app.command("backfill")(cli_backfill.backfill)
-    app.command("export-warc")(cli_backfill.export_warc)
-"""
+"""``newsflow backfill`` and ``newsflow export-warc`` (registered in flows/cli/__init__.py)."""
 
 from __future__ import annotations
 

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
-# Prefect reads these at import: quiet, offline-friendly defaults that the user can override.
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "60")
-
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,7 +13,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from flows import cli_analyst, cli_backfill, cli_feeds, cli_quality, cli_server, report
+from flows.cli import analyst as cli_analyst
+from flows.cli import backfill as cli_backfill
+from flows.cli import feeds as cli_feeds
+from flows.cli import quality as cli_quality
+from flows.cli import report
+from flows.cli import server as cli_server
 from flows.settings import load_settings
 
 app = typer.Typer(help="newsflow: an event-sourced news pipeline into DuckDB.",
@@ -90,7 +90,7 @@ def run(
     from flows.pipeline import pipeline
 
     if sample:
-        from flows.cli_feeds import write_sample_feeds
+        from flows.cli.feeds import write_sample_feeds
         from sample.server import SampleServer
 
         settings = _settings(db, allow_private_addresses=True, per_host_concurrency=8)
@@ -228,5 +228,14 @@ def extract(
             sys.stdout.write(text + "\n")
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """The console script: Prefect's quiet defaults, then the typer app."""
+    # Prefect reads these when it is first imported (commands import it lazily): quiet,
+    # offline-friendly defaults that the user's own environment overrides.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "60")
     app()
+
+
+if __name__ == "__main__":
+    main()

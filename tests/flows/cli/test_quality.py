@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from flows.cli_quality import worst_sources
+from flows.cli.quality import worst_sources
 from warehouse.store import Store
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)

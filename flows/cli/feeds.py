@@ -29,7 +29,7 @@ def list_feeds(db: Annotated[Path | None, typer.Option("--db")] = None) -> None:
     """Every feed with its status, why, and next poll."""
     import duckdb
 
-    from flows.report import frame_table
+    from flows.cli.report import frame_table
     from flows.settings import load_settings
 
     settings = load_settings(**({"db_path": db} if db else {}))

@@ -1,6 +1,6 @@
 """``newsflow server up|down|status``: the Prefect server side on this machine.
 
-Registered in flows/cli.py with ``app.add_typer(cli_server.app, name="server")``.
+Registered in flows/cli/__init__.py as the ``server`` group.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from flows import server
+from flows.cli import prefect_server as server
 
 app = typer.Typer(help="Run newsflow on a Prefect server: server, work pool, deployments, worker.",
                   no_args_is_help=True, add_completion=False)

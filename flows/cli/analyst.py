@@ -65,7 +65,7 @@ def connect_read_only(path: Path) -> Any:
 
 def print_frame(frame: Any, fmt: str, title: str | None = None) -> None:
     """Print a DataFrame as a rich table, CSV or JSON records."""
-    from flows.report import frame_table
+    from flows.cli.report import frame_table
 
     if fmt == "csv":
         frame.to_csv(sys.stdout, index=False)

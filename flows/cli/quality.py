@@ -12,7 +12,7 @@ import pandas as pd
 import typer
 from rich.console import Console
 
-from flows.report import frame_table
+from flows.cli.report import frame_table
 
 console = Console()
 
