@@ -30,6 +30,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from transforms.errors import InputError
 from warehouse.store import Store
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class WarcCapture:
     ip: str | None
 
 
-class WarcReadError(Exception):
+class WarcReadError(InputError):
     """The file is corrupt or truncated here; captures before this point were already yielded."""
 
 

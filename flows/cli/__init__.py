@@ -1,4 +1,8 @@
-"""The ``newsflow`` command: run the pipeline, query the store, look after feeds."""
+"""The ``newsflow`` command: run the pipeline, query the store, look after feeds.
+
+Every command carries ``@reports_errors`` (flows/cli/errors.py): an error becomes one line on
+stderr and its exit code, never a traceback.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,9 @@ import json
 import logging
 import os
 import sys
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -19,7 +24,9 @@ from flows.cli import feeds as cli_feeds
 from flows.cli import quality as cli_quality
 from flows.cli import report
 from flows.cli import server as cli_server
-from flows.settings import load_settings
+from flows.cli.errors import input_file, quiet_prefect_tracebacks, reports_errors
+from flows.cli.options import DbOption, day, settings
+from transforms.errors import IncompleteError, InputError, StoreBusyError
 
 app = typer.Typer(help="newsflow: an event-sourced news pipeline into DuckDB.",
                   no_args_is_help=True, add_completion=False)
@@ -30,42 +37,13 @@ app.command("backfill")(cli_backfill.backfill)
 app.command("export-warc")(cli_backfill.export_warc)
 cli_analyst.register(app)
 console = Console()
-err = Console(stderr=True)
 
-EXAMPLE_QUERY = (
-    "SELECT outlet, count(*) AS articles, round(avg(word_count)) AS avg_words,\n"
-    "       min(published_at)::DATE AS first_day, max(published_at)::DATE AS last_day\n"
-    "FROM analytics.articles GROUP BY outlet ORDER BY articles DESC"
-)
-
-DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB file (NEWSFLOW_DB_PATH).")]
-
-
-class _closing:
-    """Exit an already-entered SampleServer."""
-
-    def __init__(self, server: Any) -> None:
-        self.server = server
-
-    def __enter__(self) -> Any:
-        return self.server
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.__exit__(*exc)
-
-
-def _settings(db: Path | None, **extra: Any) -> Any:
-    overrides = {k: v for k, v in extra.items() if v is not None}
-    if db is not None:
-        overrides["db_path"] = db
-    try:
-        return load_settings(**overrides)
-    except ValueError as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
+# The sample is served on 127.0.0.1 by this process: let the fetcher reach it, a little faster.
+SAMPLE_SETTINGS = {"allow_private_addresses": True, "per_host_concurrency": 8}
 
 
 @app.command()
+@reports_errors
 def run(
     db: DbOption = None,
     feeds: Annotated[Path | None, typer.Option(help="Feed list, YAML or OPML.")] = None,
@@ -87,37 +65,49 @@ def run(
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("great_expectations").setLevel(logging.INFO if verbose else logging.WARNING)
+    from flows.feedstate import load_feed_list
     from flows.pipeline import pipeline
+    from flows.settings import settings_scope
+    from warehouse.reports import example_query
 
-    if sample:
-        from flows.cli.feeds import write_sample_feeds
-        from sample.server import SampleServer
+    with ExitStack() as stack:
+        if sample:
+            from flows.cli.feeds import write_sample_feeds
+            from sample.server import SampleServer
 
-        settings = _settings(db, allow_private_addresses=True, per_host_concurrency=8)
-        os.environ["NEWSFLOW_ALLOW_PRIVATE_ADDRESSES"] = "true"
-        os.environ["NEWSFLOW_PER_HOST_CONCURRENCY"] = "8"
-        try:
-            server_cm = SampleServer(n_articles=articles, port=port, defects=defects).__enter__()
-        except OSError as exc:
-            err.print(f"[red]cannot serve the sample on 127.0.0.1:{port}:[/red] {exc}; "
-                      "free the port or pass --port")
-            raise typer.Exit(2) from None
-        with _closing(server_cm) as server:
-            feeds_file = write_sample_feeds(server.site, settings.db_path.parent)
+            config = settings(db, **SAMPLE_SETTINGS)
+            try:
+                server = SampleServer(n_articles=articles, port=port, defects=defects).__enter__()
+            except OSError as exc:
+                raise InputError(f"cannot serve the sample on 127.0.0.1:{port}: {exc}",
+                                 advice="free the port or pass --port") from None
+            stack.push(server.__exit__)
+            # The flow resolves its own settings from its parameters; this scope adds the
+            # sample's, in this process only.
+            stack.enter_context(settings_scope(**SAMPLE_SETTINGS))
+            feeds_file = write_sample_feeds(server.site, config.db_path.parent)
             console.print(f"Serving the offline sample at [bold]{server.base_url}[/bold] "
                           f"({len(server.site.feeds)} feeds, {len(server.site.articles)} articles)")
-            result = pipeline(db_path=str(settings.db_path), feeds_file=str(feeds_file),
-                              only_due=False)
-    else:
-        settings = _settings(db, feeds_file=feeds)
-        result = pipeline(db_path=str(settings.db_path), feeds_file=str(settings.feeds_file),
-                          only_due=not all_feeds)
-    report.print_summary(console, settings.db_path, result, EXAMPLE_QUERY)
-    if result["status"] in {"failed", "skipped_locked"}:
-        raise typer.Exit(1 if result["status"] == "failed" else 75)
+            only_due = False
+        else:
+            config = settings(db, feeds)
+            feeds_file = config.feeds_file
+            only_due = not all_feeds
+            with input_file(feeds_file, "feed list"):  # a bad list fails before Prefect starts
+                load_feed_list(feeds_file)
+        quiet_prefect_tracebacks()
+        result = pipeline(db_path=str(config.db_path), feeds_file=str(feeds_file),
+                          only_due=only_due)
+    report.print_summary(console, config.db_path, result, example_query())
+    if result["status"] == "skipped_locked":
+        raise StoreBusyError(result.get("message") or f"{config.db_path} is held by another writer")
+    if result["status"] == "failed":
+        raise IncompleteError(f"run {result['run_id']} failed",
+                              advice="`newsflow status` and `newsflow quality` show where")
 
 
 @app.command()
+@reports_errors
 def sql(
     query: Annotated[str | None, typer.Argument(
         help="SQL text or a .sql file; none starts an interactive session.")] = None,
@@ -130,45 +120,36 @@ def sql(
     """Query read-only. By default the published copy (analytics.*), which never blocks a run."""
     from warehouse.publish import analytics_db_path
 
-    settings = _settings(db)
-    target = settings.db_path
-    published = analytics_db_path(settings.published_dir)
+    config = settings(db)
+    target = config.db_path
+    published = analytics_db_path(config.published_dir)
     if not store and db is None and published.exists():
         target = published
     cli_analyst.run_sql(target, query, fmt)
 
 
 @app.command()
+@reports_errors
 def status(db: DbOption = None) -> None:
     """Rows per table and the latest runs."""
-    import duckdb
+    from warehouse.reports import connect_read_only, latest_runs, table_counts
 
-    settings = _settings(db)
-    if not settings.db_path.exists():
-        err.print(f"no database at {settings.db_path} yet; run `newsflow run`")
-        raise typer.Exit(2)
-    con = duckdb.connect(str(settings.db_path), read_only=True)
+    config = settings(db)
+    con = connect_read_only(config.db_path)
     try:
-        counts = Table(title=f"newsflow store {settings.db_path}")
+        counts = Table(title=f"newsflow store {config.db_path}")
         counts.add_column("table")
         counts.add_column("rows", justify="right")
-        for schema, name in con.execute(
-            "SELECT schema_name, table_name FROM duckdb_tables() "
-            "WHERE schema_name IN ('raw','core','quality') ORDER BY 1, 2"
-        ).fetchall():
-            n = con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()
-            counts.add_row(f"{schema}.{name}", str(n[0] if n else 0))
+        for name, rows in table_counts(con):
+            counts.add_row(name, str(rows))
         console.print(counts)
-        runs = con.execute(
-            "SELECT run_id[:8] AS run, stage, status, started_at::TIMESTAMP(0) AS started, "
-            "seconds, counts FROM analytics.runs ORDER BY started_at DESC LIMIT 12"
-        ).df()
-        console.print(report.frame_table(runs, title="latest runs"))
+        console.print(report.frame_table(latest_runs(con), title="latest runs"))
     finally:
         con.close()
 
 
 @app.command()
+@reports_errors
 def rebuild(
     since: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD), UTC.")] = None,
     until: Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD), inclusive.")] = None,
@@ -176,28 +157,22 @@ def rebuild(
     db: DbOption = None,
 ) -> None:
     """Recompute the core tables from raw events (all history, or a date range)."""
-    from datetime import date
-
     from flows.rebuild import rebuild_core
     from flows.runs import current_run_id
-    from warehouse.lock import LockedError, writer_lock
+    from warehouse.lock import writer_lock
     from warehouse.store import Store
 
-    settings = _settings(db)
-    try:
-        with writer_lock(settings.db_path), Store.open(settings.db_path) as store:
-            result = rebuild_core(
-                store, settings, run_id=current_run_id(),
-                since=date.fromisoformat(since) if since else None,
-                until=date.fromisoformat(until) if until else None, reextract=reextract)
-    except LockedError as exc:
-        err.print(f"[yellow]{exc}[/yellow]")
-        raise typer.Exit(75) from None
+    config = settings(db)
+    first, last = day(since), day(until)
+    with writer_lock(config.db_path), Store.open(config.db_path) as store:
+        result = rebuild_core(store, config, run_id=current_run_id(), since=first, until=last,
+                              reextract=reextract)
     console.print(f"rebuilt {result['articles']} articles ({result['pages_extracted']} pages "
                   f"re-extracted) in {result['seconds']:.1f}s")
 
 
 @app.command()
+@reports_errors
 def extract(
     inputs: Annotated[list[str], typer.Argument(help="HTML files (.html or .html.gz).")],
     fmt: Annotated[str, typer.Option("--format", help="json, jsonl or text.")] = "json",
@@ -212,11 +187,12 @@ def extract(
     for source in inputs:
         path = Path(source)
         if not path.exists():
-            err.print(f"[red]{source}: no such file[/red] (URLs are fetched by the pipeline)")
-            raise typer.Exit(2)
-        body = path.read_bytes()
-        if path.suffix == ".gz":
-            body = gzip.decompress(body)
+            raise InputError(f"{source}: no such file",
+                             advice="give HTML files on disk; URLs are fetched by the pipeline")
+        with input_file(path, "page"):
+            body = path.read_bytes()
+            if path.suffix == ".gz":
+                body = gzip.decompress(body)
         result = extract_page(body, "text/html", url or path.resolve().as_uri())
         record = {"source": source, **asdict(result)}
         if fmt == "text":

@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from transforms.feedlist import FeedConfig, dump_feeds_yaml, parse_opml, to_opml
+from flows.cli.errors import input_file, reports_errors
+from flows.cli.options import DbOption, settings
+from transforms.feedlist import FeedConfig, dump_feeds_yaml, load_feeds_yaml, parse_opml, to_opml
 
 app = typer.Typer(help="Feed list and feed health.", no_args_is_help=True)
 console = Console()
@@ -24,52 +26,50 @@ def write_sample_feeds(site: object, folder: Path) -> Path:
     return path
 
 
+def _read_yaml(path: Path) -> list[FeedConfig]:
+    with input_file(path, "feed list"):
+        return load_feeds_yaml(path.read_text(encoding="utf-8"))
+
+
 @app.command("list")
-def list_feeds(db: Annotated[Path | None, typer.Option("--db")] = None) -> None:
+@reports_errors
+def list_feeds(db: DbOption = None) -> None:
     """Every feed with its status, why, and next poll."""
-    import duckdb
-
     from flows.cli.report import frame_table
-    from flows.settings import load_settings
+    from warehouse.reports import connect_read_only, feed_health
 
-    settings = load_settings(**({"db_path": db} if db else {}))
-    con = duckdb.connect(str(settings.db_path), read_only=True)
+    con = connect_read_only(settings(db).db_path)
     try:
-        frame = con.execute(
-            "SELECT feed, outlet, status, "
-            "why || coalesce('; moved permanently to ' || moved_to, '') AS why, "
-            "consecutive_failures AS fails, "
-            "last_success_at::TIMESTAMP(0) AS last_ok, next_poll_at::TIMESTAMP(0) AS next_poll, "
-            "entries_seen AS entries FROM analytics.feed_health ORDER BY status, feed"
-        ).df()
+        frame = feed_health(con)
     finally:
         con.close()
     console.print(frame_table(frame, title="feeds"))
 
 
 @app.command("import")
+@reports_errors
 def import_opml(
     opml: Path,
-    feeds_file: Annotated[Path, typer.Option("--into", help="YAML feed list to extend.")] = Path(
-        "feeds.yaml"),
+    feeds_file: Annotated[Path | None, typer.Option(
+        "--into", help="YAML feed list to extend (default NEWSFLOW_FEEDS_FILE, else feeds.yaml).")]
+    = None,
 ) -> None:
     """Add the feeds of an OPML file to the YAML feed list (no duplicates)."""
-    from transforms.feedlist import load_feeds_yaml
-
-    current = load_feeds_yaml(feeds_file.read_text(encoding="utf-8")) \
-        if feeds_file.exists() else []
+    feeds_file = settings(feeds=feeds_file).feeds_file
+    current = _read_yaml(feeds_file) if feeds_file.exists() else []
     known = {f.url for f in current}
-    added = [f for f in parse_opml(opml.read_bytes()) if f.url not in known]
+    with input_file(opml, "OPML file"):
+        outlines = parse_opml(opml.read_bytes())
+    added = [f for f in outlines if f.url not in known]
     feeds_file.write_text(dump_feeds_yaml([*current, *added]), encoding="utf-8")
     console.print(f"added {len(added)} feed(s) to {feeds_file} ({len(current) + len(added)} in all)")
 
 
 @app.command("export")
+@reports_errors
 def export_opml(
-    feeds_file: Annotated[Path, typer.Option("--from", help="YAML feed list.")] = Path(
-        "feeds.yaml"),
+    feeds_file: Annotated[Path | None, typer.Option(
+        "--from", help="YAML feed list (default NEWSFLOW_FEEDS_FILE, else feeds.yaml).")] = None,
 ) -> None:
     """Print the feed list as OPML."""
-    from transforms.feedlist import load_feeds_yaml
-
-    print(to_opml(load_feeds_yaml(feeds_file.read_text(encoding="utf-8"))))
+    print(to_opml(_read_yaml(settings(feeds=feeds_file).feeds_file)))
