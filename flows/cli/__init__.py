@@ -184,6 +184,7 @@ def extract(
 
     from transforms.extraction import extract_page
 
+    settings()  # no setting applies, but a misspelt one fails here as in every command
     for source in inputs:
         path = Path(source)
         if not path.exists():

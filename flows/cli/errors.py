@@ -30,6 +30,9 @@ from transforms.errors import ConfigError, InputError, NewsflowError
 P = ParamSpec("P")
 R = TypeVar("R")
 
+# typer (which carries its own copy of click) and click: exits that are not errors to describe.
+_WAYS_OUT = (typer.Exit, typer.Abort, typer.exceptions.TyperException, click.exceptions.Exit,
+             click.exceptions.Abort, click.ClickException)
 EXIT_BUG = 1  # what Python itself exits with on an uncaught exception
 # OSErrors that mean "this path cannot be read as given", as opposed to a failing disk.
 _PATH_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
@@ -71,8 +74,8 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
-            raise  # typer's own ways out: --help, a usage error (exit 2), a deliberate exit
+        except _WAYS_OUT:
+            raise  # typer's own: --help, a usage error (exit 2), a deliberate exit, Ctrl-C
         except Exception as exc:
             known = describe(exc)
             if known is None:
