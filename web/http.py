@@ -37,7 +37,11 @@ PAGE = "page"
 
 @dataclass(frozen=True, slots=True)
 class HttpOptions:
-    """Limits and politeness for one Fetcher. Defaults follow FAULTS.md §6."""
+    """Limits and politeness for one Fetcher. Defaults follow FAULTS.md §6.
+
+    These defaults are the only ones: ``flows.settings.Settings`` takes the defaults of its HTTP
+    section (NEWSFLOW_USER_AGENT, NEWSFLOW_MAX_BODY_BYTES, ...) from here.
+    """
 
     user_agent: str = "newsflow/0.1 (+https://github.com/newsflow/newsflow)"
     connect_timeout: float = 10.0
