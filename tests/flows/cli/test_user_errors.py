@@ -187,3 +187,15 @@ def test_the_console_script_prints_no_traceback(command: list[str], tmp_path: Pa
     assert done.returncode == 2, done.stderr
     assert done.stderr.splitlines() == [done.stderr.strip()]
     assert done.stderr.startswith(TYPO_LINE) and done.stdout == ""
+
+
+def test_an_opml_nested_without_end_is_one_line_and_exit_2(files: dict[str, str]) -> None:
+    deep = Path(files["tmp"]) / "deep.opml"
+    depth = 3 * sys.getrecursionlimit()
+    deep.write_text('<opml version="2.0"><body>' + '<outline text="x">' * depth
+                    + '<outline type="rss" xmlUrl="https://a.example/f.xml"/>'
+                    + "</outline>" * depth + "</body></opml>", encoding="utf-8")
+    (Path(files["tmp"]) / "ok.yaml").write_text("feeds: []\n", encoding="utf-8")
+    result = invoke(["feeds", "import", str(deep), "--into", "{tmp}/ok.yaml"], files)
+    assert_one_line(result, 2, f"bad input: OPML file {deep} nests too deeply to read")
+    assert (Path(files["tmp"]) / "ok.yaml").read_text(encoding="utf-8") == "feeds: []\n"
