@@ -42,14 +42,15 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from flows.cli_feeds import write_sample_feeds
+    from flows.cli import SAMPLE_SETTINGS
+    from flows.cli.feeds import write_sample_feeds
     from flows.pipeline import pipeline
+    from flows.settings import settings_scope
     from sample.server import SampleServer
 
     console = Console()
-    os.environ["NEWSFLOW_ALLOW_PRIVATE_ADDRESSES"] = "true"
-    os.environ["NEWSFLOW_PER_HOST_CONCURRENCY"] = "8"
-    with tempfile.TemporaryDirectory() as tmp, SampleServer(n_articles=args.articles) as server:
+    with tempfile.TemporaryDirectory() as tmp, SampleServer(n_articles=args.articles) as server, \
+            settings_scope(**SAMPLE_SETTINGS):
         folder = Path(tmp)
         feeds = write_sample_feeds(server.site, folder)
         db = folder / "bench.duckdb"

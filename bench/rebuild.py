@@ -58,7 +58,7 @@ def timed_surface() -> Timed:
 
 def build(n_articles: int, folder: Path, workers: int) -> dict[str, Any]:
     """Serve the sample and run the pipeline once into ``folder/built.duckdb``."""
-    from flows.cli_feeds import write_sample_feeds
+    from flows.cli.feeds import write_sample_feeds
     from flows.pipeline import run_pipeline
     from flows.settings import Settings
     from sample.server import SampleServer

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from expectations import articles, feed_entries, feed_fetches, page_fetches, volume
 from expectations.policy import Check
 from expectations.report import CheckResult, StageReport
+from transforms.limits import MAX_BODY_BYTES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 SUITES: dict[str, ModuleType] = {
     m.TABLE: m for m in (feed_fetches, feed_entries, page_fetches, articles)
 }
-DEFAULT_MAX_BODY_BYTES = 15 * 1024 * 1024
 SAMPLE_SIZE = 20
 VALIDATOR_ERROR = "validator_error"   # the CheckResult name when GX itself fails on a batch
 _MAX_OBSERVED = 500
@@ -245,7 +245,7 @@ def validate_batch(
     *,
     stage: str,
     expect_rows: bool = True,
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> StageReport:
     """Validate the batch a stage just wrote to ``table`` with that table's suite.
 

@@ -6,23 +6,40 @@ a ``.env`` file, then the defaults below. A misspelt ``NEWSFLOW_`` variable fail
 
 from __future__ import annotations
 
+import difflib
 import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import replace
+from functools import cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from transforms.errors import ConfigError, InputError
 from transforms.feedlist import FeedConfig, load_feeds_yaml, parse_opml
 from web import HttpOptions
 
 ENV_PREFIX = "NEWSFLOW_"
 # Variables with the prefix that are not settings: the crash-test hook (warehouse.store), the
-# deploy-time values prefect.yaml reads (flows.server) and the feed-parse pool's knobs
+# deploy-time values prefect.yaml reads (flows.cli.prefect_server) and the feed-parse pool's knobs
 # (workers.feedparse, read inside its spawned workers).
 _NOT_SETTINGS = frozenset({
     "NEWSFLOW_FAULT_AT", "NEWSFLOW_PROJECT_DIR", "NEWSFLOW_SCHEDULE_INTERVAL_S",
     "NEWSFLOW_PARSE_WORKERS", "NEWSFLOW_PARSE_MEMORY_MB",
 })
+
+
+_HTTP_DEFAULTS = HttpOptions()
+
+
+def _http_setting(option: str, description: str) -> Any:
+    """A setting that feeds ``HttpOptions.<option>``, with that field's default."""
+    return Field(getattr(_HTTP_DEFAULTS, option), description=description,
+                 json_schema_extra={"http_option": option})
 
 
 class Settings(BaseSettings):
@@ -44,24 +61,24 @@ class Settings(BaseSettings):
         description="Where each run publishes the analyst copy (Parquet and analytics.duckdb); "
         "default: `published/` beside the database file.",
     )
-    allow_private_addresses: bool = Field(
-        False,
-        description="Allow fetching loopback/private addresses. Off by default (SSRF guard); "
+    # The HTTP section: each of these feeds one HttpOptions field and takes its default from it,
+    # so a default is written once, in web/http.py. The env names predate the section (README).
+    allow_private_addresses: bool = _http_setting(
+        "allow_private",
+        "Allow fetching loopback/private addresses. Off by default (SSRF guard); "
         "the offline sample and the tests turn it on.",
     )
-    user_agent: str = Field(
-        "newsflow/0.1 (+https://github.com/newsflow/newsflow)",
-        description="User-Agent sent with every request; include a contact URL.",
-    )
-    connect_timeout_s: float = Field(10.0, description="TCP/TLS connect timeout per request.")
-    deadline_s: float = Field(30.0, description="Total wall-clock limit per request, body included.")
-    max_body_bytes: int = Field(15 * 1024 * 1024, description="Body cap after decompression.")
-    max_redirects: int = Field(5, description="Redirect hops followed, each one checked.")
-    max_attempts: int = Field(3, description="Attempts per request for retryable errors.")
-    per_host_concurrency: int = Field(2, description="Concurrent requests to one host.")
-    per_host_delay_s: float = Field(0.0, description="Minimum delay between requests to one host.")
-    total_concurrency: int = Field(16, description="Concurrent requests overall.")
-    respect_robots: bool = Field(True, description="Honour robots.txt for article pages.")
+    user_agent: str = _http_setting(
+        "user_agent", "User-Agent sent with every request; include a contact URL.")
+    connect_timeout_s: float = _http_setting("connect_timeout", "TCP/TLS connect timeout per request.")
+    deadline_s: float = _http_setting("deadline", "Total wall-clock limit per request, body included.")
+    max_body_bytes: int = _http_setting("max_bytes", "Body cap after decompression.")
+    max_redirects: int = _http_setting("max_redirects", "Redirect hops followed, each one checked.")
+    max_attempts: int = _http_setting("max_attempts", "Attempts per request for retryable errors.")
+    per_host_concurrency: int = _http_setting("per_host_concurrency", "Concurrent requests to one host.")
+    per_host_delay_s: float = _http_setting("per_host_delay", "Minimum delay between requests to one host.")
+    total_concurrency: int = _http_setting("total_concurrency", "Concurrent requests overall.")
+    respect_robots: bool = _http_setting("respect_robots", "Honour robots.txt for article pages.")
     extract_workers: int = Field(
         0, description="Extraction processes; 0 means one per CPU core."
     )
@@ -80,6 +97,7 @@ class Settings(BaseSettings):
         None, description="Dask scheduler (tcp://host:8786) for the extraction stage; "
         "unset means the local process pool.",
     )
+    _http_section: HttpOptions = PrivateAttr()
 
     @model_validator(mode="after")
     def _paths_beside_the_store(self) -> Settings:
@@ -90,59 +108,105 @@ class Settings(BaseSettings):
             object.__setattr__(self, "docs_dir", self.db_path.parent / "docs")
         return self
 
+    @model_validator(mode="after")
+    def _build_http_section(self) -> Settings:
+        # Built once here; settings are frozen, so the section cannot drift from the fields.
+        self._http_section = replace(_HTTP_DEFAULTS, **{
+            option: getattr(self, name) for name, option in http_fields().items()})
+        return self
+
     @property
     def published_dir(self) -> Path:
         """``publish_dir`` resolved (never None after validation)."""
         assert self.publish_dir is not None
         return self.publish_dir
 
+    @property
+    def http(self) -> HttpOptions:
+        """The HTTP section, built once from the settings above."""
+        return self._http_section
+
     def http_options(self) -> HttpOptions:
-        """The HTTP layer's options derived from these settings."""
-        return HttpOptions(
-            user_agent=self.user_agent,
-            connect_timeout=self.connect_timeout_s,
-            deadline=self.deadline_s,
-            max_bytes=self.max_body_bytes,
-            max_redirects=self.max_redirects,
-            allow_private=self.allow_private_addresses,
-            max_attempts=self.max_attempts,
-            per_host_concurrency=self.per_host_concurrency,
-            per_host_delay=self.per_host_delay_s,
-            total_concurrency=self.total_concurrency,
-            respect_robots=self.respect_robots,
-        )
+        """The HTTP section (the name callers used before it was one)."""
+        return self._http_section
 
     def workers(self) -> int:
         """Extraction worker count, resolving 0 to the machine's cores."""
         return self.extract_workers or os.cpu_count() or 1
 
 
+@cache
+def http_fields() -> Mapping[str, str]:
+    """Setting name -> the ``HttpOptions`` field it feeds."""
+    return {name: str(field.json_schema_extra["http_option"])  # type: ignore[index]
+            for name, field in Settings.model_fields.items()
+            if isinstance(field.json_schema_extra, dict)
+            and "http_option" in field.json_schema_extra}
+
+
+def env_name(setting: str) -> str:
+    """The environment variable of a setting (``db_path`` -> ``NEWSFLOW_DB_PATH``)."""
+    return ENV_PREFIX + setting.upper()
+
+
 def check_environment() -> None:
     """Fail loudly on NEWSFLOW_* variables that match no setting (a typo must not pass silently)."""
-    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields} | _NOT_SETTINGS
+    known = {env_name(name) for name in Settings.model_fields} | _NOT_SETTINGS
     unknown = sorted(k for k in os.environ if k.startswith(ENV_PREFIX) and k not in known)
     if unknown:
-        raise ValueError(
-            f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-        )
+        guesses = [f"{name} (did you mean {close[0]}?)" if close else name
+                   for name in unknown
+                   for close in [difflib.get_close_matches(name, sorted(known), n=1)]]
+        raise ConfigError(f"unknown setting {', '.join(guesses)}",
+                          advice="fix or unset it (README, 'Configuration', lists every setting)")
+
+
+# Overrides for the settings loaded inside a call the caller cannot pass them to (a Prefect flow
+# whose parameters are the database and the feed list). Scoped to this context, unlike
+# os.environ, so they reach neither other runs in this process nor the processes it starts.
+_scoped: ContextVar[Mapping[str, Any] | None] = ContextVar("newsflow_settings_scope",
+                                                          default=None)
+
+
+@contextmanager
+def settings_scope(**overrides: Any) -> Iterator[None]:
+    """Within the block, ``load_settings`` applies these overrides (explicit ones still win)."""
+    token = _scoped.set({**(_scoped.get() or {}), **overrides})
+    try:
+        yield
+    finally:
+        _scoped.reset(token)
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Resolve settings once, at an entry point."""
+    """Resolve settings once, at an entry point; any problem is a ``ConfigError`` naming it."""
     check_environment()
-    return Settings(**overrides)  # type: ignore[arg-type]  # pydantic validates the values
+    try:
+        return Settings(**{**(_scoped.get() or {}), **overrides})
+    except ValidationError as exc:
+        raise ConfigError("; ".join(_problem(e) for e in exc.errors())) from exc
 
 
-def settings_for(**given: object) -> Settings:
-    """Settings for an entry point whose parameters override some fields; a parameter left at
-    None keeps the configured value."""
+def settings_for(db_path: Path | str | None = None, feeds_file: Path | str | None = None,
+                 **more: object) -> Settings:
+    """Settings for one command or flow: its options override the rest; None means "not given"."""
+    given = {"db_path": db_path, "feeds_file": feeds_file, **more}
     return load_settings(**{k: v for k, v in given.items() if v is not None})
+
+
+def _problem(error: Mapping[str, Any]) -> str:
+    where = ".".join(str(part) for part in error.get("loc", ())) or "settings"
+    if where in Settings.model_fields:
+        where = env_name(where)
+    value = error.get("input")
+    shown = "" if isinstance(value, dict) else f" (got {value!r})"
+    return f"{where}: {error.get('msg', 'invalid')}{shown}"
 
 
 def load_feed_list(path: Path) -> list[FeedConfig]:
     """Feeds from a YAML or OPML file (by extension); a missing file is a clear error."""
     if not path.exists():
-        raise FileNotFoundError(f"feed list {path} not found; create it or set NEWSFLOW_FEEDS_FILE")
+        raise InputError(f"feed list {path} not found; create it or set NEWSFLOW_FEEDS_FILE")
     if path.suffix.lower() in {".opml", ".xml"}:
         return parse_opml(path.read_bytes())
     return load_feeds_yaml(path.read_text(encoding="utf-8"))

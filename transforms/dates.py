@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 
 import feedparser.datetimes
 
+from transforms.errors import InputError
+
 logger = logging.getLogger(__name__)
 
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
@@ -139,7 +141,7 @@ def _feedparser(s: str) -> datetime | None:
 
 
 
-class InvalidDate(ValueError):
+class InvalidDate(InputError, ValueError):
     """A date whose parts were all read but name no real day; no other reader may guess."""
 
 

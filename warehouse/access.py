@@ -18,18 +18,11 @@ from pathlib import Path
 
 import duckdb
 
+from transforms.errors import MissingStoreError
 from warehouse.health import check_wal, preflight
 from warehouse.lock import LockedError, writer_lock
+from warehouse.search import load_fts
 from warehouse.store import Store
-
-
-class StoreMissingError(FileNotFoundError):
-    """A command that only reads was pointed at a path where no store exists."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(f"no newsflow database at {path}; check NEWSFLOW_DB_PATH, or create "
-                         "one with `newsflow run`")
-        self.path = path
 
 
 @contextmanager
@@ -69,17 +62,25 @@ def open_writer(db_path: Path | str, *, min_free_mb: int, wait_s: float = 0.0,
             yield store
 
 
-def open_reader(db_path: Path | str) -> Store:
-    """The store, open read-only; ``StoreMissingError`` when there is none (never creates one).
-
-    A writer holding the file makes DuckDB refuse a reader too; that is ``LockedError``.
-    """
+def connect_reader(db_path: Path | str) -> duckdb.DuckDBPyConnection:
+    """The one read-only connection to the store, in UTC with full-text search loaded (for
+    ``analytics.search``). A missing file is ``MissingStoreError`` (a reader never creates a
+    store); a file another process holds open for writing is ``LockedError`` (DuckDB refuses a
+    reader beside a writer in another process)."""
     path = Path(db_path)
     if not path.exists():
-        raise StoreMissingError(path)
+        raise MissingStoreError(f"no database at {path} yet")
     try:
-        return Store(duckdb.connect(str(path), read_only=True), path)
+        con = duckdb.connect(str(path), read_only=True)
     except duckdb.IOException as exc:
         if "Could not set lock" not in str(exc):
             raise
-        raise LockedError(path, str(exc)) from exc
+        raise LockedError(path, " ".join(str(exc).split())) from exc
+    load_fts(con)
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def open_reader(db_path: Path | str) -> Store:
+    """The store, open read-only (see ``connect_reader``)."""
+    return Store(connect_reader(db_path), Path(db_path))

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 
+from transforms.errors import ResourceError, StoreDamagedError
 from warehouse.store import Store
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ RUNBOOK = ("runbook (docs/operations.md, 'WAL left after a crash'): stop the sch
            "lost window with `newsflow run` / `newsflow backfill`")
 
 
-class LowDiskSpaceError(RuntimeError):
+class LowDiskSpaceError(ResourceError, RuntimeError):
     """Free space under the database is below the floor the caller asked for."""
 
     def __init__(self, path: Path, free: int, needed: int) -> None:
@@ -49,7 +50,7 @@ class LowDiskSpaceError(RuntimeError):
         self.needed = needed
 
 
-class WalRecoveryError(RuntimeError):
+class WalRecoveryError(StoreDamagedError, RuntimeError):
     """The database's WAL could not be replayed; nothing was deleted."""
 
     def __init__(self, wal: Path, kept: Path | None, window: str, cause: str) -> None:

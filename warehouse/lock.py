@@ -14,11 +14,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from transforms.errors import StoreBusyError
+
 _held: dict[Path, tuple[int, int]] = {}  # lock path -> (fd, depth)
 _guard = threading.Lock()
 
 
-class LockedError(RuntimeError):
+class LockedError(StoreBusyError, RuntimeError):
     """Another process holds the writer lock."""
 
     def __init__(self, path: Path, holder: str) -> None:

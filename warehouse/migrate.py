@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from transforms.errors import NewsflowError
 from warehouse.faults import fault_point
 
 log = logging.getLogger(__name__)
@@ -23,13 +24,14 @@ log = logging.getLogger(__name__)
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
-class StoreTooNewError(RuntimeError):
+class StoreTooNewError(NewsflowError, RuntimeError):
     """The store was written by a newer newsflow (a higher schema version than we ship)."""
 
     def __init__(self, found: int, latest: int) -> None:
         super().__init__(
             f"database schema version {found} is newer than this newsflow's ({latest}); "
             "upgrade newsflow before opening this store")
+        self.advice = "upgrade newsflow (uv sync with a newer lock), then run again"
         self.found = found
         self.latest = latest
 

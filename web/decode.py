@@ -13,17 +13,19 @@ from collections.abc import Callable, Iterable, Iterator
 import brotli
 import zstandard
 
+from transforms.errors import NetworkError
+
 PIECE = 64 * 1024
 # zstd's Python API has no output limit; one RLE block can expand 4 bytes into 128 KiB, so feeding
 # at most _ZSTD_SLICE input bytes per call bounds one call's output to about 8 MiB.
 _ZSTD_SLICE = 256
 
 
-class DecodeError(Exception):
+class DecodeError(NetworkError):
     """The body is not valid data for its declared Content-Encoding."""
 
 
-class UnsupportedEncoding(Exception):
+class UnsupportedEncoding(NetworkError):
     """A Content-Encoding token we do not decode."""
 
 

@@ -11,6 +11,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
+from transforms.errors import NetworkError
 from transforms.vocab import ErrorClass, FetchKind
 from web.decode import UnsupportedEncoding, decode_stream, parse_encodings
 from web.guard import DeadlineExceeded, bytes_received, set_deadline, time_left
@@ -43,7 +44,7 @@ _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"  # reserved characters and '%' stay as they a
 RobotsCheck = Callable[[str], "tuple[ErrorClass, str] | None"]
 
 
-class _Stop(Exception):
+class _Stop(NetworkError):
     """Internal: end the attempt with this error class."""
 
     def __init__(self, error: ErrorClass, detail: str) -> None:

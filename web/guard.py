@@ -25,18 +25,19 @@ from concurrent.futures import TimeoutError as FutureTimeout
 import httpcore
 from httpcore._backends.sync import SyncBackend  # the stock backend we wrap; public API has no alias
 
+from transforms.errors import NetworkError
 from web.urlcheck import IPAddress, blocked_reason, normalize_host, parse_ip_literal
 
 
-class BlockedAddress(Exception):
+class BlockedAddress(NetworkError):
     """Connection refused by the SSRF guard (raised before any byte is sent)."""
 
 
-class ResolutionFailed(Exception):
+class ResolutionFailed(NetworkError):
     """The host name did not resolve (NXDOMAIN, no address, resolver failure)."""
 
 
-class DeadlineExceeded(Exception):
+class DeadlineExceeded(NetworkError):
     """The attempt's wall-clock deadline passed before a socket operation could start."""
 
 

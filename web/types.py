@@ -9,17 +9,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from transforms.limits import MAX_BODY_BYTES
 from transforms.vocab import ErrorClass, FetchKind
 
 
 @dataclass(frozen=True, slots=True)
 class HttpOptions:
-    """Limits and politeness for one Fetcher. Defaults follow FAULTS.md §6."""
+    """Limits and politeness for one Fetcher. Defaults follow FAULTS.md §6.
+
+    These defaults are the only ones: ``flows.settings.Settings`` takes the defaults of its HTTP
+    section (NEWSFLOW_USER_AGENT, NEWSFLOW_MAX_BODY_BYTES, ...) from here.
+    """
 
     user_agent: str = "newsflow/0.1 (+https://github.com/newsflow/newsflow)"
     connect_timeout: float = 10.0
     deadline: float = 30.0  # total wall clock per attempt, redirects and body included
-    max_bytes: int = 15 * 1024 * 1024  # after decompression
+    max_bytes: int = MAX_BODY_BYTES  # after decompression
     max_redirects: int = 5
     max_encodings: int = 2
     allow_private: bool = False  # tests and the offline sample turn it on

@@ -22,6 +22,7 @@ from typing import IO, Any
 import httpx
 from warcio.archiveiterator import ArchiveIterator
 
+from transforms.errors import InputError
 from transforms.vocab import ErrorClass
 from web import response
 from web.types import HttpOptions
@@ -69,7 +70,7 @@ class WarcCapture:
     retry_after_s: float | None = None  # Retry-After of a 429/503, from the capture time, capped
 
 
-class WarcReadError(Exception):
+class WarcReadError(InputError):
     """The file is corrupt or truncated here; captures before this point were already yielded."""
 
 

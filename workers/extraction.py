@@ -22,6 +22,7 @@ from typing import Any
 
 from pebble import ProcessExpired, ProcessPool
 
+from transforms.errors import ServiceError
 from transforms.extraction import DEFAULT_OPTIONS, Extraction, ExtractOptions, extract_page, failed
 from transforms.pageclass import PageClass
 from workers import lean_spawn
@@ -70,7 +71,7 @@ def _init_worker(memory_mb: int) -> None:
     extract_page(_WARMUP_PAGE, "text/html", "https://warmup.invalid/a")
 
 
-class PoolStalledError(RuntimeError):
+class PoolStalledError(ServiceError, RuntimeError):
     """No worker answered for far longer than any task may take: the pool cannot run tasks."""
 
 

@@ -34,7 +34,7 @@ QUIET = "Quiet Herald"
 
 @pytest.fixture(scope="module")
 def outcome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    from flows.cli_feeds import write_sample_feeds
+    from flows.cli.feeds import write_sample_feeds
     from flows.pipeline import run_pipeline
     from flows.settings import Settings
     from sample.server import SampleServer
@@ -137,8 +137,8 @@ def test_newsflow_quality_lists_the_reasons(outcome: dict[str, Any],
     from rich.console import Console
     from typer.testing import CliRunner
 
-    from flows import cli_quality
     from flows.cli import app
+    from flows.cli import quality as cli_quality
 
     # Wide enough that rich does not fold the names inside their cells.
     monkeypatch.setattr(cli_quality, "console", Console(width=400))

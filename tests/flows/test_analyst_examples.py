@@ -146,7 +146,7 @@ def _republish_edited(store: Store, url: str, paragraph: str) -> None:
 def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The sample (with its planted defects, e.g. an empty feed) through the pipeline twice; one
     article re-fetched in between with a correction added to its text."""
-    from flows.cli_feeds import write_sample_feeds
+    from flows.cli.feeds import write_sample_feeds
     from flows.pipeline import run_pipeline
     from flows.settings import Settings
     from sample.server import SampleServer
@@ -220,7 +220,7 @@ def test_changed_text_example_finds_the_edited_article(handmade: Path) -> None:
 
 
 def cli(*args: str) -> Any:
-    from flows import cli_analyst
+    from flows.cli import analyst as cli_analyst
     from flows.cli import app
 
     if "search" not in {c.name or c.callback.__name__ for c in app.registered_commands}:
@@ -268,7 +268,7 @@ def test_interactive_sql_session_reads_statements(handmade: Path) -> None:
     import io
     import sys
 
-    from flows import cli_analyst
+    from flows.cli import analyst as cli_analyst
 
     con = cli_analyst.connect_read_only(handmade)
     old = sys.stdin
@@ -290,7 +290,7 @@ def test_interactive_sql_session_reads_statements(handmade: Path) -> None:
 
 
 def test_read_only_session_cannot_write(handmade: Path) -> None:
-    from flows import cli_analyst
+    from flows.cli import analyst as cli_analyst
 
     con = cli_analyst.connect_read_only(handmade)
     try:

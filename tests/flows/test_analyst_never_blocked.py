@@ -164,7 +164,7 @@ PIPELINE_PUBLISHES = "publish" in inspect.getsource(
 def test_analyst_open_during_two_pipeline_runs_on_the_sample(tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     import sample.server as server_module
-    from flows.cli_feeds import write_sample_feeds
+    from flows.cli.feeds import write_sample_feeds
     from flows.pipeline import pipeline
     from flows.settings import Settings
 

@@ -404,7 +404,7 @@ def test_cli_backfill_then_export_warc_round_trips(tmp_path: Path,
     import typer
     from typer.testing import CliRunner
 
-    from flows import cli_backfill
+    from flows.cli import backfill as cli_backfill
     from web.warc import read_captures
 
     monkeypatch.setenv("NEWSFLOW_RUN_CHECKS", "false")

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows.cli_feeds import write_sample_feeds
+from flows.cli.feeds import write_sample_feeds
 from sample.server import SampleServer
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -25,7 +25,7 @@ import pytest
 from prefect.exceptions import TerminationSignal
 
 from flows.backfill import run_backfill
-from flows.cli_feeds import write_sample_feeds
+from flows.cli.feeds import write_sample_feeds
 from flows.extract_articles import extract
 from flows.fetch_pages import fetch
 from flows.ingest_feeds import ingest

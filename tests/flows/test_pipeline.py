@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from flows.cli_feeds import write_sample_feeds
+from flows.cli.feeds import write_sample_feeds
 from sample.server import SampleServer
 from transforms.textmetric import score_page
 

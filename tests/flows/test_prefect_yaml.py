@@ -13,7 +13,7 @@ from prefect.cli.deploy._schedules import _schedule_config_to_deployment_schedul
 from prefect.flows import load_flow_from_entrypoint
 from prefect.utilities.templating import apply_values
 
-from flows.server import DEFAULT_INTERVAL_S, POOL, deploy_values, interval_setting, prefect_file
+from flows.cli.prefect_server import DEFAULT_INTERVAL_S, POOL, deploy_values, interval_setting, prefect_file
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC: dict[str, Any] = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
@@ -114,5 +114,5 @@ def test_pull_step_works_in_the_project_dir(monkeypatch: pytest.MonkeyPatch,
 
 def test_build_step_is_our_deploy_values() -> None:
     (step,) = SPEC["build"]
-    assert list(step) == ["flows.server.deploy_values"]
-    assert step["flows.server.deploy_values"]["id"] == "newsflow"
+    assert list(step) == ["flows.cli.prefect_server.deploy_values"]
+    assert step["flows.cli.prefect_server.deploy_values"]["id"] == "newsflow"

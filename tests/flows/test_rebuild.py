@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows.cli_feeds import write_sample_feeds
+from flows.cli.feeds import write_sample_feeds
 from flows.pipeline import run_pipeline
 from flows.rebuild import rebuild_core
 from flows.settings import Settings

@@ -28,7 +28,7 @@ def sample() -> Iterator[SampleServer]:
 
 
 def _feeds(sample: SampleServer, folder: Path) -> Path:
-    from flows.cli_feeds import write_sample_feeds
+    from flows.cli.feeds import write_sample_feeds
 
     return write_sample_feeds(sample.site, folder)
 

@@ -56,7 +56,7 @@ def run(folder: Path, feeds: Path, run_id: str, fault: str | None = None
 
 
 def _feeds(sample: SampleServer, folder: Path) -> Path:
-    from flows.cli_feeds import write_sample_feeds
+    from flows.cli.feeds import write_sample_feeds
 
     return write_sample_feeds(sample.site, folder)
 

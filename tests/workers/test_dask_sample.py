@@ -36,7 +36,7 @@ def dask_config() -> object:
 
 def test_dask_path_gives_the_same_core_articles_on_the_sample(
         tmp_path: Path, dask_address: str) -> None:
-    from flows.cli_feeds import write_sample_feeds
+    from flows.cli.feeds import write_sample_feeds
     from flows.extract_articles import extract
     from flows.fetch_pages import fetch
     from flows.ingest_feeds import ingest

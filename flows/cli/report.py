@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
@@ -49,14 +48,12 @@ def print_summary(console: Console, db_path: Path, result: dict[str, Any], query
     stages = result["stages"]
     ingest, pages, articles = (stages.get(k, {}) for k in
                                ("ingest_feeds", "fetch_pages", "extract_articles"))
-    con = duckdb.connect(str(db_path), read_only=True)
+    from warehouse.reports import connect_read_only, run_checks, store_totals
+
+    con = connect_read_only(db_path)
     try:
-        checks = con.execute(
-            "SELECT count(*) FILTER (WHERE success), count(*) FILTER (WHERE NOT success) "
-            "FROM quality.validations WHERE run_id = ?", [result["run_id"]]
-        ).fetchone() or (0, 0)
-        totals = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # type: ignore[index]
-                  for t in ("raw.feed_entries", "raw.page_fetches", "core.articles")}
+        checks = run_checks(con, result["run_id"])
+        totals = store_totals(con)
         summary = Table(title="This run", show_header=True)
         summary.add_column("step")
         summary.add_column("this run", justify="right")
@@ -64,11 +61,11 @@ def print_summary(console: Console, db_path: Path, result: dict[str, Any], query
         summary.add_row("feeds polled", str(ingest.get("feeds_polled", 0)), "")
         summary.add_row("feeds failed", str(ingest.get("feeds_failed", 0)), "")
         summary.add_row("new feed entries", str(ingest.get("entries_new", 0)),
-                        str(totals["raw.feed_entries"]))
+                        str(totals["feed_entries"]))
         summary.add_row("pages fetched", str(pages.get("pages_requested", 0)),
-                        str(totals["raw.page_fetches"]))
+                        str(totals["page_fetches"]))
         summary.add_row("articles extracted", str(articles.get("articles", 0)),
-                        str(totals["core.articles"]))
+                        str(totals["articles"]))
         summary.add_row("checks passed", str(checks[0]), "")
         summary.add_row("checks failed", str(checks[1]), "")
         console.print(summary)

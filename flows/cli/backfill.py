@@ -1,11 +1,4 @@
-"""``newsflow backfill`` and ``newsflow export-warc``.
-
-Register in flows/cli.py with::
-
-    from flows import cli_backfill
-    app.command("backfill")(cli_backfill.backfill)
-    app.command("export-warc")(cli_backfill.export_warc)
-"""
+"""``newsflow backfill`` and ``newsflow export-warc`` (registered in flows/cli/__init__.py)."""
 
 from __future__ import annotations
 
@@ -19,20 +12,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from flows.cli.errors import input_file, reports_errors
+from flows.cli.options import DbOption, settings
+from transforms.errors import IncompleteError, InputError
+
 console = Console()
-err = Console(stderr=True)
 
+# Sources whose default origins come from the feed list (the others need --from or use none).
+FEED_LIST_SOURCES = ("sitemap", "archive-feed")
 Day = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="UTC day, YYYY-MM-DD.")]
-
-
-def _settings(db: Path | None) -> Any:
-    from flows.settings import load_settings
-
-    try:
-        return load_settings(**({"db_path": db} if db else {}))
-    except ValueError as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
 
 
 def day_table(rows: list[dict[str, Any]], source: str) -> Table:
@@ -59,6 +47,7 @@ def day_table(rows: list[dict[str, Any]], source: str) -> Table:
     return table
 
 
+@reports_errors
 def backfill(
     source: Annotated[str, typer.Option(
         help="sitemap | warc | archive-feed | raw (re-extract stored pages).")],
@@ -67,7 +56,7 @@ def backfill(
     origins: Annotated[list[str] | None, typer.Option(
         "--from", help="Sites or sitemap URLs, WARC paths or URLs, feed URLs; for raw, hosts. "
         "Repeat for several. Default: the sites/feeds of the feed list.")] = None,
-    db: Annotated[Path | None, typer.Option("--db", help="DuckDB file.")] = None,
+    db: DbOption = None,
     no_extract: Annotated[bool, typer.Option(
         "--no-extract", help="Store the pages only; project them with the next run.")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
@@ -75,12 +64,15 @@ def backfill(
     """Pull history for a range of days (both included), day by day; re-runs skip settled days."""
     from flows.backfill import run_backfill
     from flows.runs import current_run_id
+    from flows.settings import load_feed_list
     from transforms.sitemaps import days
-    from warehouse.lock import LockedError
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    settings = _settings(db)
+    config = settings(db)
+    if not origins and source in FEED_LIST_SOURCES:
+        with input_file(config.feeds_file, "feed list"):  # fail before the first day, not in it
+            load_feed_list(config.feeds_file)
     first, last = since.date(), until.date()
     total = len(days(first, last)) * (len(origins) if origins and source != "raw" else 1)
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
@@ -93,43 +85,39 @@ def backfill(
                 progress.update(bar, advance=1,
                                 description=f"{source} {report.day} {report.status}")
 
-            result = run_backfill(settings, source=source, since=first, until=last,
+            result = run_backfill(config, source=source, since=first, until=last,
                                   sources=origins, run_id=current_run_id(),
                                   project=not no_extract, on_day=on_day)
-    except ValueError as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
-    except LockedError as exc:
-        err.print(f"[yellow]{exc}[/yellow]")
-        raise typer.Exit(75) from None
+    except ValueError as exc:  # run_backfill's word for arguments it cannot use
+        raise InputError(str(exc)) from None
     console.print(day_table(result["table"], source))
     console.print(f"{result['status']}: {result['obtained']} of {result['expected']} obtained, "
                   f"{result['new_rows']} new row(s), {result['days_skipped']} day(s) settled "
                   f"earlier, {result['articles']} article(s) projected")
     if result["status"] != "ok":
-        raise typer.Exit(1)
+        raise IncompleteError(f"backfill {result['status']}: {result['obtained']} of "
+                              f"{result['expected']} obtained",
+                              advice="re-run the same command to retry the days not settled")
 
 
+@reports_errors
 def export_warc(
     since: Day,
     until: Day,
     out: Annotated[Path | None, typer.Option(
         "--out", help="WARC file to write (default: newsflow-<since>-<until>.warc.gz).")] = None,
-    db: Annotated[Path | None, typer.Option("--db", help="DuckDB file.")] = None,
+    db: DbOption = None,
 ) -> None:
     """Write the raw pages stored from --since to --until (UTC days) as a standard WARC file."""
     from flows.backfill_days import bounds
-    from warehouse.store import Store
+    from warehouse.access import open_reader
     from warehouse.warc import export_warc as write
 
-    settings = _settings(db)
+    config = settings(db)
     target = out or Path(f"newsflow-{since:%Y%m%d}-{until:%Y%m%d}.warc.gz")
     lo, hi = bounds(since.date())[0], bounds(until.date())[1]
-    if not settings.db_path.exists():
-        err.print(f"[red]no database at {settings.db_path}[/red]")
-        raise typer.Exit(2)
     partial = target.with_name(target.name + ".part")
-    with Store.open(settings.db_path, read_only=True) as store, partial.open("wb") as fh:
+    with open_reader(config.db_path) as store, partial.open("wb") as fh:
         stats = write(store, fh, lo=lo, hi=hi)
     partial.replace(target)  # a reader never sees a half-written archive
     console.print(f"wrote {stats.records} page(s), {stats.bytes_written} bytes, to {target}")

@@ -9,63 +9,36 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
+from flows.cli.errors import input_file, reports_errors
+from flows.cli.options import DbOption, FormatOption, day, settings
+from transforms.errors import InputError, MissingStoreError, NothingFoundError, QueryError
+from warehouse.reports import connect_read_only
+
 log = logging.getLogger(__name__)
 console = Console()
 err = Console(stderr=True)
-
-DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB file (NEWSFLOW_DB_PATH).")]
-FormatOption = Annotated[str, typer.Option("--format", help="table, csv or json.")]
 
 _HELP = """\
 newsflow SQL (read-only). End a statement with ';'. Commands:
   .tables            analyst views          .schema VIEW   its columns and their meaning
   .format FMT        table | csv | json     .quit          leave (or Ctrl-D)
-Full-text search: SELECT * FROM analytics.search('words') LIMIT 10;"""
+Full-text search: the table function analytics.search('words'), best match first."""
 
 
 def _db_path(db: Path | None) -> Path:
-    from flows.settings import load_settings
-
-    try:
-        settings = load_settings(**({"db_path": db} if db else {}))
-    except ValueError as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
-    path = Path(settings.db_path)
-    if not path.exists():
-        err.print(f"[red]no database at {path}[/red]; run `newsflow run` first")
-        raise typer.Exit(2)
-    return path
-
-
-def connect_read_only(path: Path) -> Any:
-    """A read-only connection with the fts extension loaded (for ``analytics.search``)."""
-    import duckdb
-
-    from warehouse.search import load_fts
-
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.IOException as exc:
-        err.print(f"[red]cannot open {path}:[/red] {exc}\n"
-                  "A pipeline run is probably writing; try again when it ends, or query the "
-                  "published Parquet snapshot.")
-        raise typer.Exit(75) from None
-    load_fts(con)
-    con.execute("SET TimeZone = 'UTC'")
-    return con
+    return settings(db).db_path
 
 
 def print_frame(frame: Any, fmt: str, title: str | None = None) -> None:
     """Print a DataFrame as a rich table, CSV or JSON records."""
-    from flows.report import frame_table
+    from flows.cli.report import frame_table
 
     if fmt == "csv":
         frame.to_csv(sys.stdout, index=False)
@@ -80,19 +53,18 @@ def run_sql(db: Path | None, query: str | None, fmt: str = "table") -> None:
     """``newsflow sql``: run a query string or .sql file, or start the interactive session."""
     import duckdb
 
-    path = _db_path(db)
-    con = connect_read_only(path)
+    con = connect_read_only(db if db is not None else _db_path(None))
     try:
         if query is None:
             interactive(con, fmt)
             return
         if query.endswith(".sql") and Path(query).exists():
-            query = Path(query).read_text(encoding="utf-8")
+            with input_file(Path(query), "query file"):
+                query = Path(query).read_text(encoding="utf-8")
         try:
             frame = con.execute(query).df()
         except duckdb.Error as exc:
-            err.print(f"[red]query failed:[/red] {exc}")
-            raise typer.Exit(1) from None
+            raise QueryError(str(exc)) from None
         print_frame(frame, fmt)
     finally:
         con.close()
@@ -101,6 +73,8 @@ def run_sql(db: Path | None, query: str | None, fmt: str = "table") -> None:
 def interactive(con: Any, fmt: str = "table") -> None:
     """A small read-only SQL shell on ``con``: statements end with ';', dot-commands for help."""
     import duckdb
+
+    from warehouse.reports import analyst_views, view_columns
 
     with contextlib.suppress(ImportError):
         import readline  # noqa: F401  # line editing and history for input(), where available
@@ -124,15 +98,10 @@ def interactive(con: Any, fmt: str = "table") -> None:
             if verb == ".format" and arg in {"table", "csv", "json"}:
                 fmt = arg
             elif verb == ".tables":
-                print_frame(con.execute(
-                    "SELECT schema_name || '.' || view_name AS view, comment FROM duckdb_views() "
-                    "WHERE schema_name = 'analytics' ORDER BY 1").df(), fmt)
+                print_frame(analyst_views(con), fmt)
             elif verb == ".schema" and arg:
                 schema, _, name = arg.rpartition(".")
-                print_frame(con.execute(
-                    "SELECT column_name, data_type, comment FROM duckdb_columns() "
-                    "WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
-                    [schema or "analytics", name]).df(), fmt)
+                print_frame(view_columns(con, schema or "analytics", name), fmt)
             else:
                 console.print(_HELP)
             continue
@@ -146,6 +115,7 @@ def interactive(con: Any, fmt: str = "table") -> None:
             err.print(f"[red]error:[/red] {exc}")
 
 
+@reports_errors
 def search(
     query: Annotated[str, typer.Argument(help="Words to look for, e.g. \"kim jong un russia\".")],
     since: Annotated[str | None, typer.Option(help="Published on or after (YYYY-MM-DD).")] = None,
@@ -161,25 +131,23 @@ def search(
     from rich.table import Table
 
     from transforms.tokens import snippet
+    from warehouse.reports import article_texts
     from warehouse.search import has_search
     from warehouse.search import search as run_search
 
+    first, last = day(since), day(until)
     con = connect_read_only(_db_path(db))
     try:
         if not has_search(con):
-            err.print("[red]no search index yet[/red]; run `newsflow run` or `newsflow reindex`")
-            raise typer.Exit(2)
-        last = _day(until)
-        hits = run_search(con, query, since=_day(since), outlet=outlet, limit=limit,
+            raise MissingStoreError("no search index yet",
+                                    advice="run `newsflow run` or `newsflow reindex`")
+        hits = run_search(con, query, since=first, outlet=outlet, limit=limit,
                           until=last + timedelta(days=1) if last else None)
-        texts = dict(con.execute(
-            "SELECT article_key, text FROM analytics.articles WHERE article_key IN "
-            "(SELECT unnest(?::VARCHAR[]))", [[h.article_key for h in hits]]).fetchall())
+        texts = article_texts(con, [h.article_key for h in hits])
     finally:
         con.close()
     if not hits:
-        err.print(f"no articles match {query!r}")
-        raise typer.Exit(1)
+        raise NothingFoundError(f"no articles match {query!r}")
     if fmt != "table":
         print_frame(pd.DataFrame([{
             "rank": h.rank, "score": h.score, "outlet": h.outlet, "published_at": h.published_at,
@@ -190,14 +158,15 @@ def search(
     for col in ("#", "score", "outlet", "date", "title / snippet"):
         table.add_column(col, overflow="fold")
     for h in hits:
-        day = h.published_at.date().isoformat() if h.published_at else "?"
+        when = h.published_at.date().isoformat() if h.published_at else "?"
         body = f"[bold]{h.title or h.url}[/bold]\n{snippet(texts.get(h.article_key), query)}"
         if h.story_id:
             body += f"\n[dim]story {h.story_id}[/dim]"
-        table.add_row(str(h.rank), f"{h.score:.2f}", h.outlet or "?", day, body)
+        table.add_row(str(h.rank), f"{h.score:.2f}", h.outlet or "?", when, body)
     console.print(table)
 
 
+@reports_errors
 def export(
     fmt: Annotated[str, typer.Argument(help="parquet, csv or jsonl.")],
     since: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD), inclusive.")] = None,
@@ -214,14 +183,14 @@ def export(
     try:
         kind = ExportFormat(fmt)
     except ValueError:
-        err.print(f"[red]unknown format {fmt!r}[/red]; use parquet, csv or jsonl")
-        raise typer.Exit(2) from None
+        raise InputError(f"unknown format {fmt!r}", advice="use parquet, csv or jsonl") from None
+    first, last = day(since), day(until)
     path = _db_path(db)
     target = out or (path.parent / ("export" if kind is ExportFormat.PARQUET
                                     else f"articles.{kind}"))
     con = connect_read_only(path)
     try:
-        result = run_export(con, kind, target, since=_day(since), until=_day(until), full=full)
+        result = run_export(con, kind, target, since=first, until=last, full=full)
     finally:
         con.close()
     result.pop("written", None)
@@ -229,6 +198,7 @@ def export(
         console.print(", ".join(f"{k}={v}" for k, v in result.items()))
 
 
+@reports_errors
 def stories(
     since: Annotated[str | None, typer.Option(help="First published on or after (YYYY-MM-DD).")]
     = None,
@@ -237,47 +207,35 @@ def stories(
     fmt: FormatOption = "table",
 ) -> None:
     """Stories covered by several articles, most outlets first, with who published first."""
+    from warehouse.reports import stories as top_stories
+
+    first = day(since)
     con = connect_read_only(_db_path(db))
     try:
-        frame = con.execute(
-            "SELECT story_id, title, first_outlet, first_published_at::TIMESTAMP(0) AS first_at, "
-            "duration_hours AS hours, articles, outlets, syndicated_copies AS syndicated "
-            "FROM analytics.stories WHERE ($since IS NULL OR first_published_at >= $since) "
-            "ORDER BY outlets DESC, articles DESC, first_published_at LIMIT $limit",
-            {"since": _day(since), "limit": limit}).df()
+        frame = top_stories(con, first, limit)
     finally:
         con.close()
     print_frame(frame, fmt, title="stories")
 
 
+@reports_errors
 def reindex(db: DbOption = None) -> None:
     """Rebuild the search index and the stories from core.articles (takes the writer lock)."""
-    from warehouse.lock import LockedError, writer_lock
+    from flows.settings import settings_for
+    from warehouse.access import open_writer
     from warehouse.search import rebuild_index
-    from warehouse.store import Store
     from warehouse.stories import rebuild_stories
 
     path = _db_path(db)
-    try:
-        with writer_lock(path), Store.open(path) as store, store.transaction():
-            index = rebuild_index(store.con)
-            built = rebuild_stories(store.con)
-    except LockedError as exc:
-        err.print(f"[yellow]{exc}[/yellow]")
-        raise typer.Exit(75) from None
+    if not path.exists():  # opening to write would create an empty store
+        raise MissingStoreError(f"no database at {path} yet")
+    config = settings_for(db_path=path)
+    with open_writer(path, min_free_mb=config.min_free_mb) as store, store.transaction():
+        index = rebuild_index(store.con)
+        built = rebuild_stories(store.con)
     console.print(f"indexed {index['indexed']} articles in {index['seconds']:.2f}s; "
                   f"{built['stories']} stories from {built['links']} links in "
                   f"{built['seconds']:.2f}s")
-
-
-def _day(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        err.print(f"[red]not a date: {value!r}[/red] (use YYYY-MM-DD)")
-        raise typer.Exit(2) from None
 
 
 def register(app: typer.Typer) -> None:

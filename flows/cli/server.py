@@ -1,6 +1,6 @@
 """``newsflow server up|down|status``: the Prefect server side on this machine.
 
-Registered in flows/cli.py with ``app.add_typer(cli_server.app, name="server")``.
+Registered in flows/cli/__init__.py as the ``server`` group.
 """
 
 from __future__ import annotations
@@ -13,18 +13,20 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from flows import server
+from flows.cli import prefect_server as server
+from flows.cli.errors import reports_errors
+from flows.cli.options import settings
 
 app = typer.Typer(help="Run newsflow on a Prefect server: server, work pool, deployments, worker.",
                   no_args_is_help=True, add_completion=False)
 console = Console()
-err = Console(stderr=True)
 
 StateOption = Annotated[Path, typer.Option("--state-dir", help="Where PID files and logs go.")]
 DEFAULT_STATE = Path("data/server")
 
 
 @app.command()
+@reports_errors
 def up(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 4200,
     interval: Annotated[int | None, typer.Option(
@@ -34,6 +36,7 @@ def up(
     state_dir: StateOption = DEFAULT_STATE,
 ) -> None:
     """Start the Prefect server, create the work pool, deploy prefect.yaml and start a worker."""
+    settings()  # the worker's flow runs read the same NEWSFLOW_* variables: check them first
     cfg = server.ServerConfig(
         project_dir=project_dir.resolve(), state_dir=state_dir.resolve(),
         port=port or server.free_port(), interval_s=interval)
@@ -41,9 +44,9 @@ def up(
         with console.status("starting Prefect server, work pool, deployments and worker..."):
             info = server.up(cfg)
     except server.ServerError as exc:
-        err.print(f"[red]{exc}[/red]")
-        err.print(f"`newsflow server down --state-dir {state_dir}` stops what was started.")
-        raise typer.Exit(1) from None
+        raise server.ServerError(
+            str(exc), advice=f"`newsflow server down --state-dir {state_dir}` stops what was "
+                             "started") from exc
     console.print(f"Prefect UI: [bold]{info['ui_url']}[/bold]   "
                   f"(server pid {info['server_pid']}, worker pid {info['worker_pid']}, "
                   f"pool {info['pool']})")
@@ -52,6 +55,7 @@ def up(
 
 
 @app.command()
+@reports_errors
 def down(state_dir: StateOption = DEFAULT_STATE) -> None:
     """Stop the worker and the server that ``up`` started (their whole process trees)."""
     stopped = server.down(state_dir.resolve())
@@ -64,6 +68,7 @@ def down(state_dir: StateOption = DEFAULT_STATE) -> None:
 
 
 @app.command()
+@reports_errors
 def status(state_dir: StateOption = DEFAULT_STATE,
            limit: Annotated[int, typer.Option(help="Runs to show.")] = 10) -> None:
     """Processes, the UI address, the latest runs and the next scheduled ones."""
@@ -72,9 +77,13 @@ def status(state_dir: StateOption = DEFAULT_STATE,
     console.print(f"server: {'running' if info['server_running'] else 'stopped'}, "
                   f"worker: {'running' if info['worker_running'] else 'stopped'}"
                   + (f", UI {info['ui_url']}" if info.get("ui_url") else ""))
+    if api is None and info["server_running"]:
+        raise server.ServerError("the Prefect server process runs but its API does not answer",
+                                 advice=f"see {state_dir / 'server.log'}; `newsflow server down` "
+                                        "then `up` restarts it")
     if api is None:
         console.print("no Prefect API reachable; `newsflow server up` starts one")
-        raise typer.Exit(0 if not info["server_running"] else 1)
+        return
     print_runs(console, api, limit)
 
 

@@ -28,6 +28,8 @@ import httpx
 import psutil
 import yaml
 
+from transforms.errors import ConfigError, ServiceError
+
 log = logging.getLogger(__name__)
 
 POOL = "newsflow-process"
@@ -41,7 +43,7 @@ PREFECT_DEFAULTS = {
 }
 
 
-class ServerError(RuntimeError):
+class ServerError(ServiceError, RuntimeError):
     """A step of bringing the server side up failed; the message says which and where the log is."""
 
 
@@ -83,9 +85,14 @@ def interval_setting(value: int | None = None) -> int | None:
     raw = value if value is not None else os.environ.get("NEWSFLOW_SCHEDULE_INTERVAL_S")
     if raw is None or raw == "":
         return None
-    interval = int(raw)
+    try:
+        interval = int(raw)
+    except ValueError:
+        interval = 0
     if interval < 1:
-        raise ValueError(f"the schedule interval must be a positive number of seconds, not {raw!r}")
+        raise ConfigError(
+            f"the schedule interval must be a positive number of seconds, not {raw!r}",
+            advice="fix --interval or NEWSFLOW_SCHEDULE_INTERVAL_S")
     return interval
 
 

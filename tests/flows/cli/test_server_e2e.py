@@ -28,7 +28,8 @@ import psutil
 import pytest
 from typer.testing import CliRunner
 
-from flows import cli_server, server
+from flows.cli import prefect_server as server
+from flows.cli import server as cli_server
 from flows.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,11 +1,12 @@
-"""``newsflow quality``'s worst sources: each page counted once, by its current extraction."""
+"""warehouse.reports (what `newsflow quality` shows): each page counted once, by its current
+extraction."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from flows.cli_quality import worst_sources
+from warehouse.reports import worst_sources
 from warehouse.store import Store
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)

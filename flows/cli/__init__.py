@@ -1,0 +1,222 @@
+"""The ``newsflow`` command: run the pipeline, query the store, look after feeds.
+
+Every command carries ``@reports_errors`` (flows/cli/errors.py): an error becomes one line on
+stderr and its exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from flows.cli import analyst as cli_analyst
+from flows.cli import backfill as cli_backfill
+from flows.cli import feeds as cli_feeds
+from flows.cli import quality as cli_quality
+from flows.cli import report
+from flows.cli import server as cli_server
+from flows.cli.errors import input_file, quiet_prefect_tracebacks, reports_errors
+from flows.cli.options import DbOption, day, settings
+from transforms.errors import IncompleteError, InputError, MissingStoreError, StoreBusyError
+
+app = typer.Typer(help="newsflow: an event-sourced news pipeline into DuckDB.",
+                  no_args_is_help=True, add_completion=False)
+app.add_typer(cli_feeds.app, name="feeds")
+app.add_typer(cli_server.app, name="server")
+app.command()(cli_quality.quality)
+app.command("backfill")(cli_backfill.backfill)
+app.command("export-warc")(cli_backfill.export_warc)
+cli_analyst.register(app)
+console = Console()
+
+# The sample is served on 127.0.0.1 by this process: let the fetcher reach it, a little faster.
+SAMPLE_SETTINGS = {"allow_private_addresses": True, "per_host_concurrency": 8}
+
+
+@app.command()
+@reports_errors
+def run(
+    db: DbOption = None,
+    feeds: Annotated[Path | None, typer.Option(help="Feed list, YAML or OPML.")] = None,
+    sample: Annotated[bool, typer.Option(
+        "--sample", help="Serve the bundled offline sample on 127.0.0.1 and run on it.")] = False,
+    articles: Annotated[int, typer.Option(help="Articles in the sample.")] = 36,
+    defects: Annotated[bool, typer.Option(
+        "--defects", help="With --sample: plant data-quality defects in the sample (a feed "
+                          "repeating its keys, a boilerplate page, a source whose volume drops "
+                          "to zero) so the checks fail and quarantine them.")] = False,
+    port: Annotated[int, typer.Option(
+        help="Port of the sample server; fixed so the sample's URLs (and so its article keys) "
+             "stay the same from run to run.")] = 8765,
+    all_feeds: Annotated[bool, typer.Option(
+        "--all", help="Poll every feed now, not only those due.")] = False,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
+) -> None:
+    """Run the pipeline once: poll feeds, fetch pages, extract articles, check every stage."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("great_expectations").setLevel(logging.INFO if verbose else logging.WARNING)
+    from flows.pipeline import pipeline
+    from flows.settings import load_feed_list, settings_scope
+    from warehouse.reports import example_query
+
+    with ExitStack() as stack:
+        if sample:
+            from flows.cli.feeds import write_sample_feeds
+            from sample.server import SampleServer
+
+            config = settings(db, **SAMPLE_SETTINGS)
+            try:
+                server = SampleServer(n_articles=articles, port=port, defects=defects).__enter__()
+            except OSError as exc:
+                raise InputError(f"cannot serve the sample on 127.0.0.1:{port}: {exc}",
+                                 advice="free the port or pass --port") from None
+            stack.push(server.__exit__)
+            # The flow resolves its own settings from its parameters; this scope adds the
+            # sample's, in this process only.
+            stack.enter_context(settings_scope(**SAMPLE_SETTINGS))
+            feeds_file = write_sample_feeds(server.site, config.db_path.parent)
+            console.print(f"Serving the offline sample at [bold]{server.base_url}[/bold] "
+                          f"({len(server.site.feeds)} feeds, {len(server.site.articles)} articles)")
+            only_due = False
+        else:
+            config = settings(db, feeds)
+            feeds_file = config.feeds_file
+            only_due = not all_feeds
+            with input_file(feeds_file, "feed list"):  # a bad list fails before Prefect starts
+                load_feed_list(feeds_file)
+        quiet_prefect_tracebacks()
+        result = pipeline(db_path=str(config.db_path), feeds_file=str(feeds_file),
+                          only_due=only_due)
+    report.print_summary(console, config.db_path, result, example_query())
+    if result["status"] == "skipped_locked":
+        raise StoreBusyError(result.get("message") or f"{config.db_path} is held by another writer")
+    if result["status"] == "failed":
+        raise IncompleteError(f"run {result['run_id']} failed",
+                              advice="`newsflow status` and `newsflow quality` show where")
+
+
+@app.command()
+@reports_errors
+def sql(
+    query: Annotated[str | None, typer.Argument(
+        help="SQL text or a .sql file; none starts an interactive session.")] = None,
+    db: DbOption = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    store: Annotated[bool, typer.Option(
+        "--store", help="Query the pipeline's own store (raw, core, quality) instead of the "
+                        "published analyst copy; fails while a run is writing.")] = False,
+) -> None:
+    """Query read-only. By default the published copy (analytics.*), which never blocks a run."""
+    from warehouse.publish import analytics_db_path
+
+    config = settings(db)
+    target = config.db_path
+    published = analytics_db_path(config.published_dir)
+    if not store and db is None and published.exists():
+        target = published
+    cli_analyst.run_sql(target, query, fmt)
+
+
+@app.command()
+@reports_errors
+def status(db: DbOption = None) -> None:
+    """Rows per table and the latest runs."""
+    from warehouse.reports import connect_read_only, latest_runs, table_counts
+
+    config = settings(db)
+    con = connect_read_only(config.db_path)
+    try:
+        counts = Table(title=f"newsflow store {config.db_path}")
+        counts.add_column("table")
+        counts.add_column("rows", justify="right")
+        for name, rows in table_counts(con):
+            counts.add_row(name, str(rows))
+        console.print(counts)
+        console.print(report.frame_table(latest_runs(con), title="latest runs"))
+    finally:
+        con.close()
+
+
+@app.command()
+@reports_errors
+def rebuild(
+    since: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD), UTC.")] = None,
+    until: Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD), inclusive.")] = None,
+    reextract: Annotated[bool, typer.Option(help="Extract stored pages again.")] = True,
+    db: DbOption = None,
+) -> None:
+    """Recompute the core tables from raw events (all history, or a date range)."""
+    from flows.rebuild import rebuild_core
+    from flows.runs import current_run_id, run_as_writer
+
+    config = settings(db)
+    first, last = day(since), day(until)
+    if not config.db_path.exists():  # a rebuild never creates a store
+        raise MissingStoreError(f"no database at {config.db_path} yet")
+    run_id = current_run_id()
+    result = run_as_writer(
+        config, run_id=run_id, flow="rebuild",
+        parameters={"since": first, "until": last, "reextract": reextract},
+        body=lambda store: rebuild_core(store, config, run_id=run_id, since=first, until=last,
+                                        reextract=reextract))
+    if result["status"] == "skipped_locked":
+        raise StoreBusyError(result["message"])
+    console.print(f"rebuilt {result['articles']} articles ({result['pages_extracted']} pages "
+                  f"re-extracted) in {result['seconds']:.1f}s")
+
+
+@app.command()
+@reports_errors
+def extract(
+    inputs: Annotated[list[str], typer.Argument(help="HTML files (.html or .html.gz).")],
+    fmt: Annotated[str, typer.Option("--format", help="json, jsonl or text.")] = "json",
+    url: Annotated[str | None, typer.Option(help="The page URL, for link resolution.")] = None,
+) -> None:
+    """Show what newsflow would store for pages on disk."""
+    import gzip
+    from dataclasses import asdict
+
+    from transforms.extraction import extract_page
+
+    settings()  # no setting applies, but a misspelt one fails here as in every command
+    for source in inputs:
+        path = Path(source)
+        if not path.exists():
+            raise InputError(f"{source}: no such file",
+                             advice="give HTML files on disk; URLs are fetched by the pipeline")
+        with input_file(path, "page"):
+            body = path.read_bytes()
+            if path.suffix == ".gz":
+                body = gzip.decompress(body)
+        result = extract_page(body, "text/html", url or path.resolve().as_uri())
+        record = {"source": source, **asdict(result)}
+        if fmt == "text":
+            console.print(f"[bold]{result.title or source}[/bold] ({result.page_class})")
+            console.print(result.text or "")
+        else:
+            text = json.dumps(record, default=str, ensure_ascii=False,
+                              indent=None if fmt == "jsonl" else 2)
+            sys.stdout.write(text + "\n")
+
+
+def main() -> None:
+    """The console script: Prefect's quiet defaults, then the typer app."""
+    # Prefect reads these when it is first imported (commands import it lazily): quiet,
+    # offline-friendly defaults that the user's own environment overrides.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "60")
+    app()
+
+
+if __name__ == "__main__":
+    main()

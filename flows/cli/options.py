@@ -1,0 +1,30 @@
+"""What the commands share: the --db option, date arguments, and settings for one command."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flows.settings import Settings, settings_for
+from transforms.errors import InputError
+
+DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB file (NEWSFLOW_DB_PATH).")]
+FormatOption = Annotated[str, typer.Option("--format", help="table, csv or json.")]
+
+
+def settings(db: Path | None = None, feeds: Path | None = None, **more: object) -> Settings:
+    """This command's settings: its options over NEWSFLOW_* variables, .env and the defaults."""
+    return settings_for(db_path=db, feeds_file=feeds, **more)
+
+
+def day(value: str | None) -> date | None:
+    """A YYYY-MM-DD option as a date (None when not given)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"not a date: {value!r}", advice="use YYYY-MM-DD") from None

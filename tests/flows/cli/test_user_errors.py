@@ -1,0 +1,201 @@
+"""Each command, given a mistake, says so in one line on stderr with its exit code: no traceback.
+
+The mistakes: a misspelt NEWSFLOW_* variable (exit 2), a feed list that is not UTF-8 (exit 2),
+too little disk space (exit 2), another writer holding the store (exit 75, as skipped_locked).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+from warehouse.store import Store
+
+ROOT = Path(__file__).resolve().parents[3]
+NEWSFLOW = Path(sys.executable).with_name("newsflow")
+TYPO = {"NEWSFLOW_DB_PAHT": "data/x.duckdb"}
+TYPO_LINE = ("configuration error: unknown setting NEWSFLOW_DB_PAHT "
+             "(did you mean NEWSFLOW_DB_PATH?)")
+LATIN_1 = "feeds:\n  - url: https://café.example/feed.xml\n    name: Café\n".encode("latin-1")
+DAY = ["--since", "2024-03-01", "--until", "2024-03-01"]
+
+# Every command that reads settings, with arguments that would otherwise get it going.
+COMMANDS = {
+    "run": ["run", "--db", "{db}", "--feeds", "{feeds}"],
+    "sql": ["sql", "SELECT 1", "--db", "{db}"],
+    "status": ["status", "--db", "{db}"],
+    "rebuild": ["rebuild", "--db", "{db}"],
+    "extract": ["extract", "{page}"],
+    "quality": ["quality", "--db", "{db}"],
+    "backfill": ["backfill", "--source", "sitemap", *DAY, "--db", "{db}"],
+    "export-warc": ["export-warc", *DAY, "--db", "{db}", "--out", "{tmp}/out.warc.gz"],
+    "search": ["search", "harbour", "--db", "{db}"],
+    "export": ["export", "csv", "--db", "{db}", "--out", "{tmp}/a.csv"],
+    "stories": ["stories", "--db", "{db}"],
+    "reindex": ["reindex", "--db", "{db}"],
+    "feeds list": ["feeds", "list", "--db", "{db}"],
+    "feeds import": ["feeds", "import", "{opml}", "--into", "{feeds}"],
+    "feeds export": ["feeds", "export", "--from", "{feeds}"],
+    "server up": ["server", "up", "--port", "0", "--state-dir", "{tmp}/state"],
+}
+# The commands that read the feed list, and so must reject one that is not UTF-8.
+FEED_LIST_READERS = {
+    "run": ["run", "--db", "{db}", "--feeds", "{feeds}"],
+    "backfill sitemap": ["backfill", "--source", "sitemap", *DAY, "--db", "{db}"],
+    "backfill archive-feed": ["backfill", "--source", "archive-feed", *DAY, "--db", "{db}"],
+    "feeds import": ["feeds", "import", "{opml}", "--into", "{feeds}"],
+    "feeds export": ["feeds", "export", "--from", "{feeds}"],
+}
+
+
+@pytest.fixture()
+def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.chdir(tmp_path)  # no .env, and nothing written beside the checkout
+    for name in [k for k in os.environ if k.startswith("NEWSFLOW_")]:
+        monkeypatch.delenv(name)
+    (tmp_path / "feeds.yaml").write_bytes(LATIN_1)
+    (tmp_path / "page.html").write_text("<html><body><p>Hello</p></body></html>")
+    (tmp_path / "more.opml").write_text(
+        '<opml version="2.0"><body><outline type="rss" xmlUrl="https://a.example/f.xml"/>'
+        "</body></opml>")
+    return {"db": str(tmp_path / "store.duckdb"), "feeds": str(tmp_path / "feeds.yaml"),
+            "page": str(tmp_path / "page.html"), "opml": str(tmp_path / "more.opml"),
+            "tmp": str(tmp_path)}
+
+
+def invoke(args: list[str], files: dict[str, str], env: dict[str, str] | None = None) -> object:
+    return CliRunner().invoke(app, [a.format(**files) for a in args], env=env)
+
+
+def assert_one_line(result: object, code: int, starts: str) -> None:
+    out = result.output  # type: ignore[attr-defined]  # stdout and stderr, interleaved
+    assert result.exit_code == code, out  # type: ignore[attr-defined]
+    lines = result.stderr.splitlines()  # type: ignore[attr-defined]
+    assert len(lines) == 1 and lines[0].startswith(starts), lines
+    assert "Traceback" not in out
+
+
+@pytest.mark.parametrize("args", COMMANDS.values(), ids=COMMANDS.keys())
+def test_a_misspelt_variable_is_one_line_and_exit_2(args: list[str],
+                                                    files: dict[str, str]) -> None:
+    result = invoke(args, files, env=TYPO)
+    assert_one_line(result, 2, TYPO_LINE)
+    assert not Path(files["db"]).exists()  # refused before anything was opened
+
+
+@pytest.mark.parametrize("args", FEED_LIST_READERS.values(), ids=FEED_LIST_READERS.keys())
+def test_a_feed_list_that_is_not_utf8_is_one_line_and_exit_2(args: list[str],
+                                                             files: dict[str, str]) -> None:
+    result = invoke(args, files, env={"NEWSFLOW_FEEDS_FILE": files["feeds"]})
+    assert_one_line(result, 2, f"bad input: feed list {files['feeds']} is not UTF-8 text")
+    assert "save it as UTF-8" in result.stderr  # type: ignore[attr-defined]
+    assert Path(files["feeds"]).read_bytes() == LATIN_1  # import did not rewrite it
+
+
+def test_a_missing_store_is_one_line_and_exit_2(files: dict[str, str]) -> None:
+    for args in (["status", "--db", "{db}"], ["quality", "--db", "{db}"],
+                 ["feeds", "list", "--db", "{db}"], ["reindex", "--db", "{db}"]):
+        assert_one_line(invoke(args, files), 2, f"no store: no database at {files['db']}")
+    assert not Path(files["db"]).exists()
+
+
+def test_a_bad_date_is_one_line_and_exit_2(files: dict[str, str]) -> None:
+    Store.open(Path(files["db"])).close()
+    for args in (["quality", "--since", "yesterday", "--db", "{db}"],
+                 ["rebuild", "--since", "2024-13-01", "--db", "{db}"],
+                 ["stories", "--since", "1/3/2024", "--db", "{db}"]):
+        assert_one_line(invoke(args, files), 2, "bad input: not a date")
+
+
+@pytest.fixture()
+def held(files: dict[str, str]) -> Iterator[str]:
+    """The store's writer lock held by another process, as a running pipeline would."""
+    from warehouse.lock import lock_path
+
+    Store.open(Path(files["db"])).close()
+    lock = lock_path(Path(files["db"]))
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, sys, time\n"
+        f"fd = os.open({str(lock)!r}, os.O_RDWR | os.O_CREAT)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\ntime.sleep(120)\n")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield files["db"]
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_held_store_is_exit_75(files: dict[str, str], held: str) -> None:
+    assert_one_line(invoke(["reindex", "--db", "{db}"], files), 75,
+                    "store busy: another newsflow writer holds")
+
+
+def newsflow(args: list[str], cwd: str, env: dict[str, str] | None = None,
+             ) -> subprocess.CompletedProcess[str]:
+    """The console script, as a user runs it; flows report to the tests' Prefect server."""
+    from prefect.settings import PREFECT_API_URL
+
+    base = {k: v for k, v in os.environ.items() if not k.startswith("NEWSFLOW_")}
+    if PREFECT_API_URL.value():  # inside prefect_harness: no temporary server per run
+        base["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
+    return subprocess.run([str(NEWSFLOW), *args], cwd=cwd, env=base | (env or {}),
+                          capture_output=True, text=True, timeout=300)
+
+
+def assert_ends_with_one_line(done: subprocess.CompletedProcess[str], code: int,
+                              starts: str) -> None:
+    """For ``run``: Prefect logs the flow run on stderr too; ours is the last line, alone."""
+    assert done.returncode == code, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines and lines[-1].startswith(starts), lines
+    assert sum(line.startswith(starts) for line in lines) == 1
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_run_on_a_held_store_is_skipped_locked_and_exit_75(files: dict[str, str],
+                                                           held: str) -> None:
+    (Path(files["tmp"]) / "ok.yaml").write_text("feeds: []\n", encoding="utf-8")
+    done = newsflow(["run", "--db", held, "--feeds", "ok.yaml"], files["tmp"])
+    assert_ends_with_one_line(done, 75, "store busy: another newsflow writer holds")
+    assert "skipped_locked" in done.stdout  # the summary still says what happened
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_run_on_low_disk_is_one_line_and_exit_2(files: dict[str, str]) -> None:
+    (Path(files["tmp"]) / "ok.yaml").write_text("feeds: []\n", encoding="utf-8")
+    done = newsflow(["run", "--db", files["db"], "--feeds", "ok.yaml"], files["tmp"],
+                    env={"NEWSFLOW_MIN_FREE_MB": str(2**40)})
+    assert_ends_with_one_line(done, 2, "low on resources: refusing to start:")
+    assert "free some space" in done.stderr.splitlines()[-1]
+    assert not Path(files["db"]).exists()
+
+
+@pytest.mark.parametrize("command", [["feeds", "list"], ["quality"]])
+def test_the_console_script_prints_no_traceback(command: list[str], tmp_path: Path) -> None:
+    # These two printed a traceback for a misspelt variable before errors had one place.
+    done = newsflow(command, str(tmp_path), env=TYPO)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [done.stderr.strip()]
+    assert done.stderr.startswith(TYPO_LINE) and done.stdout == ""
+
+
+def test_an_opml_nested_without_end_is_one_line_and_exit_2(files: dict[str, str]) -> None:
+    deep = Path(files["tmp"]) / "deep.opml"
+    depth = 3 * sys.getrecursionlimit()
+    deep.write_text('<opml version="2.0"><body>' + '<outline text="x">' * depth
+                    + '<outline type="rss" xmlUrl="https://a.example/f.xml"/>'
+                    + "</outline>" * depth + "</body></opml>", encoding="utf-8")
+    (Path(files["tmp"]) / "ok.yaml").write_text("feeds: []\n", encoding="utf-8")
+    result = invoke(["feeds", "import", str(deep), "--into", "{tmp}/ok.yaml"], files)
+    assert_one_line(result, 2, f"bad input: OPML file {deep} nests too deeply to read")
+    assert (Path(files["tmp"]) / "ok.yaml").read_text(encoding="utf-8") == "feeds: []\n"

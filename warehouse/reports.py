@@ -1,0 +1,131 @@
+"""What the CLI shows about the store: one read-only way in, and the queries behind its tables.
+
+``newsflow status``, ``run``'s summary, ``feeds list``, ``quality``, ``search``, ``stories`` and
+the SQL session's dot-commands read through these. The SQL lives in
+``warehouse/sql/report_*.sql``; this module binds parameters and shapes the rows.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from transforms.articles import extractor_version_key
+from transforms.errors import StoreBusyError
+from warehouse.access import connect_reader
+from warehouse.lock import LockedError
+
+STORE_SCHEMAS = ("raw", "core", "quality")
+
+
+@cache
+def sql(name: str) -> str:
+    """The text of ``warehouse/sql/report_<name>.sql``."""
+    return resources.files("warehouse").joinpath("sql", f"report_{name}.sql").read_text(
+        encoding="utf-8")
+
+
+def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
+    """The store's one reader (``warehouse.access.connect_reader``), its refusal worded for a
+    person who asked a question: a run is probably writing."""
+    try:
+        return connect_reader(path)
+    except LockedError as exc:
+        raise StoreBusyError(
+            f"cannot open {path} ({exc.holder})",
+            advice="a pipeline run is probably writing: try again when it ends, or query the "
+                   "published copy (`newsflow sql` without --store)") from exc
+
+
+def table_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
+    """(schema.table, rows) for every table of the store's own schemas."""
+    counts = []
+    for schema, name in con.execute(sql("tables")).fetchall():
+        if schema not in STORE_SCHEMAS:  # identifiers go into the query below: allow-list
+            continue
+        row = con.execute(f"SELECT count(*) FROM {_quoted(schema)}.{_quoted(name)}").fetchone()
+        counts.append((f"{schema}.{name}", int(row[0]) if row else 0))
+    return counts
+
+
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def latest_runs(con: duckdb.DuckDBPyConnection, limit: int = 12) -> pd.DataFrame:
+    """The latest stage runs from the ledger, newest first."""
+    return con.execute(sql("latest_runs"), {"limit": limit}).df()
+
+
+def run_checks(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[int, int]:
+    """(passed, failed) checks of one run."""
+    row = con.execute(sql("run_checks"), {"run_id": run_id}).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def store_totals(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows in the store: feed entries, page fetches, articles."""
+    cur = con.execute(sql("store_totals"))
+    row = cur.fetchone() or ()
+    return {d[0]: int(v) for d, v in zip(cur.description or [], row, strict=False)}
+
+
+def example_query() -> str:
+    """The query ``newsflow run`` shows (and runs) as an example for analysts."""
+    return sql("example").strip()
+
+
+def feed_health(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every feed with its status, why, failures and next poll."""
+    return con.execute(sql("feeds")).df()
+
+
+def checks_per_stage(con: duckdb.DuckDBPyConnection, since: date) -> pd.DataFrame:
+    """Runs and checks passed and failed per stage and table, since ``since``."""
+    return con.execute(sql("checks_per_stage"), {"since": since}).df()
+
+
+def failed_checks(con: duckdb.DuckDBPyConnection, since: date,
+                  limit: int = 30) -> list[tuple[object, ...]]:
+    """Failed checks, latest first: at, stage, table, expectation, policy, observed value,
+    unexpected and element counts, unexpected sample (JSON), why."""
+    return con.execute(sql("failed_checks"), {"since": since, "limit": limit}).fetchall()
+
+
+def quarantine_by_reason(con: duckdb.DuckDBPyConnection, since: date) -> pd.DataFrame:
+    """Quarantined rows per table and reason, since ``since``."""
+    return con.execute(sql("quarantine"), {"since": since}).df()
+
+
+def worst_sources(con: duckdb.DuckDBPyConnection, since: date, limit: int = 10) -> pd.DataFrame:
+    """The sources with the largest share of pages that are not articles, since ``since``."""
+    # oldest to newest, as core.articles chooses the current version (digits compare as numbers)
+    versions = sorted((str(r[0]) for r in con.execute(sql("extractor_versions")).fetchall()),
+                      key=extractor_version_key)
+    return con.execute(sql("worst_sources"),
+                       {"versions": versions, "since": since, "limit": limit}).df()
+
+
+def article_texts(con: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[str, str | None]:
+    """article_key -> text, for the given articles."""
+    return {str(k): t for k, t in con.execute(sql("article_texts"), {"keys": keys}).fetchall()}
+
+
+def stories(con: duckdb.DuckDBPyConnection, since: date | None, limit: int) -> pd.DataFrame:
+    """Stories covered by several articles, most outlets first."""
+    return con.execute(sql("stories"), {"since": since, "limit": limit}).df()
+
+
+def analyst_views(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The analyst views with their comments."""
+    return con.execute(sql("views")).df()
+
+
+def view_columns(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> pd.DataFrame:
+    """A view's (or table's) columns with their types and comments."""
+    return con.execute(sql("columns"), {"schema": schema, "name": name}).df()
