@@ -26,6 +26,8 @@ from typing import Any
 import duckdb
 import pytest
 
+from tests.sample_mode import sample_settings
+
 # One pipeline run on the sample with its planted defects (~35 s): in the default suite, because
 # it is issue 5's acceptance (matching checks fail, rows quarantined, run validation_failed).
 
@@ -34,17 +36,12 @@ QUIET = "Quiet Herald"
 
 @pytest.fixture(scope="module")
 def outcome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    from flows.cli.feeds import write_sample_feeds
     from flows.pipeline import run_pipeline
-    from flows.settings import Settings
     from sample.server import SampleServer
 
     folder = tmp_path_factory.mktemp("defects")
     with SampleServer(n_articles=18, defects=True) as server:
-        settings = Settings(db_path=folder / "newsflow.duckdb",
-                            feeds_file=write_sample_feeds(server.site, folder),
-                            allow_private_addresses=True, per_host_concurrency=8,
-                            extract_workers=2, docs_dir=folder / "docs")
+        settings = sample_settings(server, folder, run_checks=True, extract_workers=2)
         result = run_pipeline(settings, run_id="defects-1", only_due=False)
         defects = dict(server.site.defects)
         requested = [path for _, path, _ in server.request_log]

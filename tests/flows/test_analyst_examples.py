@@ -7,7 +7,6 @@ article edited after publication, so the examples are exercised either way.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -20,12 +19,12 @@ import pytest
 from typer.testing import CliRunner
 
 from bench.stories import labelled_set
+from tests.sample_mode import sample_settings
 from warehouse.articles import refresh_analyst_surface
 from warehouse.search import load_fts
 from warehouse.store import Store
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "analysts.md"
-HAS_SAMPLE = importlib.util.find_spec("sample.server") is not None
 
 
 def examples() -> list[tuple[str, str]]:
@@ -146,17 +145,13 @@ def _republish_edited(store: Store, url: str, paragraph: str) -> None:
 def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The sample (with its planted defects, e.g. an empty feed) through the pipeline twice; one
     article re-fetched in between with a correction added to its text."""
-    from flows.cli.feeds import write_sample_feeds
     from flows.pipeline import run_pipeline
-    from flows.settings import Settings
     from sample.server import SampleServer
 
     folder = tmp_path_factory.mktemp("sample-store")
     db = folder / "newsflow.duckdb"
     with SampleServer(defects=True) as server:
-        settings = Settings(db_path=db, feeds_file=write_sample_feeds(server.site, folder),
-                            allow_private_addresses=True, per_host_concurrency=8,
-                            run_checks=False)
+        settings = sample_settings(server, folder)
         run_pipeline(settings, run_id="analyst-examples-1", only_due=False)
         edited = server.site.articles[0]
         with Store.open(db) as store:
@@ -192,7 +187,6 @@ def test_example_returns_rows_on_handmade_store(handmade: Path, name: str, sql: 
 
 # Two pipeline runs over the sample (~30 s, once per module): in the default suite, because the
 # examples in docs/analysts.md must answer on the sample store (issue 8's acceptance).
-@pytest.mark.skipif(not HAS_SAMPLE, reason="sample package (sample.server) not there yet")
 @pytest.mark.parametrize(("name", "sql"), EXAMPLES, ids=[n for n, _ in EXAMPLES])
 def test_example_returns_rows_on_sample_store(sample_store: Path, name: str, sql: str) -> None:
     rows = run_query(sample_store, sql)
@@ -316,7 +310,6 @@ def test_handmade_store_fixture_is_consistent() -> None:
     assert any(asdict(x)["story"] for x in labelled_set(0))
 
 
-@pytest.mark.skipif(not HAS_SAMPLE, reason="sample package (sample.server) not there yet")
 def test_cli_search_answers_from_the_sample(sample_store: Path) -> None:
     import json
 

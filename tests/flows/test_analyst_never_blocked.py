@@ -7,8 +7,6 @@ or the Parquet that each run publishes (warehouse/publish.py).
 
 from __future__ import annotations
 
-import importlib.util
-import inspect
 import subprocess
 import sys
 import textwrap
@@ -152,14 +150,6 @@ def test_case_71_second_writer_is_skipped_at_once(db: Path, tmp_path: Path) -> N
         pass
 
 
-PIPELINE_PUBLISHES = "publish" in inspect.getsource(
-    __import__("flows.pipeline", fromlist=["run_pipeline"]))
-
-
-@pytest.mark.skipif(importlib.util.find_spec("sample.server") is None,
-                    reason="the offline sample (sample/server.py) is not there yet")
-@pytest.mark.xfail(not PIPELINE_PUBLISHES, strict=True,
-                   reason="flows/pipeline.py does not call warehouse.publish.publish yet")
 @pytest.mark.usefixtures("prefect_harness")
 def test_analyst_open_during_two_pipeline_runs_on_the_sample(tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:

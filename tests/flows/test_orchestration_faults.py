@@ -25,7 +25,6 @@ import pytest
 from prefect.exceptions import TerminationSignal
 
 from flows.backfill import run_backfill
-from flows.cli.feeds import write_sample_feeds
 from flows.extract_articles import extract
 from flows.fetch_pages import fetch
 from flows.ingest_feeds import ingest
@@ -34,6 +33,7 @@ from flows.settings import Settings, load_feed_list
 from flows.signals import sigterm_as_interrupt
 from sample.server import SampleServer
 from tests.fixtures.backfill.warcs import Capture, article_html, write_warc
+from tests.sample_mode import sample_settings
 from transforms.extraction import extract_page
 from warehouse import access as writer_door
 from warehouse.ledger import StageRun, cancellable_stage
@@ -50,11 +50,7 @@ def sample() -> Iterator[SampleServer]:
 
 
 def settings_for(sample: SampleServer, folder: Path, **extra: Any) -> Settings:
-    values: dict[str, Any] = {
-        "db_path": folder / "newsflow.duckdb", "feeds_file": write_sample_feeds(sample.site, folder),
-        "allow_private_addresses": True, "per_host_concurrency": 8, "run_checks": False,
-        "extract_workers": 1, "publish_dir": folder / "published", "max_attempts": 1}
-    return Settings(**{**values, **extra})
+    return sample_settings(sample, folder, **{"extract_workers": 1, "max_attempts": 1, **extra})
 
 
 class InlinePool:

@@ -9,11 +9,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows.cli.feeds import write_sample_feeds
 from flows.pipeline import run_pipeline
 from flows.rebuild import rebuild_core
 from flows.settings import Settings
 from sample.server import SampleServer
+from tests.sample_mode import sample_settings
 from warehouse.store import Store
 
 CORE = ("core.feeds", "core.articles", "core.article_versions", "core.article_feeds",
@@ -27,10 +27,8 @@ ANALYST = ("core.search_docs", "core.search_terms", "core.story_signatures", "co
 def incremental(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Settings]]:
     folder = tmp_path_factory.mktemp("replay")
     with SampleServer(n_articles=18) as server:
-        feeds = write_sample_feeds(server.site, folder)
-        settings = Settings(db_path=folder / "inc.duckdb", feeds_file=feeds,
-                            allow_private_addresses=True, per_host_concurrency=8, run_checks=False,
-                            extract_workers=2)
+        settings = sample_settings(server, folder, "inc.duckdb", extract_workers=2)
+        feeds = settings.feeds_file
         # Three incremental runs that each bring new data: the feed list grows by one feed a
         # run, so every run adds entries, pages and articles to what the last one built.
         config = feeds.read_text(encoding="utf-8")

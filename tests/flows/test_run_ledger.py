@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from flows.pipeline import run_pipeline
-from flows.settings import Settings
 from sample.server import SampleServer
 from tests.flows.test_crash_safety import run
 from tests.flows.test_writer_door import LOCK_HOLDER
+from tests.sample_mode import sample_settings
 from warehouse.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,9 +98,7 @@ def test_a_skipped_run_is_recorded_by_the_next_writer(sample: SampleServer,
 
 def test_a_failure_after_the_stages_fails_the_run(sample: SampleServer, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = Settings(db_path=tmp_path / "ledger.duckdb", feeds_file=_feeds(sample, tmp_path),
-                        allow_private_addresses=True, per_host_concurrency=8, run_checks=False,
-                        extract_workers=1, publish_dir=tmp_path / "published")
+    settings = sample_settings(sample, tmp_path, "ledger.duckdb", extract_workers=1)
 
     def full_disk(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")

@@ -20,10 +20,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows.cli.feeds import write_sample_feeds
 from flows.pipeline import run_pipeline
-from flows.settings import Settings
 from sample.server import SampleServer
+from tests.sample_mode import sample_settings
 from warehouse import health
 from warehouse.health import LowDiskSpaceError, WalRecoveryError, open_store_checked, preflight
 from warehouse.store import Store
@@ -286,9 +285,7 @@ def test_case_69_db_held_by_another_process_fails_fast_naming_the_pid(
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
-        settings = Settings(db_path=db, feeds_file=write_sample_feeds(sample.site, tmp_path),
-                            allow_private_addresses=True, per_host_concurrency=8,
-                            run_checks=False, publish_dir=tmp_path / "published")
+        settings = sample_settings(sample, tmp_path, db.name)
         started = time.monotonic()
         result = run_pipeline(settings, run_id="locked-69", only_due=False)
         elapsed = time.monotonic() - started

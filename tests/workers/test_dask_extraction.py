@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -18,7 +17,6 @@ from workers import dask_extraction
 from workers.dask_extraction import DaskExtractionPool, extraction_pool
 from workers.extraction import ExtractionPool
 
-HAVE_DASK = importlib.util.find_spec("distributed") is not None
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 WORDS = ("council", "budget", "river", "bridge", "school", "weather", "market", "harbour",
          "festival", "library", "station", "museum")
@@ -160,7 +158,6 @@ def dask_address() -> Iterator[str]:
         yield cluster.scheduler_address
 
 
-@pytest.mark.skipif(not HAVE_DASK, reason="distributed (dask) is not installed")
 def test_dask_cluster_gives_the_same_core_articles(tmp_path: Path, dask_address: str) -> None:
     from flows.extract_articles import extract
     from flows.settings import load_settings

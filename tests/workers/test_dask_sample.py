@@ -5,7 +5,6 @@ copies of that store, one per path chosen by the ``dask_address`` setting, and t
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,8 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("distributed") is None,
-                                reason="distributed (dask) is not installed: uv sync --group scale")
+from tests.sample_mode import sample_settings
 
 
 @pytest.fixture(scope="module")
@@ -36,20 +34,17 @@ def dask_config() -> object:
 
 def test_dask_path_gives_the_same_core_articles_on_the_sample(
         tmp_path: Path, dask_address: str) -> None:
-    from flows.cli.feeds import write_sample_feeds
     from flows.extract_articles import extract
     from flows.fetch_pages import fetch
     from flows.ingest_feeds import ingest
-    from flows.settings import Settings, load_feed_list
+    from flows.settings import load_feed_list
     from sample.server import SampleServer
     from warehouse.store import Store
     from workers.dask_extraction import DaskExtractionPool, extraction_pool
 
     base = tmp_path / "fetched.duckdb"
     with SampleServer() as server:
-        settings = Settings(db_path=base, feeds_file=write_sample_feeds(server.site, tmp_path),
-                            allow_private_addresses=True, per_host_concurrency=8,
-                            run_checks=False, extract_workers=2)
+        settings = sample_settings(server, tmp_path, base.name, extract_workers=2)
         with Store.open(base) as store:
             ingest(store, settings, load_feed_list(settings.feeds_file), run_id="fetch",
                    only_due=False)
