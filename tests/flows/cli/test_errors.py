@@ -31,9 +31,9 @@ from transforms.errors import (
 )
 from warehouse.health import LowDiskSpaceError, WalRecoveryError
 from warehouse.lock import LockedError
-from warehouse.warc import WarcReadError
 from web.decode import DecodeError, UnsupportedEncoding
 from web.guard import BlockedAddress, DeadlineExceeded, ResolutionFailed
+from web.warc import WarcReadError
 from workers.extraction import PoolStalledError
 
 KIND_CODES = [
