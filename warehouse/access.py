@@ -7,6 +7,10 @@ by a writer that died (FAULTS 68: kept and checked before DuckDB replays it), mi
 DuckDB file held by another process such as the DuckDB CLI or a BI tool (FAULTS 69: DuckDB's own
 "Could not set lock" message, which names the holder's PID, becomes ``LockedError``). Readers go
 through ``open_reader``: read-only, and never creating a store where there is none.
+
+A DuckLake address (``ducklake:...``, see warehouse.lake) instead of a path opens the shared
+multi-host store: there the lake's writer fence takes the place of the lock file, and there is
+no local file to preflight or WAL to check.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse import lake
 from warehouse.health import check_wal, preflight
 from warehouse.lock import LockedError, writer_lock
 from warehouse.store import Store
@@ -41,6 +46,10 @@ def open_writer(db_path: Path | str, *, min_free_mb: int, wait_s: float = 0.0,
     for a scheduled run to finish); 0 gives up at once. ``migrate=False`` only connects (a
     backfill's later chunks, after its first one migrated).
     """
+    if lake.is_lake(db_path):
+        with lake.LakeStore.open_lake(lake.LakeSpec.parse(db_path), migrate_schema=migrate) as store:
+            yield store
+        return
     path = Path(db_path)
     deadline = time.monotonic() + wait_s
     with ExitStack() as stack:
@@ -73,7 +82,10 @@ def open_reader(db_path: Path | str) -> Store:
     """The store, open read-only; ``StoreMissingError`` when there is none (never creates one).
 
     A writer holding the file makes DuckDB refuse a reader too; that is ``LockedError``.
+    A DuckLake address attaches the lake read-only (readers never wait for writers there).
     """
+    if lake.is_lake(db_path):
+        return lake.LakeStore.open_lake(lake.LakeSpec.parse(db_path), read_only=True)
     path = Path(db_path)
     if not path.exists():
         raise StoreMissingError(path)
