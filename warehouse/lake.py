@@ -27,6 +27,7 @@ store are the shared state, and the fence replaces the lock.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import time
@@ -43,6 +44,7 @@ import pyarrow as pa
 
 from warehouse.migrate import available_migrations, migrate
 from warehouse.store import Store, _check_table
+from warehouse.views import view_files
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +110,19 @@ def adapt_sql(sql: str) -> str:
     return _INLINE_KEY.sub("", _TABLE_KEY.sub("", sql))
 
 
+def adapt_view_sql(sql: str) -> str:
+    """A view file for DuckLake: without ``COMMENT ON COLUMN`` statements (unsupported there)."""
+    kept = [s for s in sql.split(";\n")
+            if not _code(s).upper().startswith("COMMENT ON COLUMN") and _code(s)]
+    return ";\n".join(kept)
+
+
+def _code(statement: str) -> str:
+    """A statement without its comment lines."""
+    return "\n".join(line for line in statement.splitlines()
+                     if line.strip() and not line.strip().startswith("--")).strip()
+
+
 @cache
 def declared_keys() -> Mapping[str, tuple[str, ...]]:
     """Each keyed table's key columns, as the migrations declare them (read from an in-memory
@@ -165,6 +180,7 @@ class LakeStore(Store):
             try:
                 store._retry(lambda: migrate(con, None, adapt=adapt_sql), "migrate")
                 store._retry(store._ensure_fence, "fence")
+                store._retry(store._apply_views, "views")
             except BaseException:
                 con.close()
                 raise
@@ -236,6 +252,30 @@ class LakeStore(Store):
         # Two first writers may both add the row; the UPDATE then touches both, which still
         # makes concurrent writers conflict, so it is harmless.
         self.con.execute(f"INSERT INTO {FENCE} SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM {FENCE})")
+
+    def _apply_views(self) -> None:
+        """The analyst views, in the lake's catalog so any client attaching it has them.
+
+        Recreated only when their SQL changed (a hash kept in ``view_state``): each statement
+        is a catalog commit here, not a cheap local one. DuckLake cannot comment on a view's
+        columns, so only the views' own comments are kept.
+        """
+        statements = [adapt_view_sql(sql) for _name, sql in view_files()]
+        digest = hashlib.sha256("\n".join(statements).encode()).hexdigest()
+        self.con.execute("CREATE TABLE IF NOT EXISTS view_state (digest VARCHAR NOT NULL)")
+        if self.scalar("SELECT count(*) FROM view_state WHERE digest = ?", [digest]):
+            return
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            for sql in statements:
+                if sql.strip():
+                    self.con.execute(sql)
+            self.con.execute("DELETE FROM view_state")
+            self.con.execute("INSERT INTO view_state VALUES (?)", [digest])
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.rollback_quietly()
+            raise
 
     def _retry(self, attempt: Callable[[], _T], what: str) -> _T:
         for n in range(1, self.retries + 1):

@@ -8,11 +8,12 @@ in the ``scale`` dependency group; a production server is installed and run as u
 PostgreSQL refuses to run as root, and CI runs as root: there the server runs as ``nobody``, its
 folder made in /tmp (which ``nobody`` can traverse) and handed over to it.
 
-    python -m warehouse.localpg DIR   # start, print the URLs, stop on Ctrl-C
+    python -m warehouse.localpg --db prefect --db lake   # start, print the URLs, Ctrl-C stops
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import importlib.util
 import os
@@ -52,6 +53,7 @@ class LocalPg:
     port: int
     pid: int
     host: str = "127.0.0.1"
+    remove: bool = True  # delete ``root`` on stop (a folder we made, not one we were given)
 
     def dsn(self, dbname: str = "postgres") -> str:
         """A libpq key/value connection string (DuckDB's postgres extension, DuckLake)."""
@@ -68,7 +70,7 @@ class LocalPg:
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Fast shutdown (SIGINT: disconnect clients, then stop), a kill if it hangs; remove the
-        folder."""
+        folder if ``start`` made it."""
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGINT)
         deadline = time.monotonic() + timeout_s
@@ -77,19 +79,24 @@ class LocalPg:
         if _alive(self.pid):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.pid, signal.SIGKILL)
-        shutil.rmtree(self.root, ignore_errors=True)
+        if self.remove:
+            shutil.rmtree(self.root, ignore_errors=True)
 
 
 def start(root: Path | None = None, *, port: int | None = None, timeout_s: float = 60.0) -> LocalPg:
-    """initdb and start a server under ``root`` (default: a new folder in /tmp)."""
+    """initdb (first time) and start a server under ``root`` (default: a new folder in /tmp,
+    removed on stop). A given ``root`` is kept, and reused by the next start; under root it must
+    be a folder ``nobody`` can reach (e.g. under /tmp or /srv, not /root)."""
+    remove = root is None
     root = Path(tempfile.mkdtemp(prefix="newsflow-pg-")) if root is None else root
     root.mkdir(parents=True, exist_ok=True)
     user = _run_as()
     if user is not None:
         shutil.chown(root, user)
     data, log = root / "data", root / "postgres.log"
-    _run([str(bin_dir() / "initdb"), "-D", str(data), "-U", USER, "--auth=trust", "-E", "UTF8",
-          "--no-locale", "--no-sync"], user)
+    if not (data / "PG_VERSION").exists():
+        _run([str(bin_dir() / "initdb"), "-D", str(data), "-U", USER, "--auth=trust", "-E", "UTF8",
+              "--no-locale", "--no-sync"], user)
     port = port or _free_port()
     with open(log, "ab") as out:
         proc = subprocess.Popen(
@@ -97,7 +104,7 @@ def start(root: Path | None = None, *, port: int | None = None, timeout_s: float
              "-k", str(root), "-c", "max_connections=200", "-c", "fsync=off"],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True, user=user)
-    server = LocalPg(root=root, port=port, pid=proc.pid)
+    server = LocalPg(root=root, port=port, pid=proc.pid, remove=remove)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -152,15 +159,30 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> None:
+    """Start a server, create databases, print their addresses, stop on Ctrl-C or SIGTERM."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dir", type=Path, help="keep the cluster here (default: a temp folder)")
+    parser.add_argument("--port", type=int, default=None)
+    parser.add_argument("--db", action="append", default=[], help="database to create")
+    args = parser.parse_args(argv)
     t0 = time.monotonic()
-    pg = start(Path(sys.argv[1]) if len(sys.argv) > 1 else None)
+    pg = start(args.dir, port=args.port)
     print(f"PostgreSQL up in {time.monotonic() - t0:.1f}s (pid {pg.pid}, folder {pg.root})")
-    print(f"  libpq:      {pg.dsn()}")
-    print(f"  prefect:    PREFECT_API_DATABASE_CONNECTION_URL={pg.url(driver='postgresql+asyncpg')}")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
+        for name in args.db:
+            with contextlib.suppress(LocalPgError):  # already there in a kept folder
+                pg.create_database(name)
+            print(f"  {name}: {pg.dsn(name)}")
+            print(f"  {name}: {pg.url(name, driver='postgresql+asyncpg')}")
+        sys.stdout.flush()
         signal.pause()
     except KeyboardInterrupt:
         pass
     finally:
         pg.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -20,3 +23,14 @@ def postgres() -> Iterator[localpg.LocalPg]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture()
+def workdir() -> Iterator[Path]:
+    """A folder of the test's own, outside pytest's basetemp: these tests run for minutes, and
+    another pytest session on the same account prunes old basetemps (keeping three) meanwhile."""
+    path = Path(tempfile.mkdtemp(prefix="newsflow-scale-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)

@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parents[2]
 WRITER = Path(__file__).with_name("lake_writer.py")
 
 
-def new_lake(pg: localpg.LocalPg, tmp_path: Path, name: str) -> lake.LakeSpec:
+def new_lake(pg: localpg.LocalPg, workdir: Path, name: str) -> lake.LakeSpec:
     pg.create_database(name)
-    return lake.LakeSpec.parse(f"ducklake:postgres:{pg.dsn(name)} data_path={tmp_path / name}")
+    return lake.LakeSpec.parse(f"ducklake:postgres:{pg.dsn(name)} data_path={workdir / name}")
 
 
 def fetch_rows(feed: str, n: int, start: datetime) -> list[dict[str, Any]]:
@@ -57,8 +57,8 @@ def fetch_rows(feed: str, n: int, start: datetime) -> list[dict[str, Any]]:
 
 
 def test_migrations_apply_to_a_lake_and_inserts_are_idempotent(
-        postgres: localpg.LocalPg, tmp_path: Path) -> None:
-    spec = new_lake(postgres, tmp_path, "idem")
+        postgres: localpg.LocalPg, workdir: Path) -> None:
+    spec = new_lake(postgres, workdir, "idem")
     t0 = time.monotonic()
     with lake.LakeStore.open_lake(spec) as store:
         print(f"migrations on the lake: {time.monotonic() - t0:.1f}s")
@@ -99,15 +99,20 @@ def test_migrations_apply_to_a_lake_and_inserts_are_idempotent(
     con = lake.connect(spec, read_only=True)
     try:
         assert con.execute("SELECT count(DISTINCT event_id) FROM raw.feed_fetches").fetchone() == (7,)
+        # The analyst views live in the lake's catalog too, with their descriptions.
+        assert con.execute("SELECT count(*) FROM analytics.articles").fetchone() == (0,)
+        comment = con.execute("SELECT comment FROM duckdb_views() WHERE database_name = 'lake'"
+                              " AND schema_name = 'analytics' AND view_name = 'articles'").fetchone()
+        assert comment is not None and comment[0]
     finally:
         con.close()
 
 
 def test_the_fence_turns_a_concurrent_duplicate_into_a_conflict(
-        postgres: localpg.LocalPg, tmp_path: Path) -> None:
+        postgres: localpg.LocalPg, workdir: Path) -> None:
     """Two writers that both checked an id is absent: without the fence DuckLake commits both
     appends (a duplicate); with it, the second COMMIT fails and its retry finds the row."""
-    spec = new_lake(postgres, tmp_path, "fence")
+    spec = new_lake(postgres, workdir, "fence")
     a, b = (lake.LakeStore.open_lake(spec) for _ in range(2))
     try:
         schema = a.arrow_schema("raw.feed_fetches")
@@ -144,7 +149,7 @@ def single_writer(spec: lake.LakeSpec, table: pa.Table) -> None:
 
 @pytest.mark.slow
 def test_two_writer_processes_append_without_duplicates_or_losses(
-        postgres: localpg.LocalPg, tmp_path: Path) -> None:
+        postgres: localpg.LocalPg, workdir: Path) -> None:
     start = datetime(2026, 3, 1, tzinfo=UTC)
     shared = fetch_rows("shared", 120, start)
     own = {w: fetch_rows(w, 80, start) for w in ("w1", "w2")}
@@ -152,13 +157,13 @@ def test_two_writer_processes_append_without_duplicates_or_losses(
     for n, w in enumerate(own):
         rows = shared + own[w]
         random.Random(n).shuffle(rows)  # each writer meets the shared ids in its own order
-        inputs[w] = tmp_path / f"{w}.parquet"
+        inputs[w] = workdir / f"{w}.parquet"
         pq.write_table(pa.Table.from_pylist(rows), inputs[w])
     both = pa.concat_tables([pq.read_table(p) for p in inputs.values()])
 
-    spec = new_lake(postgres, tmp_path, "concurrent")
+    spec = new_lake(postgres, workdir, "concurrent")
     lake.LakeStore.open_lake(spec).close()  # migrate once, so the race is about rows
-    go = tmp_path / "go"
+    go = workdir / "go"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [subprocess.Popen([sys.executable, str(WRITER), str(spec), str(inputs[w]), str(go), "10"],
                               stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT) for w in own]
@@ -181,7 +186,7 @@ def test_two_writer_processes_append_without_duplicates_or_losses(
     # Every distinct row went in exactly once, whichever writer got there first.
     assert sum(r["inserted"] for r in reports) == 120 + 80 + 80
 
-    reference = new_lake(postgres, tmp_path, "reference")
+    reference = new_lake(postgres, workdir, "reference")
     single_writer(reference, both)
     con = lake.connect(spec, read_only=True)
     try:
