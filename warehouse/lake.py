@@ -27,9 +27,12 @@ store are the shared state, and the fence replaces the lock.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import re
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -49,7 +52,8 @@ from warehouse.views import view_files
 log = logging.getLogger(__name__)
 
 PREFIX = "ducklake:"
-ALIAS = "lake"
+_PG_WHEEL = "duckdb_extension_postgres_scanner"
+_LAKE_WHEEL = "duckdb_extension_ducklake"
 FENCE = "writer_fence"
 _T = TypeVar("_T")
 _INLINE_KEY = re.compile(r"\s+PRIMARY KEY\b(?!\s*\()", re.IGNORECASE)
@@ -140,23 +144,50 @@ def declared_keys() -> Mapping[str, tuple[str, ...]]:
 
 
 def connect(spec: LakeSpec, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with the lake attached as ``lake`` and in use (extensions offline)."""
-    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
-                                             "autoload_known_extensions": False})
+    """A DuckDB connection whose default database is the lake (extensions from the wheels).
+
+    The lake is the connection's own database, not an ATTACHed one behind ``USE``: the store's
+    code opens cursors (``con.cursor()``), which start in the default database, not the one a
+    ``USE`` chose. DuckDB only opens a ``ducklake:`` path with the extension installed, so the
+    wheels' binaries are installed into this process's private folder (a copy, never a
+    download). A writer first attaches the lake once with its DATA_PATH, which creates it if it
+    is new; after that the catalog knows where the data goes.
+    """
+    config = _config()
+    if not read_only:
+        boot = duckdb.connect(":memory:", config=config)
+        try:
+            if "://" not in spec.data_path:
+                Path(spec.data_path).mkdir(parents=True, exist_ok=True)
+            boot.execute(f"ATTACH '{_quote(PREFIX + spec.catalog)}' AS _newsflow_boot "
+                         f"(DATA_PATH '{_quote(spec.data_path)}')")
+            boot.execute("DETACH _newsflow_boot")
+        finally:
+            boot.close()
+    return duckdb.connect(PREFIX + spec.catalog, read_only=read_only, config=config)
+
+
+@cache
+def _extension_folder() -> Path:
+    """One folder per process, with the wheels' extensions installed (removed at exit).
+
+    One, because DuckDB shares a database among connections of a process only when their
+    configuration (this folder included) is the same."""
+    folder = Path(tempfile.mkdtemp(prefix="newsflow-duckdb-ext-"))
+    atexit.register(shutil.rmtree, folder, True)
+    con = duckdb.connect(":memory:", config={"extension_directory": str(folder),
+                                             "autoinstall_known_extensions": False})
     try:
-        if spec.catalog.startswith("postgres:"):
-            con.execute(f"LOAD '{extension_path('duckdb_extension_postgres_scanner', 'postgres_scanner')}'")
-        con.execute(f"LOAD '{extension_path('duckdb_extension_ducklake', 'ducklake')}'")
-        if "://" not in spec.data_path:
-            Path(spec.data_path).mkdir(parents=True, exist_ok=True)
-        options = ", READ_ONLY" if read_only else ""
-        con.execute(f"ATTACH '{_quote(PREFIX + spec.catalog)}' AS {ALIAS} "
-                    f"(DATA_PATH '{_quote(spec.data_path)}'{options})")
-        con.execute(f"USE {ALIAS}")
-    except BaseException:
+        for wheel, name in ((_PG_WHEEL, "postgres_scanner"), (_LAKE_WHEEL, "ducklake")):
+            con.execute(f"INSTALL '{_quote(str(extension_path(wheel, name)))}'")
+    finally:
         con.close()
-        raise
-    return con
+    return folder
+
+
+def _config() -> dict[str, str | bool | int | float | list[str]]:
+    return {"extension_directory": str(_extension_folder()),
+            "autoinstall_known_extensions": False, "autoload_known_extensions": True}
 
 
 class LakeStore(Store):
@@ -167,6 +198,8 @@ class LakeStore(Store):
         self.spec = spec
         self.retries = retries
         self.keys = declared_keys()
+        row = con.execute("SELECT current_database()").fetchone()
+        self.database = str(row[0]) if row else ""  # the lake's name in this connection
         self.conflicts = 0  # commit races lost and retried (for tests and logs)
         self._in_transaction = False
 
