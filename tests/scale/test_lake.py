@@ -94,8 +94,12 @@ def test_migrations_apply_to_a_lake_and_inserts_are_idempotent(
             reader.insert("raw.feed_fetches", fetch_rows("b", 1, datetime(2026, 1, 2, tzinfo=UTC)))
     finally:
         reader.close()
-    # The data is Parquet in the data folder (or inlined in the catalog while small): any DuckDB
-    # client that attaches the lake reads the same rows.
+    # Small commits are inlined in the catalog (DuckLake's data inlining); flushed, they are
+    # Parquet under data_path, and the rows are the same.
+    with open_writer(str(spec), min_free_mb=1) as store:
+        store.con.execute("CALL ducklake_flush_inlined_data(?)", [store.database])
+    assert list(Path(spec.data_path).glob("raw/feed_fetches/**/*.parquet"))
+    # Any DuckDB client that attaches the lake reads them.
     con = lake.connect(spec, read_only=True)
     try:
         assert con.execute("SELECT count(DISTINCT event_id) FROM raw.feed_fetches").fetchone() == (7,)
