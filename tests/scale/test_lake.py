@@ -214,3 +214,29 @@ def test_two_writer_processes_append_without_duplicates_or_losses(
         assert snapshots is not None and snapshots[0] >= 2 * (200 // 10)  # one per writer batch
     finally:
         con.close()
+
+
+def test_lake_address_parsing_and_migration_rewrite() -> None:
+    spec = lake.LakeSpec.parse("ducklake:postgres:dbname=nf host=10.0.0.5 port=5432 data_path=/srv/lake")
+    assert spec == lake.LakeSpec("postgres:dbname=nf host=10.0.0.5 port=5432", "/srv/lake/")
+    assert lake.LakeSpec.parse(str(spec)) == spec  # round trip
+    assert lake.is_lake(str(spec)) and lake.is_lake(Path(str(spec)))  # settings hold a Path
+    assert not lake.is_lake("data/newsflow.duckdb") and not lake.is_lake(None)
+    for bad in ("ducklake:postgres:dbname=nf", "ducklake: data_path=/x", "data/newsflow.duckdb",
+                "ducklake:a data_path=/x data_path=/y"):
+        with pytest.raises(ValueError):
+            lake.LakeSpec.parse(bad)
+    sql = ("CREATE TABLE raw.x (\n    event_id VARCHAR PRIMARY KEY,   -- id\n    n INTEGER\n);\n"
+           "CREATE TABLE core.y (\n    a VARCHAR NOT NULL,\n    b VARCHAR NOT NULL,\n"
+           "    PRIMARY KEY (a, b)\n);")
+    adapted = lake.adapt_sql(sql)
+    assert "PRIMARY KEY" not in adapted
+    assert "event_id VARCHAR,   -- id" in adapted and "b VARCHAR NOT NULL\n);" in adapted
+    # Every migration shipped rewrites to SQL without keys, and every key is still known.
+    keys = lake.declared_keys()
+    assert keys["raw.feed_fetches"] == ("event_id",)
+    assert keys["core.page_extractions"] == ("page_fetch_id", "extractor_version")
+    for migration in available_migrations():
+        assert "PRIMARY KEY" not in lake.adapt_sql(migration.sql).upper()
+    views = lake.adapt_view_sql("COMMENT ON VIEW a.b IS 'x';\n-- note\nCOMMENT ON COLUMN a.b.c IS 'y';\n")
+    assert "COMMENT ON VIEW" in views and "COLUMN" not in views
