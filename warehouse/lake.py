@@ -45,6 +45,7 @@ from typing import Any, TypeVar
 import duckdb
 import pyarrow as pa
 
+from warehouse.faults import fault_point
 from warehouse.migrate import available_migrations, migrate
 from warehouse.store import Store, _check_table
 from warehouse.views import view_files
@@ -233,6 +234,7 @@ class LakeStore(Store):
         try:
             self.con.execute(f"UPDATE {FENCE} SET writes = writes + 1")
             yield
+            fault_point(f"{name}:before_commit")  # the same crash-test hooks as Store's
             try:
                 self.con.execute("COMMIT")
             except duckdb.TransactionException as exc:
@@ -242,6 +244,7 @@ class LakeStore(Store):
             raise
         finally:
             self._in_transaction = False
+        fault_point(f"{name}:after_commit")
 
     def insert_arrow(self, table: str, batch: pa.Table) -> int:
         """Append rows whose key is not in the table yet (keyless tables: append all)."""
