@@ -8,7 +8,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 240
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-all bench bench-extract bench-feeds server server-down lint typecheck clean setup
+.PHONY: run test test-all test-scale bench bench-extract bench-feeds server server-down lint typecheck clean setup
 
 setup: $(VENV)/.synced
 
@@ -30,6 +30,10 @@ test: setup
 ## test-all: the suite including slow tests
 test-all: setup
 	$(BIN)/python -m pytest -q -m ""
+
+## test-scale: past one machine on 127.0.0.1: PostgreSQL (scale group), Prefect on it with two workers, DuckLake
+test-scale: setup
+	$(BIN)/python -m pytest -q -m "" tests/scale
 
 ## bench: end-to-end pipeline on 1,000 generated articles vs bare trafilatura
 bench: setup

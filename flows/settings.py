@@ -101,11 +101,14 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _paths_beside_the_store(self) -> Settings:
-        # frozen: the defaults that follow the database are set once, here
+        # frozen: the defaults that follow the database are set once, here; a DuckLake address
+        # is no folder, so its copies default to data/
+        lake = str(self.db_path).startswith("ducklake:")
+        base = Path("data") if lake else self.db_path.parent
         if self.publish_dir is None:
-            object.__setattr__(self, "publish_dir", self.db_path.parent / "published")
+            object.__setattr__(self, "publish_dir", base / "published")
         if self.docs_dir is None:
-            object.__setattr__(self, "docs_dir", self.db_path.parent / "docs")
+            object.__setattr__(self, "docs_dir", base / "docs")
         return self
 
     @model_validator(mode="after")

@@ -7,6 +7,10 @@ by a writer that died (FAULTS 68: kept and checked before DuckDB replays it), mi
 DuckDB file held by another process such as the DuckDB CLI or a BI tool (FAULTS 69: DuckDB's own
 "Could not set lock" message, which names the holder's PID, becomes ``LockedError``). Readers go
 through ``open_reader``: read-only, and never creating a store where there is none.
+
+A DuckLake address (``ducklake:...``, see warehouse.lake) instead of a path opens the shared
+multi-host store: there the lake's writer fence takes the place of the lock file, and there is
+no local file to preflight or WAL to check.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 import duckdb
 
 from transforms.errors import MissingStoreError
+from warehouse import lake
 from warehouse.health import check_wal, preflight
 from warehouse.lock import LockedError, writer_lock
 from warehouse.search import load_fts
@@ -34,6 +39,10 @@ def open_writer(db_path: Path | str, *, min_free_mb: int, wait_s: float = 0.0,
     for a scheduled run to finish); 0 gives up at once. ``migrate=False`` only connects (a
     backfill's later chunks, after its first one migrated).
     """
+    if lake.is_lake(db_path):
+        with lake.LakeStore.open_lake(lake.LakeSpec.parse(db_path), migrate_schema=migrate) as store:
+            yield store
+        return
     path = Path(db_path)
     deadline = time.monotonic() + wait_s
     with ExitStack() as stack:
@@ -66,7 +75,10 @@ def connect_reader(db_path: Path | str) -> duckdb.DuckDBPyConnection:
     """The one read-only connection to the store, in UTC with full-text search loaded (for
     ``analytics.search``). A missing file is ``MissingStoreError`` (a reader never creates a
     store); a file another process holds open for writing is ``LockedError`` (DuckDB refuses a
-    reader beside a writer in another process)."""
+    reader beside a writer in another process). A DuckLake address attaches the lake read-only
+    (readers never wait for writers there)."""
+    if lake.is_lake(db_path):
+        return open_reader(db_path).con
     path = Path(db_path)
     if not path.exists():
         raise MissingStoreError(f"no database at {path} yet")
@@ -83,4 +95,6 @@ def connect_reader(db_path: Path | str) -> duckdb.DuckDBPyConnection:
 
 def open_reader(db_path: Path | str) -> Store:
     """The store, open read-only (see ``connect_reader``)."""
+    if lake.is_lake(db_path):
+        return lake.LakeStore.open_lake(lake.LakeSpec.parse(db_path), read_only=True)
     return Store(connect_reader(db_path), Path(db_path))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -57,20 +58,24 @@ def available_migrations() -> list[Migration]:
     return found
 
 
-def current_version(con: duckdb.DuckDBPyConnection) -> int:
+def current_version(con: duckdb.DuckDBPyConnection, adapt: Callable[[str], str] | None = None) -> int:
     """The schema version of an open database (0 for a new one)."""
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS schema_version ("
-        " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
-        " applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)"
-    )
+    ddl = ("CREATE TABLE IF NOT EXISTS schema_version ("
+           " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+           " applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)")
+    con.execute(adapt(ddl) if adapt else ddl)
     row = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
     return int(row[0]) if row else 0
 
 
-def migrate(con: duckdb.DuckDBPyConnection, db_path: Path | None = None) -> list[int]:
-    """Apply pending migrations; return the versions applied. Idempotent."""
-    start = current_version(con)
+def migrate(con: duckdb.DuckDBPyConnection, db_path: Path | None = None, *,
+            adapt: Callable[[str], str] | None = None) -> list[int]:
+    """Apply pending migrations; return the versions applied. Idempotent.
+
+    ``adapt`` rewrites each migration's SQL for another catalog (DuckLake: warehouse.lake), where
+    there is no file to back up and no WAL to checkpoint.
+    """
+    start = current_version(con, adapt)
     migrations = available_migrations()
     latest = migrations[-1].version
     if start > latest:
@@ -85,7 +90,7 @@ def migrate(con: duckdb.DuckDBPyConnection, db_path: Path | None = None) -> list
     for migration in pending:
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(migration.sql)
+            con.execute(adapt(migration.sql) if adapt else migration.sql)
             con.execute(
                 "INSERT INTO schema_version (version, name) VALUES (?, ?)",
                 [migration.version, migration.name],
@@ -95,7 +100,8 @@ def migrate(con: duckdb.DuckDBPyConnection, db_path: Path | None = None) -> list
             con.execute("ROLLBACK")
             raise
         fault_point("migration:after_commit")
-        con.execute("CHECKPOINT")
+        if adapt is None:
+            con.execute("CHECKPOINT")
         applied.append(migration.version)
         log.info("applied migration %04d_%s", migration.version, migration.name)
     return applied
