@@ -488,8 +488,37 @@ def pair_scores(
     return precision, recall
 
 
+def bcubed(
+    predicted: Mapping[str, str | None], truth: Mapping[str, str | None]
+) -> tuple[float, float]:
+    """B-cubed precision and recall of a clustering against labels (``None``: alone).
+
+    Per article: the share of its predicted story that truly belongs with it (precision) and the
+    share of its true story that the prediction put with it (recall), each counting the article
+    itself; averaged over the articles of ``truth``. Articles missing from ``predicted`` stand
+    alone.
+    """
+    keys = sorted(truth)
+    pred_groups: dict[str, set[str]] = defaultdict(set)
+    true_groups: dict[str, set[str]] = defaultdict(set)
+    for k in keys:
+        if predicted.get(k) is not None:
+            pred_groups[str(predicted[k])].add(k)
+        if truth[k] is not None:
+            true_groups[str(truth[k])].add(k)
+    precision = recall = 0.0
+    for k in keys:
+        pred = pred_groups[str(predicted[k])] if predicted.get(k) is not None else {k}
+        true = true_groups[str(truth[k])] if truth[k] is not None else {k}
+        both = len(pred & true)
+        precision += both / len(pred)
+        recall += both / len(true)
+    n = len(keys) or 1
+    return (precision / n, recall / n) if keys else (1.0, 1.0)
+
+
 __all__ = [
     "Edge", "LinkKind", "Signature", "Story", "StoryDoc", "StoryMember", "StoryOptions",
-    "cluster", "containment", "estimated_jaccard", "judge", "link", "pair_scores",
+    "bcubed", "cluster", "containment", "estimated_jaccard", "judge", "link", "pair_scores",
     "same_event_score", "sign", "story_id",
 ]
