@@ -64,18 +64,32 @@ def real_set(folder: Path, path: Path = LABELS) -> list[RealPage]:
         if not e.text:
             continue
         at = resolve_published(e.published_at, e.published_source, None, url, FIRST_SEEN).at
-        doc = StoryDoc(f"{name}/{page_id}", outlet_of(url), at or FIRST_SEEN, e.title, e.text)
+        doc = StoryDoc(f"{name}/{page_id}", outlet_of(url), at or FIRST_SEEN, e.title, e.text,
+                       e.language)
         out.append(RealPage(doc, event, e.language))
     return out
 
 
-def window_pairs(pages: list[RealPage], days: float) -> tuple[int, int]:
-    """(pairs within ``days`` of each other, of which same-event) of the set."""
+def window_scores(pages: list[RealPage], predicted: dict[str, str | None],
+                  days: float) -> dict[str, float]:
+    """Pairwise precision and recall over the labelled pairs: those within ``days`` of each other.
+
+    Pairs further apart are outside the clustering's window: no clustering links them, and they
+    were not labelled pair by pair (bench/labels/README.md).
+    """
     span = timedelta(days=days)
-    n = pos = 0
+    n = tp = fp = fn = 0
     for i, a in enumerate(pages):
         for b in pages[i + 1:]:
-            if abs(a.doc.event_at - b.doc.event_at) <= span:
-                n += 1
-                pos += a.story is not None and a.story == b.story
-    return n, pos
+            if abs(a.doc.event_at - b.doc.event_at) > span:
+                continue
+            n += 1
+            pa, pb = predicted.get(a.doc.article_key), predicted.get(b.doc.article_key)
+            same_pred = pa is not None and pa == pb
+            same_true = a.story is not None and a.story == b.story
+            tp += same_pred and same_true
+            fp += same_pred and not same_true
+            fn += same_true and not same_pred
+    return {"pairs": n, "positive_pairs": tp + fn, "tp": tp, "fp": fp, "fn": fn,
+            "precision": tp / (tp + fp) if tp + fp else 1.0,
+            "recall": tp / (tp + fn) if tp + fn else 1.0}
