@@ -79,7 +79,8 @@ class StoryOptions:
 
 @dataclass(frozen=True, slots=True)
 class StoryDoc:
-    """What clustering reads of an article. ``event_at``: published_at, else first seen."""
+    """What clustering reads of an article. ``event_at``: published_at, else first seen;
+    ``language``: ISO 639-1 code of the text, which word frequencies weigh its keywords."""
 
     article_key: str
     outlet: str | None
