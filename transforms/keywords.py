@@ -25,6 +25,7 @@ from transforms.tokens import STOPWORDS
 # Letters and digits of any script, as transforms.tokens reads words; case is folded but not
 # accents here, because the frequency tables spell words with theirs ("für", "élection").
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_TOKEN = re.compile(r"\S+")
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +103,14 @@ def event_keywords(title: str | None, text: str | None, language: str | None, *,
     from one reading of the text (see ``keywords``)."""
     head = [w for w in _WORD.findall((title or "").lower()) if _countable(w)] * 2
     found = _WORD.findall((text or "").lower())
-    # The lead: the words among the first ``lead_words`` whitespace-separated tokens of the text.
-    lead_chars = len(" ".join((text or "").split()[:lead_words]))
-    lead = _WORD.findall((text or "")[:lead_chars + 1].lower())
+    # The lead: the words among the first ``lead_words`` whitespace-separated tokens of the text
+    # (found without splitting the whole text).
+    lead_end = 0
+    for n, token in enumerate(_TOKEN.finditer(text or ""), start=1):
+        lead_end = token.end()
+        if n >= lead_words:
+            break
+    lead = _WORD.findall((text or "")[:lead_end].lower())
     lead_kw = _top(Counter(head) + Counter(lead), language, lead_top)
     body_kw = _top(Counter(head) + Counter(found), language, body_top) if body_top else {}
     return lead_kw, body_kw

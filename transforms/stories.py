@@ -204,7 +204,7 @@ def sign(doc: StoryDoc, options: StoryOptions = StoryOptions()) -> Signature:
         outlet=doc.outlet,
         event_at=doc.event_at,
         title=doc.title,
-        minhash=tuple(int(v) for v in mh.hashvalues),
+        minhash=tuple(mh.hashvalues.tolist()),
         shingles=len(grams),
         lead_tokens=tuple(sorted(tokens_)),
     )

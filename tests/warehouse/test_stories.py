@@ -11,8 +11,8 @@ import pytest
 
 from bench.stories_real import real_set
 from transforms.stories import SIGNATURE_VERSION, bcubed, pair_scores
-from warehouse.stories import update_stories
 from warehouse.store import Store
+from warehouse.stories import update_stories
 
 BENCH = Path(__file__).resolve().parents[2] / ".." / "shared" / "extraction-bench"
 T0 = datetime(2024, 11, 4, 8, tzinfo=UTC)
