@@ -19,7 +19,17 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from transforms.stories import Edge, LinkKind, Signature, StoryDoc, StoryOptions, cluster, link, sign
+from transforms.stories import (
+    SIGNATURE_VERSION,
+    Edge,
+    LinkKind,
+    Signature,
+    StoryDoc,
+    StoryOptions,
+    cluster,
+    link,
+    sign,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,17 +61,24 @@ def update_stories(con: duckdb.DuckDBPyConnection, keys: Sequence[str],
     """Bring signatures, links and stories up to date for ``keys``; returns counts and seconds."""
     options = options or StoryOptions()
     started = time.perf_counter()
+    # Signatures made by an older sign() are not comparable with new ones: the first update after
+    # an upgrade signs them again (once; they then carry the current version).
+    stale = [r[0] for r in con.execute(
+        "SELECT article_key FROM core.story_signatures WHERE NOT starts_with(signed_hash, $p)",
+        {"p": f"{SIGNATURE_VERSION}:"}).fetchall()]
+    keys = sorted(set(keys) | set(stale)) if stale else keys
     if not keys:
         return {"signed": 0, "links": 0, "stories": 0, "seconds": 0.0}
     _keys_table(con, keys)
     try:
-        changed = con.execute(_sql("stories_changed.sql")).fetchall()
+        changed = con.execute(_sql("stories_changed.sql"),
+                              {"version": SIGNATURE_VERSION}).fetchall()
     finally:
         con.unregister("_story_keys")
-    # changed rows: key, outlet, event_at, title, text, signed_hash, gone
-    gone = [r[0] for r in changed if r[6]]
-    docs = [StoryDoc(r[0], r[1], r[2], r[3], r[4]) for r in changed if not r[6]]
-    hashes = {r[0]: r[5] for r in changed if not r[6]}
+    # changed rows: key, outlet, event_at, title, text, language, signed_hash, gone
+    gone = [r[0] for r in changed if r[7]]
+    docs = [StoryDoc(r[0], r[1], r[2], r[3], r[4], r[5]) for r in changed if not r[7]]
+    hashes = {r[0]: r[6] for r in changed if not r[7]}
     new = [sign(d, options) for d in docs]
     touched = sorted({r[0] for r in changed})
     if not touched:

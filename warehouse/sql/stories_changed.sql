@@ -1,5 +1,6 @@
--- Stories: which of the keys in _story_keys need signing again (new, or title, text, date or
--- outlet changed) and which vanished from core.articles. One row per such key.
+-- Stories: which of the keys in _story_keys need signing again (new; title, text, date, outlet or
+-- language changed; or signed by another version of transforms.stories.sign, $version) and
+-- which vanished from core.articles. One row per such key.
 WITH keys AS (
     SELECT DISTINCT article_key FROM _story_keys
 ),
@@ -10,8 +11,10 @@ current AS (
         coalesce(a.published_at, a.first_seen_at) AS event_at,
         a.title,
         a.text,
-        md5(concat_ws(chr(31), a.content_hash, coalesce(a.title, ''), coalesce(a.outlet, ''),
-            coalesce(a.published_at, a.first_seen_at)::VARCHAR)) AS signed_hash
+        a.language,
+        $version || ':' || md5(concat_ws(chr(31), a.content_hash, coalesce(a.title, ''),
+            coalesce(a.outlet, ''), coalesce(a.published_at, a.first_seen_at)::VARCHAR,
+            coalesce(a.language, ''))) AS signed_hash
     FROM core.articles AS a
     SEMI JOIN keys USING (article_key)
 ),
@@ -26,6 +29,7 @@ SELECT
     c.event_at,
     c.title,
     c.text,
+    c.language,
     c.signed_hash,
     c.article_key IS NULL AS gone
 FROM keys AS k

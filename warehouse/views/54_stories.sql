@@ -1,6 +1,7 @@
 -- analytics.stories: clusters of articles on one story across outlets (near-duplicates,
 -- syndicated wire copies, same-event reports), with who published first and for how long the
--- story ran. analytics.story_articles: their members, in publication order.
+-- story ran, and a headline to read it by. analytics.story_articles: their members, in
+-- publication order.
 CREATE OR REPLACE VIEW analytics.story_articles AS
 WITH members AS (
     SELECT * FROM staging.story_articles
@@ -33,6 +34,28 @@ CREATE OR REPLACE VIEW analytics.stories AS
 WITH stories AS (
     SELECT * FROM core.stories
 ),
+-- Each member's links to the other members of its story: the most linked member (the summed
+-- link scores break ties, then the earlier position) is the story's most central article.
+edge_ends AS (
+    SELECT article_a AS article_key, article_b AS other_key, score FROM core.story_edges
+    UNION ALL
+    SELECT article_b AS article_key, article_a AS other_key, score FROM core.story_edges
+),
+member_links AS (
+    SELECT sa.story_id, sa.article_key, sa.position, count(*) AS links, sum(e.score) AS weight
+    FROM staging.story_articles AS sa
+    JOIN edge_ends AS e USING (article_key)
+    JOIN staging.story_articles AS other
+        ON other.article_key = e.other_key AND other.story_id = sa.story_id
+    GROUP BY ALL
+),
+central AS (
+    SELECT ml.story_id, arg_max(a.title, (ml.links, ml.weight, -ml.position)) AS headline
+    FROM member_links AS ml
+    JOIN staging.articles AS a USING (article_key)
+    WHERE a.title IS NOT NULL
+    GROUP BY ml.story_id
+),
 members AS (
     SELECT
         story_id,
@@ -48,6 +71,7 @@ final AS (
     SELECT
         s.story_id,
         s.title,
+        coalesce(c.headline, s.title) AS headline,
         s.first_outlet,
         s.first_article_key,
         s.first_published_at,
@@ -61,6 +85,10 @@ final AS (
         m.own_reports
     FROM stories AS s
     JOIN members AS m USING (story_id)
+    LEFT JOIN central AS c USING (story_id)
     WHERE m.articles > 1
 )
 SELECT * FROM final;
+
+-- Documented here rather than in 59_comments.sql, beside the column it describes.
+COMMENT ON COLUMN analytics.stories.headline IS 'Headline to read the story by: the title of its most central article (the one linked to most other members, the strongest links breaking ties, then the earliest), else of the earliest.';
