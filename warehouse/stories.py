@@ -169,7 +169,11 @@ def _store_edges(con: duckdb.DuckDBPyConnection, edges: Sequence[Edge]) -> None:
         "article_a": pa.string(), "article_b": pa.string(), "kind": pa.string(),
         "score": pa.float64()})
     try:
-        con.execute("INSERT OR REPLACE INTO core.story_edges BY NAME SELECT * FROM _story_batch")
+        # delete + insert rather than INSERT OR REPLACE, which needs a primary key: a DuckLake
+        # store has none (keys are enforced by the store, not the catalog)
+        con.execute("DELETE FROM core.story_edges WHERE (article_a, article_b) IN "
+                    "(SELECT (article_a, article_b) FROM _story_batch)")
+        con.execute("INSERT INTO core.story_edges BY NAME SELECT * FROM _story_batch")
     finally:
         con.unregister("_story_batch")
 
