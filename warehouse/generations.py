@@ -121,26 +121,30 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write beside the name, flush to disk, rename: the name always holds a whole file."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with tmp.open("w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=1, sort_keys=True)
+        json.dump(data, handle, sort_keys=True, separators=(",", ":"))
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
+    sync_dir(path.parent)
 
 
-def sync_tree(folder: Path) -> None:
-    """fsync every file and folder under ``folder``, so a rename after it publishes whole files."""
-    for root, dirs, names in os.walk(folder):
-        for name in names:
-            fd = os.open(os.path.join(root, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        for name in [*dirs, "."]:
-            _sync_dir(Path(root) / name)
+def sync_file(path: Path) -> None:
+    """Flush a file this publish wrote to disk before a rename makes it visible.
+
+    Only new files are flushed, so the cost follows what changed. Linked files were flushed when
+    first written, and the folders of a generation are not flushed one by one (hundreds of day
+    folders cost seconds): after a power cut a generation may miss entries, which the next
+    publish's verification finds and rewrites. A killed process loses nothing either way.
+    """
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
-def _sync_dir(folder: Path) -> None:
+def sync_dir(folder: Path) -> None:
+    """Flush a folder's entries (after a rename in it)."""
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:  # some platforms cannot open folders; the rename is still atomic there
@@ -160,6 +164,7 @@ def point_current(out_dir: Path, number: int) -> None:
         tmp.unlink(missing_ok=True)
         tmp.symlink_to(gen_name(number), target_is_directory=True)
         os.replace(tmp, out_dir / CURRENT)
+        sync_dir(out_dir)
     except OSError as exc:
         log.warning("could not point %s at %s: %s", out_dir / CURRENT, gen_name(number), exc)
 
