@@ -23,7 +23,7 @@ import pyarrow as pa
 import pytest
 
 from warehouse.publish import MANIFEST, analytics_db_path, current_dir, publish
-from warehouse.search import load_fts, update_index
+from warehouse.search import has_search, load_fts, search, update_index
 from warehouse.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -274,14 +274,17 @@ def test_search_in_the_published_copy_ranks_like_the_store(tmp_path: Path) -> No
         theirs = {q: store.con.execute("SELECT rank, article_key, score, matched_terms, "
                                        "query_terms, snippet FROM analytics.search(?)",
                                        [q]).fetchall() for q in queries}
-    con = duckdb.connect(str(analytics_db_path(out)), read_only=True)
+        store_hits = [search(store.con, q) for q in queries]
+    copy = duckdb.connect(str(analytics_db_path(out)), read_only=True)
     try:
-        load_fts(con)  # stem(), for the query's words; as in the store
-        mine = {q: con.execute("SELECT rank, article_key, score, matched_terms, query_terms, "
-                               "snippet FROM analytics.search(?)", [q]).fetchall()
+        load_fts(copy)  # stem(), for the query's words; as in the store
+        assert has_search(copy)
+        mine = {q: copy.execute("SELECT rank, article_key, score, matched_terms, query_terms, "
+                                "snippet FROM analytics.search(?)", [q]).fetchall()
                 for q in queries}
+        assert [search(copy, q) for q in queries] == store_hits and store_hits[0]
     finally:
-        con.close()
+        copy.close()
     assert mine == theirs
     assert len(mine["harbour strike"]) == 9 and mine["harbour strike"][0][1].endswith("/x")
     assert mine["nothing matches this"] == []
