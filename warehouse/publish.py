@@ -26,6 +26,7 @@ previous generation and ``analytics.duckdb`` untouched, or the new ones complete
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -122,6 +123,7 @@ def publish(
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     gens.clean_temporaries(out_dir)
+    legacy = _legacy_tables(out_dir)
     old = gens.read_manifest(out_dir / MANIFEST)
     base_dir = out_dir / gens.gen_name(int(old.get("generation", 0)))
     trusted = since_marker == LAST or (since_marker is not None
@@ -157,7 +159,7 @@ def publish(
     gens.point_current(out_dir, number)
     gens.write_json(out_dir / MANIFEST, {**manifest, "analytics_db": str(target)})
     removed = gens.prune(out_dir, keep, protect=number)
-    _remove_legacy_layout(out_dir)
+    _remove_legacy_layout(out_dir, legacy)
     seconds = time.perf_counter() - started
     stats = writer.stats
     result = {
@@ -349,13 +351,23 @@ def _freshness_sql(freshness: dict[str, Any], writer: _GenerationWriter) -> str:
     )
 
 
-def _remove_legacy_layout(out_dir: Path) -> None:
-    # Before generations, tables lived directly under out_dir (format 1); once a generation is
-    # current nothing reads them.
-    for entry in out_dir.iterdir():
-        if (entry.is_dir() and not entry.is_symlink() and not entry.name.startswith((".", "gen-"))
-                and _NAME.match(entry.name) and any(entry.rglob("*.parquet"))):
-            shutil.rmtree(entry, ignore_errors=True)
+def _legacy_tables(out_dir: Path) -> list[str]:
+    """Tables a publish before generations (format 1) left directly under ``out_dir``."""
+    try:
+        data = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(data, dict) or data.get("format") != 1:
+        return []
+    return [n for n in data.get("tables", {}) if isinstance(n, str) and _NAME.match(n)]
+
+
+def _remove_legacy_layout(out_dir: Path, tables: list[str]) -> None:
+    # Once a generation is current nothing reads them; only the folders that manifest named.
+    for name in tables:
+        folder = out_dir / name
+        if folder.is_dir() and not folder.is_symlink():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _literal(path: Path) -> str:

@@ -217,3 +217,21 @@ def test_killed_publish_leaves_only_ignorable_temporaries(store: Store, tmp_path
     publish(store, out)
     assert not junk.exists() and not half_gen.exists()
     assert analyst_rows(db, "SELECT count(*) FROM analytics.articles") == [(1,)]
+
+
+def test_layout_before_generations_is_replaced_and_nothing_else_removed(store: Store,
+                                                                        tmp_path: Path) -> None:
+    add(store, [article(1, 0)])
+    out = tmp_path / "published"
+    # What a publish before generations left: tables directly under out, manifest format 1.
+    (out / "articles" / "first_seen_day=2026-11-01").mkdir(parents=True)
+    (out / "articles" / "first_seen_day=2026-11-01" / "part.parquet").write_bytes(b"PAR1")
+    (out / "mine").mkdir()
+    (out / "mine" / "notes.parquet").write_bytes(b"PAR1")  # not publish's: left alone
+    (out / MANIFEST).write_text(json.dumps({"format": 1, "tables": {"articles": {}}}),
+                                encoding="utf-8")
+    result = publish(store, out)
+    assert result["generation"] == 1 and result["files_linked"] == 0
+    assert not (out / "articles").exists()
+    assert (out / "mine" / "notes.parquet").exists()
+    assert analyst_rows(analytics_db_path(out), "SELECT count(*) FROM analytics.articles") == [(1,)]
