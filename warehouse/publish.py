@@ -26,6 +26,7 @@ previous generation and ``analytics.duckdb`` untouched, or the new ones complete
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
 import os
@@ -122,7 +123,10 @@ def publish(
     started = time.perf_counter()
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
+    target = Path(analytics_db) if analytics_db is not None else analytics_db_path(out_dir)
     gens.clean_temporaries(out_dir)
+    for leftover in target.parent.glob(f".{glob.escape(target.name)}.*.tmp*"):
+        leftover.unlink(missing_ok=True)  # a views file a killed publish never switched to
     legacy = _legacy_tables(out_dir)
     old = gens.read_manifest(out_dir / MANIFEST)
     base_dir = out_dir / gens.gen_name(int(old.get("generation", 0)))
@@ -152,7 +156,6 @@ def publish(
     final = out_dir / gens.gen_name(number)
     os.rename(building, final)
     gens.sync_dir(out_dir)
-    target = Path(analytics_db) if analytics_db is not None else analytics_db_path(out_dir)
     _write_views_db(target, final, writer, {"published_at": published_at, "run_id": run,
                                             "generation": number, "marker": marker})
     fault_point("publish:switched")

@@ -217,7 +217,7 @@ def test_a_kill_inside_publish_leaves_a_whole_generation(tmp_path: Path, point: 
     with Store.open(db) as store:
         result = publish(store, out)
     assert copy_answer(analytics_db_path(out)) == (10, 5, ["gen3"], 0, 0, 10)
-    assert not list(out.glob(".*.tmp"))
+    assert not list(out.glob(".*.tmp")) and not list(tmp_path.glob(".analytics.duckdb.*"))
     # A generation folder that was complete but never switched to is not reused as a number.
     assert result["generation"] == (2 if point == "publish:generation_written" else 3)
 
