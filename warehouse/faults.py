@@ -14,7 +14,10 @@ def fault_point(name: str) -> None:
 
     Named points: ``<transaction>:before_commit`` / ``:after_commit`` for the transactions
     ``ingest`` (raw feed batch), ``ingest_core``, ``fetch`` (raw page batch), ``extract`` (core
-    batch), ``checks``, and ``migration:after_commit``.
+    batch), ``checks``, and ``migration:after_commit``. In publish (warehouse/publish.py):
+    ``publish:generation_written`` (new generation complete under its temporary name),
+    ``publish:views_written`` (generation in place, new analytics.duckdb not switched yet) and
+    ``publish:switched`` (analytics.duckdb switched; ``current``, manifest, pruning not done).
     """
     if os.environ.get("NEWSFLOW_FAULT_AT") == name:
         log.warning("fault hook %s: killing process %d", name, os.getpid())

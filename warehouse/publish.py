@@ -1,47 +1,59 @@
-"""Publish the analyst tables as Parquet, so analysts never touch the pipeline's DuckDB file.
+"""Publish the analyst copy: Parquet generations plus a views-only ``analytics.duckdb``.
 
 DuckDB lets one process open a file read-write, and while it does no other process can open that
 file at all, not even read-only. So the pipeline keeps ``data/newsflow.duckdb`` to itself and, at
-the end of each run (still under the writer lock), materialises every ``analytics.*`` view of the
-store as Parquet under ``<out_dir>/<table>/``:
+the end of each run (still under the writer lock), publishes a copy for analysts:
 
-- ``articles`` is partitioned by the UTC day of ``first_seen_at``
-  (``articles/first_seen_day=YYYY-MM-DD/part.parquet``); only partitions whose content changed are
-  rewritten, so a run costs in proportion to what it touched, not to the history;
-- the other views are small and are written whole (``<table>/<table>.parquet``), again only when
-  their content changed.
+- every ``analytics.*`` view of the store, materialised as Parquet. ``articles`` and
+  ``article_versions`` are split by UTC day (``articles/first_seen_day=YYYY-MM-DD/part.parquet``),
+  the other views are written whole (``<table>/<table>.parquet``);
+- the search index (``core.search_terms`` split by the article's day, ``core.search_docs``), so
+  that ``analytics.search(q)`` ranks the same BM25 over the copy as over the store;
+- ``analytics.published``: when the copy was published, by which run, which generation.
 
-Whether something changed is decided by a content fingerprint (row count and the sum of row hashes,
-order-independent) compared with the manifest the previous publish left in ``out_dir``. Every file
-is written beside its final name and moved into place with ``os.replace``, so a reader sees either
-the old file or the new one, never half a file. Finally a small ``analytics.duckdb`` holding only
-VIEWS over those Parquet files is (re)written, again to a temporary name and renamed: an analyst
-with the previous file open, even read-write, keeps working on the old inode and is never waited
-for, and the views read the Parquet afresh on every query, so a new publish shows up on the next
-query (new tables or a first partition show up after reconnecting).
+Each publish writes a new *generation* (warehouse/generations.py): a folder built under a
+temporary name, in which a table or day whose content fingerprint (row count and sum of row
+hashes) is unchanged and whose previous file passes its checksum is a hard link to the previous
+generation's file, and anything else (changed, missing, truncated, emptied, garbled) is written
+afresh. So a run costs in proportion to what it changed, and damage to the copy is repaired by
+the next run. The folder is renamed into place whole; then a new ``analytics.duckdb`` whose views
+name that folder's files is written to a temporary name and moved over the old one with
+``os.replace``: that rename is the switch. A session opened before it keeps reading the
+generation it opened (its old inode names the old folder), which is kept for the next ``keep - 1``
+publishes; a new session sees the new generation, all tables at once. A kill anywhere leaves the
+previous generation and ``analytics.duckdb`` untouched, or the new ones complete.
 """
 
 from __future__ import annotations
 
-import hashlib
+import glob
 import json
 import logging
 import os
 import re
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 import duckdb
 
+from warehouse import generations as gens
+from warehouse.faults import fault_point
+from warehouse.generations import MANIFEST, FileSum
+from warehouse.search import install_search
 from warehouse.store import Store, utcnow
+
+__all__ = ["KEEP", "LAST", "MANIFEST", "analytics_db_path", "current_dir", "publish"]
 
 log = logging.getLogger(__name__)
 
-MANIFEST: Final = "_manifest.json"
 LAST: Final = "last"
-# Partitioned tables: name -> (partition column, SQL expression over the view's columns).
+# Generations kept on disk: a session opened on analytics.duckdb keeps working across this many
+# minus one later publishes.
+KEEP: Final = 3
+# Partitioned analyst views: name -> (partition column, SQL expression over the view's columns).
 PARTITIONED: Final[dict[str, tuple[str, str]]] = {
     "articles": ("first_seen_day", "coalesce(timezone('UTC', first_seen_at)::DATE, DATE '1970-01-01')"),
     # Every version with its text: as large as articles, so also split by day.
@@ -51,14 +63,42 @@ PARTITIONED: Final[dict[str, tuple[str, str]]] = {
 # Rows within a file are sorted so that the same content gives the same bytes.
 _ORDER: Final[dict[str, str]] = {"articles": "article_key",
                                  "article_versions": "article_key, version"}
+# Search terms are split by the day of their article, so a run rewrites the days it touched.
+_TERMS_BY_DAY: Final = (
+    "SELECT s.*, coalesce(timezone('UTC', a.first_seen_at)::DATE, DATE '1970-01-01') AS _day "
+    "FROM core.search_terms AS s LEFT JOIN core.articles AS a USING (article_key)")
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_FORMAT: Final = 1
+FRESHNESS: Final = "published"
+# Beyond this many days to write, a table's rows are materialised once instead of read per day.
+_MATERIALISE_OVER: Final = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One published table: where its rows come from and how its files are laid out."""
+
+    schema: str          # schema in analytics.duckdb: main (analyst views) or core (search index)
+    name: str
+    select: str          # the rows, in the store
+    order: str           # sort key, so equal content gives equal bytes
+    # (hive column, day expression over the rows; "_day" when ``select`` already has that column)
+    partition: tuple[str, str] | None = None
+
+    @property
+    def key(self) -> str:
+        """Folder of the table in a generation, and its key in the manifest."""
+        return self.name if self.schema == "main" else f"{self.schema}.{self.name}"
 
 
 def analytics_db_path(out_dir: Path) -> Path:
     """Where the views-only database for analysts goes: beside the published folder."""
     return out_dir.parent / "analytics.duckdb"
+
+
+def current_dir(out_dir: Path) -> Path:
+    """The generation last published (``out_dir/current``), for readers of the Parquet itself."""
+    return Path(out_dir) / gens.CURRENT
 
 
 def publish(
@@ -67,187 +107,275 @@ def publish(
     *,
     since_marker: str | None = LAST,
     analytics_db: Path | None = None,
+    run_id: str | None = None,
+    keep: int = KEEP,
 ) -> dict[str, Any]:
-    """Materialise the store's ``analytics.*`` views as Parquet under ``out_dir``.
+    """Publish a new generation of the analyst copy under ``out_dir`` and switch to it.
 
-    ``since_marker`` says what is already published: ``"last"`` (default) trusts the manifest in
-    ``out_dir``; the ``marker`` returned by an earlier publish is used only if the manifest still
-    carries it (otherwise everything is rewritten); ``None`` rewrites everything. Call it while
-    holding the writer lock, after the run's last ledger row, so analysts see the finished run.
+    ``since_marker`` says what may be reused: ``"last"`` (default) trusts the manifest of the
+    current generation; the ``marker`` returned by an earlier publish is used only if it is still
+    the current one (otherwise everything is rewritten); ``None`` rewrites everything. Reused files
+    are checked against their checksums first. ``run_id`` is the run recorded in
+    ``analytics.published`` (default: the latest run in ``raw.runs``). ``keep`` generations stay
+    on disk. Call it while holding the writer lock, after the run's last ledger row.
     Returns counts, the new ``marker``, and the paths written.
     """
     started = time.perf_counter()
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    _clean_temporaries(out_dir)
-    old = _read_manifest(out_dir)
-    if since_marker is None or (since_marker != LAST and since_marker != old.get("marker")):
-        old = {}
-    old_tables: dict[str, Any] = old.get("tables", {})
-    new_tables: dict[str, Any] = {}
-    stats: dict[str, Any] = {"files_written": 0, "files_removed": 0, "bytes_written": 0,
-                             "rows_written": 0, "written": []}
-    for name in _analytics_views(store.con):
-        if name in PARTITIONED:
-            new_tables[name] = _publish_partitioned(store.con, out_dir, name,
-                                                    old_tables.get(name, {}), stats)
-        else:
-            new_tables[name] = _publish_whole(store.con, out_dir, name,
-                                              old_tables.get(name, {}), stats)
-    for gone in sorted(set(old_tables) - set(new_tables)):
-        shutil.rmtree(out_dir / gone, ignore_errors=True)
-        stats["files_removed"] += 1
-        log.info("published table %s is gone from the store; removed it", gone)
-    views_sql = {name: _view_sql(out_dir, name, meta) for name, meta in new_tables.items()}
-    views_sha = hashlib.sha256(json.dumps(views_sql, sort_keys=True).encode()).hexdigest()
     target = Path(analytics_db) if analytics_db is not None else analytics_db_path(out_dir)
-    rewrote_views = views_sha != old.get("views_sha") or not target.exists()
-    if rewrote_views:
-        _write_views_db(target, views_sql)
-    generation = int(old.get("generation", 0)) + 1
-    marker = f"{generation}:{utcnow().isoformat()}"
-    _write_json(out_dir / MANIFEST, {
-        "format": _FORMAT, "generation": generation, "marker": marker,
-        "published_at": utcnow().isoformat(), "views_sha": views_sha, "tables": new_tables,
-    })
+    gens.clean_temporaries(out_dir)
+    for leftover in target.parent.glob(f".{glob.escape(target.name)}.*.tmp*"):
+        leftover.unlink(missing_ok=True)  # a views file a killed publish never switched to
+    legacy = _legacy_tables(out_dir)
+    old = gens.read_manifest(out_dir / MANIFEST)
+    base_dir = out_dir / gens.gen_name(int(old.get("generation", 0)))
+    trusted = since_marker == LAST or (since_marker is not None
+                                       and since_marker == old.get("marker"))
+    if not old or not base_dir.is_dir() or not trusted:
+        old = {}
+    good, damaged = gens.verified(base_dir, old.get("files", {})) if old else ({}, [])
+    number = max([int(old.get("generation", 0)), *gens.generations(out_dir)]) + 1
+    building = out_dir / f".{gens.gen_name(number)}.{os.getpid()}.tmp"
+    building.mkdir()
+    writer = _GenerationWriter(store.con, building, base_dir, old.get("tables", {}), good)
+    for source in _sources(store.con):
+        writer.publish(source)
+    writer.stats["files_removed"] += len(set(old.get("tables", {})) - set(writer.tables))
+    published_at = utcnow()
+    marker = f"{number}:{published_at.isoformat()}"
+    run = run_id if run_id is not None else _latest_run(store.con)
+    manifest = {
+        "format": gens.FORMAT, "generation": number, "marker": marker,
+        "published_at": published_at.isoformat(), "run_id": run,
+        "tables": writer.tables, "files": {k: v.as_json() for k, v in writer.files.items()},
+        "schemas": writer.schemas,
+    }
+    gens.write_json(building / MANIFEST, manifest)
+    fault_point("publish:generation_written")
+    final = out_dir / gens.gen_name(number)
+    os.rename(building, final)
+    gens.sync_dir(out_dir)
+    _write_views_db(target, final, writer, {"published_at": published_at, "run_id": run,
+                                            "generation": number, "marker": marker})
+    fault_point("publish:switched")
+    gens.point_current(out_dir, number)
+    gens.write_json(out_dir / MANIFEST, {**manifest, "analytics_db": str(target)})
+    removed = gens.prune(out_dir, keep, protect=number)
+    _remove_legacy_layout(out_dir, legacy)
     seconds = time.perf_counter() - started
+    stats = writer.stats
     result = {
         "marker": marker,
+        "generation": number,
+        "run_id": run,
         "out_dir": str(out_dir),
+        "generation_dir": str(final),
         "analytics_db": str(target),
-        "analytics_db_rewritten": rewrote_views,
-        "tables": {n: m["rows"] for n, m in new_tables.items()},
+        "analytics_db_rewritten": True,
+        "tables": {n: m["rows"] for n, m in writer.tables.items()},
         "seconds": round(seconds, 3),
-        **stats,
+        "files_linked": stats["files_linked"],
+        "damaged_rewritten": sorted(set(damaged) & set(writer.files)),
+        "generations_removed": removed,
+        **{k: v for k, v in stats.items() if k != "files_linked"},
     }
-    log.info("published %s in %.2fs: %d files written, %d removed", out_dir, seconds,
-             stats["files_written"], stats["files_removed"])
+    log.info("published generation %d of %s in %.2fs: %d files written, %d linked, %d repaired",
+             number, out_dir, seconds, stats["files_written"], stats["files_linked"],
+             len(result["damaged_rewritten"]))
     return result
 
 
-def _analytics_views(con: duckdb.DuckDBPyConnection) -> list[str]:
+def _sources(con: duckdb.DuckDBPyConnection) -> list[Source]:
     names = [r[0] for r in con.execute(
         "SELECT view_name FROM duckdb_views() WHERE schema_name = 'analytics' "
         "AND NOT internal ORDER BY view_name").fetchall()]
-    bad = [n for n in names if not _NAME.match(n)]
+    bad = [n for n in names if not _NAME.match(n) or n == FRESHNESS]
     if bad:
         raise ValueError(f"analytics view names not publishable: {bad}")
-    return names
+    sources = []
+    for name in names:
+        select = f"SELECT * FROM analytics.{name}"
+        part = PARTITIONED.get(name)
+        sources.append(Source("main", name, select, _ORDER.get(name, "ALL"), part))
+    # The search index, so that analytics.search() runs on the copy: terms split like articles.
+    sources.append(Source("core", "search_docs", "SELECT * FROM core.search_docs", "article_key"))
+    sources.append(Source("core", "search_terms", _TERMS_BY_DAY, "article_key, field, term",
+                          ("first_seen_day", "_day")))
+    return sources
 
 
-def _publish_whole(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str,
-                   old: dict[str, Any], stats: dict[str, Any]) -> dict[str, Any]:
-    rows, fingerprint = con.execute(
-        f"SELECT count(*), coalesce(sum(hash(v)::HUGEINT), 0)::VARCHAR FROM analytics.{name} v"
-    ).fetchone() or (0, "0")
-    path = out_dir / name / f"{name}.parquet"
-    if old.get("fingerprint") != fingerprint or not path.exists():
-        order = f" ORDER BY {_ORDER[name]}" if name in _ORDER else " ORDER BY ALL"
-        _copy(con, f"SELECT * FROM analytics.{name}{order}", path, stats, int(rows))
-    return {"rows": int(rows), "fingerprint": fingerprint}
+def _latest_run(con: duckdb.DuckDBPyConnection) -> str | None:
+    row = con.execute("SELECT run_id FROM raw.runs ORDER BY finished_at DESC NULLS LAST, "
+                      "recorded_at DESC LIMIT 1").fetchone()
+    return str(row[0]) if row else None
 
 
-def _publish_partitioned(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str,
-                         old: dict[str, Any], stats: dict[str, Any]) -> dict[str, Any]:
-    column, expr = PARTITIONED[name]
-    current = {
-        str(day): {"rows": int(n), "fingerprint": fp}
-        for day, n, fp in con.execute(
-            f"SELECT {expr} AS day, count(*), sum(hash(v)::HUGEINT)::VARCHAR "
-            f"FROM analytics.{name} v GROUP BY day ORDER BY day").fetchall()
-    }
-    before: dict[str, Any] = old.get("partitions", {})
-    folder = out_dir / name
-    for day, meta in current.items():
-        if not _DAY.match(day):
-            raise ValueError(f"unexpected partition value {day!r} for {name}")
-        path = folder / f"{column}={day}" / "part.parquet"
-        if before.get(day, {}).get("fingerprint") != meta["fingerprint"] or not path.exists():
-            _copy(con, f"SELECT * FROM analytics.{name} WHERE {expr} = DATE '{day}' "
-                       f"ORDER BY {_ORDER.get(name, 'ALL')}", path, stats, meta["rows"])
-    for day in sorted(set(before) - set(current)):
-        shutil.rmtree(folder / f"{column}={day}", ignore_errors=True)
-        stats["files_removed"] += 1
-    schema = folder / "_schema.parquet"
-    if not current and not schema.exists():
-        # Views need at least one file to bind against; an empty, typed file stands in.
-        _copy(con, f"SELECT * FROM analytics.{name} LIMIT 0", schema, stats, 0)
-    elif current and schema.exists():
-        schema.unlink()
-    return {"rows": sum(m["rows"] for m in current.values()), "partitions": current}
+class _GenerationWriter:
+    """Fills one generation folder: links what is unchanged and intact, writes the rest."""
 
+    def __init__(self, con: duckdb.DuckDBPyConnection, folder: Path, base: Path,
+                 old_tables: dict[str, Any], good: dict[str, FileSum]) -> None:
+        self.con, self.folder, self.base = con, folder, base
+        self.old_tables, self.good = old_tables, good
+        self.tables: dict[str, Any] = {}
+        self.files: dict[str, FileSum] = {}
+        self.schemas: dict[str, str] = {}
+        self.views: dict[str, str] = {}
+        self.stats: dict[str, Any] = {"files_written": 0, "files_linked": 0, "files_removed": 0,
+                                      "bytes_written": 0, "rows_written": 0, "written": []}
 
-def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path, stats: dict[str, Any],
-          rows: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    con.execute(f"COPY ({query}) TO {_literal(tmp)} (FORMAT parquet, COMPRESSION zstd)")
-    os.replace(tmp, path)
-    stats["files_written"] += 1
-    stats["rows_written"] += rows
-    stats["bytes_written"] += path.stat().st_size
-    stats["written"].append(f"{path.parent.parent.name}/{path.parent.name}/{path.name}"
-                            if "=" in path.parent.name else f"{path.parent.name}/{path.name}")
-
-
-def _view_sql(out_dir: Path, name: str, meta: dict[str, Any]) -> str:
-    if name in PARTITIONED:
-        column, _ = PARTITIONED[name]
-        if not meta["partitions"]:
-            source = f"read_parquet({_literal(out_dir / name / '_schema.parquet')})"
+    def publish(self, source: Source) -> None:
+        self.schemas[source.key] = source.schema
+        old = self.old_tables.get(source.key, {})
+        if source.partition is None:
+            self.tables[source.key] = self._whole(source, old)
         else:
-            glob = out_dir / name / f"{column}=*" / "*.parquet"
-            source = (f"read_parquet({_literal(glob)}, hive_partitioning = true, "
-                      f"hive_types = {{'{column}': DATE}})")
-    else:
-        source = f"read_parquet({_literal(out_dir / name / f'{name}.parquet')})"
-    return f"CREATE VIEW main.{name} AS SELECT * FROM {source}"
+            self.tables[source.key] = self._partitioned(source, old)
+        self.views[source.key] = self._view_sql(source)
+
+    def _whole(self, source: Source, old: dict[str, Any]) -> dict[str, Any]:
+        rows, fingerprint = self.con.execute(
+            f"SELECT count(*), coalesce(sum(hash(v)::HUGEINT), 0)::VARCHAR FROM ({source.select}) v"
+        ).fetchone() or (0, "0")
+        rel = f"{source.key}/{source.name}.parquet"
+        self._file(rel, old.get("fingerprint") == fingerprint,
+                   f"{source.select} ORDER BY {source.order}", int(rows))
+        return {"rows": int(rows), "fingerprint": fingerprint}
+
+    def _partitioned(self, source: Source, old: dict[str, Any]) -> dict[str, Any]:
+        assert source.partition is not None
+        column, expr = source.partition
+        rows_of = (source.select if expr == "_day"
+                   else f"SELECT v.*, {expr} AS _day FROM ({source.select}) v")
+        current = {
+            str(day): {"rows": int(n), "fingerprint": fp}
+            for day, n, fp in self.con.execute(
+                f"SELECT _day, count(*), sum(hash(r)::HUGEINT)::VARCHAR FROM ({rows_of}) r "
+                "GROUP BY _day ORDER BY _day").fetchall()
+        }
+        before: dict[str, Any] = old.get("partitions", {})
+        todo = [day for day, meta in current.items()
+                if before.get(day, {}).get("fingerprint") != meta["fingerprint"]
+                or f"{source.key}/{column}={day}/part.parquet" not in self.good]
+        rows_table = f"({rows_of})"
+        if len(todo) > _MATERIALISE_OVER:
+            # Many days to write (a first publish): the rows once, sorted by day, so that each day
+            # is a cheap filtered read instead of one more evaluation of the view.
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE _publish_rows AS {rows_of} "
+                             "ORDER BY _day")
+            rows_table = "_publish_rows"
+        try:
+            for day, meta in current.items():
+                if not _DAY.match(day):
+                    raise ValueError(f"unexpected partition value {day!r} for {source.key}")
+                self._file(f"{source.key}/{column}={day}/part.parquet", day not in todo,
+                           f"SELECT * EXCLUDE (_day) FROM {rows_table} WHERE _day = DATE '{day}' "
+                           f"ORDER BY {source.order}", meta["rows"])
+            if not current:
+                # Views need at least one file to bind against; an empty, typed file stands in.
+                self._file(f"{source.key}/_schema.parquet", bool(old) and not before,
+                           f"SELECT * EXCLUDE (_day) FROM ({rows_of}) LIMIT 0", 0)
+        finally:
+            self.con.execute("DROP TABLE IF EXISTS _publish_rows")
+        self.stats["files_removed"] += len(set(before) - set(current))
+        return {"rows": sum(m["rows"] for m in current.values()), "partitions": current}
+
+    def _file(self, rel: str, unchanged: bool, query: str, rows: int) -> None:
+        path = self.folder / rel
+        if unchanged and rel in self.good:
+            gens.link_or_copy(self.base / rel, path)
+            self.files[rel] = self.good[rel]
+            self.stats["files_linked"] += 1
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.con.execute(f"COPY ({query}) TO {_literal(path)} (FORMAT parquet, COMPRESSION zstd)")
+        gens.sync_file(path)
+        self.files[rel] = gens.checksum(path)
+        self.stats["files_written"] += 1
+        self.stats["rows_written"] += rows
+        self.stats["bytes_written"] += self.files[rel].size
+        self.stats["written"].append(rel)
+
+    def _view_sql(self, source: Source) -> str:
+        """The view over this table's files in the generation (folder name filled in later)."""
+        if source.partition is not None and self.tables[source.key]["partitions"]:
+            column, _ = source.partition
+            glob = f"{{gen}}/{source.key}/{column}=*/*.parquet"
+            return (f"CREATE VIEW {source.schema}.{source.name} AS SELECT * FROM read_parquet("
+                    f"{{q}}{glob}{{q}}, hive_partitioning = true, hive_types = {{{{'{column}': DATE}}}})")
+        rel = (f"{source.key}/_schema.parquet" if source.partition is not None
+               else f"{source.key}/{source.name}.parquet")
+        return (f"CREATE VIEW {source.schema}.{source.name} AS "
+                f"SELECT * FROM read_parquet({{q}}{{gen}}/{rel}{{q}})")
 
 
-def _write_views_db(target: Path, views_sql: dict[str, str]) -> None:
+def _write_views_db(target: Path, generation: Path, writer: _GenerationWriter,
+                    freshness: dict[str, Any]) -> None:
+    """Write analytics.duckdb for ``generation`` beside ``target`` and move it over ``target``."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
         leftover.unlink(missing_ok=True)
-    con = duckdb.connect(str(tmp))
+    gen_path = str(generation).replace("'", "''")
+    con = duckdb.connect(":memory:")
     try:
-        for name in sorted(views_sql):
-            con.execute(views_sql[name])
-        con.execute("CHECKPOINT")
+        # Attached as "analytics" whatever the file is called, so that names written
+        # ``analytics.x`` (the search macro reads analytics.articles) bind as they will for the
+        # analyst, who opens analytics.duckdb: its catalog is then called analytics too.
+        con.execute(f"ATTACH {_literal(tmp)} AS analytics")
+        con.execute("USE analytics")
+        con.execute("CREATE SCHEMA core")
+        for key in sorted(writer.views):
+            con.execute(writer.views[key].format(gen=gen_path, q="'"))
+        install_search(con)
+        con.execute(_freshness_sql(freshness, writer))
+        con.execute("USE memory")
+        con.execute("DETACH analytics")
     finally:
         con.close()
-    # The views live in schema main: opened as analytics.duckdb, the catalog is called analytics,
-    # so ``analytics.articles`` names the same thing as in the store (a schema of that name would
-    # make the reference ambiguous).
-    # A new inode under the old name: open sessions keep the old file and are never waited for.
+    fault_point("publish:views_written")
+    gens.sync_file(tmp)
+    # A new inode under the old name: open sessions keep the old file (and its generation) and
+    # are never waited for; new sessions open the new generation, every table at once.
     os.replace(tmp, target)
+    gens.sync_dir(target.parent)
 
 
-def _read_manifest(out_dir: Path) -> dict[str, Any]:
-    path = out_dir / MANIFEST
+def _freshness_sql(freshness: dict[str, Any], writer: _GenerationWriter) -> str:
+    run = freshness["run_id"]
+    run_sql = "NULL::VARCHAR" if run is None else _literal_text(str(run))
+    articles = int(writer.tables.get("articles", {}).get("rows", 0))
+    return (
+        f"CREATE VIEW main.{FRESHNESS} AS SELECT "
+        f"TIMESTAMPTZ {_literal_text(freshness['published_at'].isoformat())} AS published_at, "
+        f"{run_sql} AS run_id, {int(freshness['generation'])} AS generation, "
+        f"{_literal_text(freshness['marker'])} AS marker, {articles} AS articles"
+    )
+
+
+def _legacy_tables(out_dir: Path) -> list[str]:
+    """Tables a publish before generations (format 1) left directly under ``out_dir``."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        log.warning("unreadable publish manifest %s (%s); republishing everything", path, exc)
-        return {}
-    if not isinstance(data, dict) or data.get("format") != _FORMAT:
-        return {}
-    return data
+        data = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(data, dict) or data.get("format") != 1:
+        return []
+    return [n for n in data.get("tables", {}) if isinstance(n, str) and _NAME.match(n)]
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _clean_temporaries(out_dir: Path) -> None:
-    # Left by a publish that was killed mid-write; never matched by the views' globs.
-    for leftover in out_dir.rglob(".*.tmp"):
-        leftover.unlink(missing_ok=True)
+def _remove_legacy_layout(out_dir: Path, tables: list[str]) -> None:
+    # Once a generation is current nothing reads them; only the folders that manifest named.
+    for name in tables:
+        folder = out_dir / name
+        if folder.is_dir() and not folder.is_symlink():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
+    return _literal_text(str(path))
+
+
+def _literal_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

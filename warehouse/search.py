@@ -83,10 +83,14 @@ def install_search(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def has_search(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether this database has the search macro (created by the first analyst refresh)."""
+    """Whether this database has the search macro (created by the first analyst refresh).
+
+    In the store it is schema ``analytics``; in the published ``analytics.duckdb`` it is schema
+    ``main`` of the catalog ``analytics``: either way ``analytics.search(q)`` names it.
+    """
     row = con.execute(
-        "SELECT count(*) FROM duckdb_functions() "
-        "WHERE schema_name = 'analytics' AND function_name = 'search'"
+        "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'search' "
+        "AND (schema_name = 'analytics' OR (database_name = 'analytics' AND schema_name = 'main'))"
     ).fetchone()
     return bool(row and row[0])
 

@@ -98,23 +98,36 @@ def test_analyst_session_stays_open_across_two_scheduled_runs(db: Path) -> None:
     # The analyst opens the views file read-write (DuckDB's default) and keeps it for the test.
     analyst = duckdb.connect(str(views))
     parquet_reader = duckdb.connect()
-    glob = str(db.parent / "published" / "articles" / "*" / "*.parquet")
+    glob = str(db.parent / "published" / "current" / "articles" / "*" / "*.parquet")
     try:
-        seen = [analyst.execute("SELECT count(*) FROM analytics.articles").fetchone()]
+        held = [analyst.execute("SELECT count(*) FROM analytics.articles").fetchone()]
+        fresh = []
         for run, first in enumerate((100, 200), start=1):
             done = scheduled_run(db, first, 4)
             assert done.returncode == 0, done.stderr
             assert done.stdout.strip() == "done"
-            # Within one run: the same open session sees the run's articles on its next query.
-            seen.append(analyst.execute("SELECT count(*) FROM analytics.articles").fetchone())
+            # The open session keeps answering from the generation it opened (whole, never
+            # torn); a session opened after the run sees the run's articles.
+            held.append(analyst.execute("SELECT count(*) FROM analytics.articles").fetchone())
+            fresh.append(new_session_count(views))
             direct = parquet_reader.execute(
                 f"SELECT count(*) FROM read_parquet('{glob}', hive_partitioning = true)"
             ).fetchone()
             assert direct == (4 + 4 * run,)
-        assert seen == [(4,), (8,), (12,)]
+        assert held == [(4,), (4,), (4,)]
+        assert fresh == [8, 12]
     finally:
         analyst.close()
         parquet_reader.close()
+
+
+def new_session_count(views: Path) -> int:
+    """articles in a new session (a new process: this one would reuse the open database)."""
+    code = ("import duckdb, sys; print(duckdb.connect(sys.argv[1], read_only=True)"
+            ".execute('SELECT count(*) FROM analytics.articles').fetchone()[0])")
+    done = subprocess.run([sys.executable, "-c", code, str(views)], capture_output=True,
+                          text=True, check=True, timeout=60)
+    return int(done.stdout)
 
 
 def test_case_71_second_writer_is_skipped_at_once(db: Path, tmp_path: Path) -> None:
@@ -174,9 +187,17 @@ def test_analyst_open_during_two_pipeline_runs_on_the_sample(tmp_path: Path,
             for _ in range(2):
                 result = pipeline(db_path=str(db), feeds_file=str(feeds), only_due=False)
                 assert result["status"] == "ok", result
-            articles = analyst.execute("SELECT count(*) FROM analytics.articles").fetchone()
-            after = analyst.execute("SELECT count(*) FROM analytics.runs").fetchone()
+            # The open session still answers, from the generation it opened.
+            held = analyst.execute("SELECT count(*) FROM analytics.runs").fetchone()
         finally:
             analyst.close()
+        # A new session (all of this process's sessions on the file are closed) sees the runs.
+        fresh = duckdb.connect(str(views), read_only=True)
+        try:
+            articles = fresh.execute("SELECT count(*) FROM analytics.articles").fetchone()
+            after = fresh.execute("SELECT count(*) FROM analytics.runs").fetchone()
+        finally:
+            fresh.close()
+    assert held == before
     assert articles == (len(sample.site.articles),)
     assert before is not None and after is not None and after[0] > before[0]

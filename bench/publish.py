@@ -1,0 +1,101 @@
+"""`python -m bench.publish`: what a publish of the analyst copy costs, full and incremental.
+
+Builds a store of N generated articles over a year (search index included, stories left out: they
+do not change what publish does per row), then times, on the same store: the first publish (every
+file written), a publish with nothing changed, and a publish after ``--new`` articles arrive on one
+new day and one old article changes. ``--compare FILE`` times another publish module (e.g. the
+previous warehouse/publish.py saved with ``git show``) side by side on a copy of the store, in the
+same process, so the ratio holds on a busy machine even when the seconds do not.
+
+Run: ``.venv/bin/python -m bench.publish [--articles 10000] [--new 100] [--compare old.py]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import random
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.search import insert, rows
+from warehouse.search import update_index
+from warehouse.store import Store
+
+Publish = Callable[..., dict[str, Any]]
+
+
+def load_publish(path: Path | None) -> tuple[str, Publish]:
+    if path is None:
+        from warehouse.publish import publish
+        return "current", publish
+    spec = importlib.util.spec_from_file_location("publish_compared", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return path.name, module.publish  # type: ignore[no-any-return]
+
+
+def build(db: Path, n: int) -> list[dict[str, Any]]:
+    rng = random.Random(0)
+    base = rows(rng, 0, n, 0, 364)
+    with Store.open(db) as store:
+        insert(store, base)
+        update_index(store.con, [r["article_key"] for r in base])
+    return base
+
+
+def change(db: Path, base: list[dict[str, Any]], n: int, new: int) -> None:
+    fresh = rows(random.Random(1), n, new, 365, 1)
+    edited = dict(base[0], title="An edited title", content_hash="edited")
+    with Store.open(db) as store:
+        with store.transaction("bench"):
+            store.replace("core.articles", "article_key", [edited, *fresh])
+        update_index(store.con, [edited["article_key"], *(r["article_key"] for r in fresh)])
+
+
+def timed(fn: Publish, db: Path) -> tuple[float, dict[str, Any]]:
+    with Store.open(db) as store:
+        started = time.perf_counter()
+        result = fn(store, db.parent / "published")
+        return time.perf_counter() - started, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--new", type=int, default=100)
+    parser.add_argument("--compare", type=Path, help="another publish module to time beside")
+    args = parser.parse_args()
+    variants = [load_publish(None)] + ([load_publish(args.compare)] if args.compare else [])
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        started = time.perf_counter()
+        base = build(root / "store.duckdb", args.articles)
+        print(f"store of {args.articles} articles built in {time.perf_counter() - started:.1f}s")
+        dbs = {}
+        for name, _ in variants:
+            (root / name).mkdir()
+            dbs[name] = root / name / "newsflow.duckdb"
+            shutil.copy(root / "store.duckdb", dbs[name])
+        print(f"{'variant':>16}{'full s':>9}{'unchanged s':>13}{'changed s':>11}"
+              f"{'files (full/changed)':>22}{'MB written (changed)':>22}")
+        for step in ("full", "unchanged", "changed"):
+            for name, fn in variants:
+                if step == "changed":
+                    change(dbs[name], base, args.articles, args.new)
+                seconds, result = timed(fn, dbs[name])
+                fn.__dict__.setdefault("_times", {})[step] = (seconds, result)
+        for name, fn in variants:
+            t = fn.__dict__["_times"]
+            print(f"{name:>16}{t['full'][0]:>9.2f}{t['unchanged'][0]:>13.2f}{t['changed'][0]:>11.2f}"
+                  f"{t['full'][1]['files_written']:>11}/{t['changed'][1]['files_written']:<10}"
+                  f"{t['changed'][1]['bytes_written'] / 1e6:>22.2f}")
+
+
+if __name__ == "__main__":
+    main()
