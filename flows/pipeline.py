@@ -37,7 +37,7 @@ def run_pipeline(settings: Settings, *, run_id: str, only_due: bool = True) -> d
         if settings.run_checks:
             done["volume"] = run_checks(store, settings, run_id=run_id)
         # Last, still under the lock: analysts read the published copy, never this file.
-        done["publish"] = publish(store, settings.published_dir)
+        done["publish"] = publish(store, settings.published_dir, run_id=run_id)
         status = worst(s["status"] for s in done.values() if "status" in s)
         return {"status": str(status), "run_id": run_id, "stages": done}
 
