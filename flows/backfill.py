@@ -26,6 +26,7 @@ from transforms.vocab import BackfillSource
 from warehouse.backfill import DayReport, unprojected_pages
 from warehouse.ledger import StageRun, cancellable_stage
 from warehouse.lock import LockedError
+from warehouse.publish import publish
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +81,11 @@ def run_backfill(settings: Settings, *, source: str, since: date, until: date,
             report = check_batch(store, run_id=run_id, stage="raw", table="raw.page_fetches",
                                  max_body_bytes=settings.max_body_bytes)
             status = stage.flag_checks(store, [report], status)
+        # analysts see what the backfill brought, as after a pipeline run
+        published = publish(store, settings.published_dir, run_id=run_id)
     log.info("backfill %s %s..%s %s: %s", source, since, until, status, stage.counts)
     return {"status": status, "run_id": run_id, **stage.counts,
-            "table": [asdict(r) for r in reports]}
+            "table": [asdict(r) for r in reports], "publish": published}
 
 
 @flow(name="backfill")

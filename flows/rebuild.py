@@ -17,6 +17,7 @@ from warehouse import feeds
 from warehouse import rebuild as ranged
 from warehouse.articles import refresh_articles, refresh_keys
 from warehouse.ledger import StageRun, cancellable_stage
+from warehouse.publish import publish
 from warehouse.store import Store
 
 log = logging.getLogger(__name__)
@@ -62,15 +63,28 @@ def rebuild_core(store: Store, settings: Settings, *, run_id: str, since: date |
     return {"status": "ok", "seconds": seconds, **stage.counts}
 
 
+def run_rebuild(settings: Settings, *, run_id: str, since: date | None = None,
+                until: date | None = None, reextract: bool = True) -> dict[str, Any]:
+    """A rebuild as one ledgered run, ending with a fresh analyst copy (analysts see what the
+    rebuild changed, as after a pipeline run)."""
+
+    def body(store: Store) -> dict[str, Any]:
+        result = rebuild_core(store, settings, run_id=run_id, since=since, until=until,
+                              reextract=reextract)
+        result["stages"] = {"rebuild": {"status": result["status"]},
+                            "publish": publish(store, settings.published_dir, run_id=run_id)}
+        return result
+
+    return run_as_writer(settings, run_id=run_id, flow="rebuild",
+                         parameters={"since": since, "until": until, "reextract": reextract},
+                         body=body)
+
+
 @flow(name="rebuild")
 def rebuild(since: date | None = None, until: date | None = None, reextract: bool = True,
             db_path: str | None = None) -> dict[str, Any]:
     """Recompute the core projections from raw for a date range (all history by default)."""
     settings = settings_for(db_path=db_path)
-    run_id = current_run_id()
-    result = run_as_writer(
-        settings, run_id=run_id, flow="rebuild",
-        parameters={"since": since, "until": until, "reextract": reextract},
-        body=lambda store: rebuild_core(store, settings, run_id=run_id, since=since, until=until,
-                                        reextract=reextract))
+    result = run_rebuild(settings, run_id=current_run_id(), since=since, until=until,
+                         reextract=reextract)
     return flow_result(result)  # type: ignore[no-any-return]

@@ -156,19 +156,15 @@ def rebuild(
     db: DbOption = None,
 ) -> None:
     """Recompute the core tables from raw events (all history, or a date range)."""
-    from flows.rebuild import rebuild_core
-    from flows.runs import current_run_id, run_as_writer
+    from flows.rebuild import run_rebuild
+    from flows.runs import current_run_id
 
     config = settings(db)
     first, last = day(since), day(until)
     if not config.db_path.exists():  # a rebuild never creates a store
         raise MissingStoreError(f"no database at {config.db_path} yet")
-    run_id = current_run_id()
-    result = run_as_writer(
-        config, run_id=run_id, flow="rebuild",
-        parameters={"since": first, "until": last, "reextract": reextract},
-        body=lambda store: rebuild_core(store, config, run_id=run_id, since=first, until=last,
-                                        reextract=reextract))
+    result = run_rebuild(config, run_id=current_run_id(), since=first, until=last,
+                         reextract=reextract)
     if result["status"] == "skipped_locked":
         raise StoreBusyError(result["message"])
     console.print(f"rebuilt {result['articles']} articles ({result['pages_extracted']} pages "

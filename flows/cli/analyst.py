@@ -223,6 +223,7 @@ def reindex(db: DbOption = None) -> None:
     """Rebuild the search index and the stories from core.articles (takes the writer lock)."""
     from flows.settings import settings_for
     from warehouse.access import open_writer
+    from warehouse.publish import publish
     from warehouse.search import rebuild_index
     from warehouse.stories import rebuild_stories
 
@@ -230,9 +231,11 @@ def reindex(db: DbOption = None) -> None:
     if not path.exists():  # opening to write would create an empty store
         raise MissingStoreError(f"no database at {path} yet")
     config = settings_for(db_path=path)
-    with open_writer(path, min_free_mb=config.min_free_mb) as store, store.transaction():
-        index = rebuild_index(store.con)
-        built = rebuild_stories(store.con)
+    with open_writer(path, min_free_mb=config.min_free_mb) as store:
+        with store.transaction():
+            index = rebuild_index(store.con)
+            built = rebuild_stories(store.con)
+        publish(store, config.published_dir)  # analysts see the new index and stories
     console.print(f"indexed {index['indexed']} articles in {index['seconds']:.2f}s; "
                   f"{built['stories']} stories from {built['links']} links in "
                   f"{built['seconds']:.2f}s")
