@@ -254,7 +254,7 @@ def test_cli_export_parquet_then_nothing_changed(handmade: Path, tmp_path: Path)
 def test_cli_stories_lists_stories(handmade: Path) -> None:
     result = cli("stories", "--db", str(handmade), "--format", "csv")
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[0].startswith("story_id,title,first_outlet")
+    assert result.output.splitlines()[0].startswith("story_id,headline,first_outlet")
     assert len(result.output.splitlines()) > 5
 
 

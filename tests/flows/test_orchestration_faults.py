@@ -259,7 +259,7 @@ def test_case_77_sigint_inside_a_transaction_rolls_it_back_and_stops_the_workers
         assert store.scalar("SELECT count(*) FROM core.page_extractions") == 0  # rolled back
     statuses = _stage_statuses(settings.db_path, "cut-1")
     assert statuses == {"ingest_feeds": "ok", "fetch_pages": "ok",
-                        "extract_articles": "cancelled"}
+                        "extract_articles": "cancelled", "run": "cancelled"}
 
 
 def test_case_77_the_ledger_shows_the_interrupted_stage_cancelled(

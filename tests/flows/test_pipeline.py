@@ -111,5 +111,6 @@ def test_run_ledger_records_every_stage(runs: list[dict[str, Any]]) -> None:
     con = duckdb.connect(str(runs[0]["db"]), read_only=True)
     rows = con.execute("SELECT stage, status, count(*) FROM analytics.runs GROUP BY ALL").fetchall()
     con.close()
+    # each stage, and each run's own row (issue 18: the ledger knows a run ended)
     assert sorted(rows) == [("extract_articles", "ok", 3), ("fetch_pages", "ok", 3),
-                            ("ingest_feeds", "ok", 3), ("volume", "ok", 3)]
+                            ("ingest_feeds", "ok", 3), ("run", "ok", 3), ("volume", "ok", 3)]
