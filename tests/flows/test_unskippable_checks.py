@@ -18,19 +18,12 @@ import duckdb
 import pytest
 
 from sample.server import SampleServer
-from tests.flows.test_crash_safety import STABLE, diff
+from tests.flows.test_crash_safety import SCRIPT, STABLE, diff
 from warehouse.publish import analytics_db_path
 
 pytestmark = pytest.mark.slow  # seven pipeline runs with great-expectations: about 4 minutes
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = (
-    "import sys\n"
-    "from flows.pipeline import run_pipeline\n"
-    "from flows.settings import load_settings\n"
-    "r = run_pipeline(load_settings(), run_id=sys.argv[1], only_due=False)\n"
-    "print(r['status'])\n"
-)
 QUARANTINE = ("SELECT table_name, event_id, reason FROM quality.quarantine "
               "ORDER BY ALL")
 
