@@ -343,7 +343,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     # Peers complain loudly about odd dates and markup; their noise would bury the table.
-    for noisy in ("trafilatura", "goose3", "readability", "newspaper", "htmldate", "courlan"):
+    for noisy in ("trafilatura", "goose3", "readability", "newspaper", "htmldate", "courlan",
+                  "boilerpy3"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore", category=UserWarning)
 

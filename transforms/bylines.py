@@ -112,14 +112,17 @@ _AUTHOR_METAS = ("author", "article:author", "parsely-author", "byl", "dc.creato
                  "twitter:misc:written by")
 # Elements whose class says they hold the byline; read only when no person was found above.
 _BYLINE_XPATH = ("//*[contains(@class,'author') or contains(@class,'byline') or "
-                 "contains(@class,'Author') or contains(@class,'Byline')]")
+                 "contains(@class,'Author') or contains(@class,'Byline')] | "
+                 "//a[contains(@href,'/author') or contains(@href,'/autor') or "
+                 "contains(@href,'/auteur')]")
 
 
 def clean_authors(ld_author: Any, meta: dict[str, str], tree: Any,
                   site_keys: set[str]) -> tuple[str, ...]:
     """People who wrote the article; an organisation only when no person is named."""
     people, orgs = _ld_people(ld_author, site_keys)
-    ld_orgs = bool(orgs)
+    # An organisation that is the site itself is no byline; another one (a news agency) is.
+    ld_orgs = any(not _is_site(o, site_keys) for o in orgs)
     if not people:
         for key in _AUTHOR_METAS:
             value = meta.get(key)
@@ -140,24 +143,29 @@ def clean_authors(ld_author: Any, meta: dict[str, str], tree: Any,
 
 
 def _html_bylines(tree: Any, site_keys: set[str]) -> list[str]:
-    """People named in byline markup (rel/itemprop author, then author/byline classes): the
-    first element whose text is nothing but a byline ("von Jane Doe", "By Jane Doe and John
-    Roe"), so a teaser's author further down the page is not taken."""
-    found: list[str] = []
-    nodes = tree.xpath('//*[@rel="author"] | //*[@itemprop="author"]//*[@itemprop="name"]'
-                       ' | //*[@itemprop="author"][not(.//*[@itemprop="name"])]')[:10]
-    nodes += tree.xpath(_BYLINE_XPATH)[:30]
-    for node in nodes:
+    """People named in byline markup: ``itemprop=author``/``rel=author`` (explicit, so taken as
+    written), then elements whose class says author or byline and links to author pages (read
+    strictly: only text that is nothing but a person's name, so a teaser's author further down
+    the page or a "Share on Twitter" box is not taken). The first match wins."""
+    explicit = tree.xpath('//*[@itemprop="author"]//*[@itemprop="name"]'
+                          ' | //*[@itemprop="author"][not(.//*[@itemprop="name"])]'
+                          ' | //a[@rel="author"]')[:10]
+    for node in explicit:
+        value = node.get("content") or " ".join((node.text_content() or "").split())
+        if value and len(value) <= 120:
+            names = [n for n in split_byline(value, site_keys) if not _is_site(n, site_keys)]
+            if names:
+                return names
+    for node in tree.xpath(_BYLINE_XPATH)[:40]:
         if node.tag in ("script", "style", "meta", "link", "img", "body", "html"):
             continue
-        value = node.get("content") or " ".join((node.text_content() or "").split())
+        value = " ".join((node.text_content() or "").split())
         if not value or len(value) > 120:
             continue
         names = [n for n in split_byline(value, site_keys) if _is_person_like(n, site_keys)]
         if names:
-            found.extend(names)
-            break
-    return found
+            return names
+    return []
 
 
 _NOT_NAMES = frozenset({"twitter", "facebook", "instagram", "linkedin", "whatsapp", "email",

@@ -110,8 +110,8 @@ def classify_non_article(html: str, extracted_chars: int, min_chars: int) -> tup
     return PageClass.TOO_SHORT, f"{extracted_chars} chars < {min_chars}"
 
 
-def ends_at_paywall(text: str, tail_lines: int = 2) -> bool:
-    """Whether the text stops at a subscription prompt: one of its last lines is short and
+def ends_at_paywall(text: str, tail_lines: int = 1) -> bool:
+    """Whether the text stops at a subscription prompt: its last line is short and
     asks the reader to subscribe, pay or log in (a paywall phrase inside the story does not
     count: it must be at the end)."""
     lines = [line for line in text.strip().split("\n") if line.strip()]
