@@ -118,8 +118,9 @@ _BYLINE_XPATH = ("//*[contains(@class,'author') or contains(@class,'byline') or 
 
 
 def clean_authors(ld_author: Any, meta: dict[str, str], tree: Any,
-                  site_keys: set[str]) -> tuple[str, ...]:
-    """People who wrote the article; an organisation only when no person is named."""
+                  site_keys: set[str], search_html: bool = True) -> tuple[str, ...]:
+    """People who wrote the article; an organisation only when no person is named.
+    ``search_html`` allows the look at the byline markup when the data names nobody."""
     people, orgs = _ld_people(ld_author, site_keys)
     # An organisation that is the site itself is no byline; another one (a news agency) is.
     ld_orgs = any(not _is_site(o, site_keys) for o in orgs)
@@ -134,7 +135,7 @@ def clean_authors(ld_author: Any, meta: dict[str, str], tree: Any,
                         orgs.append(name)
                 if people or orgs:
                     break
-    if not people and not ld_orgs:
+    if not people and not ld_orgs and search_html:
         # An organisation the JSON-LD names as author is the byline; one from a meta is often
         # just the site, so the page's byline markup gets a look before it is accepted.
         people = _html_bylines(tree, site_keys)
