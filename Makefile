@@ -39,7 +39,7 @@ test-scale: setup
 bench: setup
 	$(BIN)/python -m bench.pipeline
 
-## bench-extract: extraction quality and speed vs peers on ../shared/extraction-bench
+## bench-extract: body and metadata quality and speed vs peers on the four sets of ../shared/extraction-bench
 bench-extract: setup
 	$(BIN)/python -m bench.extract
 

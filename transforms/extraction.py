@@ -10,22 +10,20 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 import logging
 import re
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
-from urllib.parse import urljoin
 
 import lxml.html
 import trafilatura
 from lxml import etree
 
 from transforms.decoding import decode_page, detect_language
-from transforms.pageclass import PageClass, classify_non_article
-from transforms.published import parse_datetime
+from transforms.pageclass import Access, PageClass, classify_non_article, ends_at_paywall
+from transforms.pagemeta import PageMeta, page_metadata
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +32,7 @@ try:  # readability-lxml is the fallback extractor; without it the fallback is s
 except ImportError:  # pragma: no cover - installed with the bench dependency group
     _Readability = None
 
-EXTRACTOR_VERSION = f"newsflow-extract/2 trafilatura/{trafilatura.__version__}"
+EXTRACTOR_VERSION = f"newsflow-extract/3 trafilatura/{trafilatura.__version__}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +40,11 @@ class ExtractOptions:
     """Knobs of the extractor; the defaults are the measured choice (see bench/extract.py)."""
 
     min_text_chars: int = 250
-    """Below this many characters of body text a page is not an article (trafilatura's
-    MIN_EXTRACTED_SIZE); it is classified instead (FAULTS 54)."""
+    """Below this many characters of body text a page is not a full article (trafilatura's
+    MIN_EXTRACTED_SIZE): it is classified (FAULTS 54), or kept as a short article
+    (``is_short``) when it is marked up as one, with a headline and a date."""
+    min_short_chars: int = 20
+    """A short article needs at least this much text (one real sentence)."""
     max_tree_size: int = 100_000
     """Elements above which the page is refused as too large (FAULTS 57: finite MAX_TREE_SIZE).
     The largest bench page has ~2,600; a 200k-element table takes trafilatura ~15 s."""
@@ -78,193 +79,35 @@ class Extraction:
     extractor: str
     extractor_version: str
     encoding: str | None
+    is_short: bool = False
+    """An article page whose text is under ``min_text_chars`` (a brief, a teaser): kept as an
+    article, flagged, so counts of an outlet's items see it."""
+    access: Access = Access.UNKNOWN
+    """Whether the page gives the article to everyone: ``paywalled`` when it says so
+    (``isAccessibleForFree: false``) or its text stops at a subscription prompt; the text is
+    then the teaser."""
 
 
 DEFAULT_OPTIONS = ExtractOptions()
 
 
 def failed(url: str, page_class: PageClass, reason: str | None, *,
-           encoding: str | None = None, extractor: str = "none") -> Extraction:
-    """An Extraction with no article: only the class, the reason and the URL."""
+           encoding: str | None = None, extractor: str = "none",
+           meta: PageMeta | None = None, access: Access = Access.UNKNOWN) -> Extraction:
+    """An Extraction with no article text: the class, the reason, the URL, and the metadata
+    the page gives about itself when it was parsed (title, date, authors, outlet)."""
     return Extraction(
-        page_class=page_class, reason=reason, url=url, canonical_url=None, title=None,
-        authors=(), published_at=None, published_source=None, modified_at=None, language=None,
-        declared_language=None, site_name=None, description=None, image=None, tags=(),
-        text=None, word_count=0, content_hash=None, extractor=extractor,
-        extractor_version=EXTRACTOR_VERSION, encoding=encoding,
-    )
-
-
-# ---------------------------------------------------------------- metadata
-
-_ARTICLE_TYPES = ("article", "newsarticle", "reportagenewsarticle", "blogposting", "report",
-                  "analysisnewsarticle", "opinionnewsarticle", "webpage", "liveblogposting",
-                  "scholarlyarticle", "techarticle", "backgroundnewsarticle", "review")
-_WS = re.compile(r"\s+")
-
-
-def _clean(value: Any, limit: int = 1000) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        value = value.get("name") or value.get("@value") or value.get("url")
-    if isinstance(value, list):
-        value = value[0] if value else None
-    if not isinstance(value, str | int | float):
-        return None
-    text = _WS.sub(" ", str(value)).strip()
-    return text[:limit] or None
-
-
-def _jsonld_objects(tree: Any) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for node in tree.xpath('//script[@type="application/ld+json"]')[:20]:
-        raw = (node.text or "").strip()
-        if not raw or len(raw) > 1_000_000:
-            continue
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            try:  # Stray control characters are the common breakage.
-                data = json.loads(re.sub(r"[\x00-\x1f]", " ", raw))
-            except ValueError:
-                continue
-        stack = [data]
-        while stack and len(out) < 200:
-            item = stack.pop()
-            if isinstance(item, list):
-                stack.extend(reversed(item))
-            elif isinstance(item, dict):
-                out.append(item)
-                if "@graph" in item:
-                    stack.append(item["@graph"])
-                if isinstance(item.get("mainEntity"), dict):
-                    stack.append(item["mainEntity"])
-    return out
-
-
-def _types(obj: dict[str, Any]) -> set[str]:
-    t = obj.get("@type", ())
-    return {str(x).lower() for x in (t if isinstance(t, list) else [t])}
-
-
-def _pick_article_ld(objs: list[dict[str, Any]]) -> dict[str, Any] | None:
-    ranked = [o for o in objs if _types(o) & set(_ARTICLE_TYPES)]
-    # A real article type with a date beats a generic WebPage.
-    ranked.sort(key=lambda o: ("webpage" in _types(o), "datePublished" not in o))
-    return ranked[0] if ranked else None
-
-
-def _names(value: Any) -> list[str]:
-    items = value if isinstance(value, list) else [value]
-    names = []
-    for item in items[:20]:
-        name = _clean(item, 200)
-        if name and not name.startswith("http"):
-            names.append(name)
-    return names
-
-
-def _meta(tree: Any) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for node in tree.xpath("//meta[@content]")[:500]:
-        key = (node.get("property") or node.get("name") or node.get("itemprop") or "").lower()
-        value = _clean(node.get("content"), 2000)
-        if key and value and key not in found:
-            found[key] = value
-    return found
-
-
-def _first(meta: dict[str, str], *keys: str) -> str | None:
-    for key in keys:
-        if meta.get(key):
-            return meta[key]
-    return None
-
-
-def _absolute(base: str, href: str | None) -> str | None:
-    if not href:
-        return None
-    try:
-        out = urljoin(base, href.strip())
-    except ValueError:
-        return None
-    return out if out.startswith(("http://", "https://")) else None
-
-
-@dataclass(frozen=True, slots=True)
-class _Meta:
-    canonical_url: str | None
-    title: str | None
-    authors: tuple[str, ...]
-    published_at: datetime | None
-    published_source: str | None
-    modified_at: datetime | None
-    declared_language: str | None
-    site_name: str | None
-    description: str | None
-    image: str | None
-    tags: tuple[str, ...]
-
-
-def page_metadata(tree: Any, url: str) -> _Meta:
-    """Metadata from the page's own structured data: JSON-LD > OpenGraph/article meta > HTML."""
-    ld = _pick_article_ld(_jsonld_objects(tree)) or {}
-    meta = _meta(tree)
-    canon = tree.xpath('//link[translate(@rel,"CANONICAL","canonical")="canonical"]/@href')
-    canonical = _absolute(url, canon[0] if canon else None) or _absolute(url, meta.get("og:url"))
-    title_nodes = tree.xpath("//title/text()")
-    title = (_clean(ld.get("headline")) or _first(meta, "og:title", "twitter:title")
-             or _clean(title_nodes[0] if title_nodes else None))
-    authors = _names(ld.get("author")) or [
-        a for a in (_first(meta, "author", "article:author", "parsely-author", "byl",
-                           "dc.creator", "sailthru.author"),) if a and not a.startswith("http")]
-    published_at, published_source = parse_datetime(_clean(ld.get("datePublished"))), "json-ld"
-    if published_at is None:
-        published_source = "meta"
-        published_at = parse_datetime(_first(
-            meta, "article:published_time", "og:article:published_time", "datepublished",
-            "pubdate", "publishdate", "date", "dc.date", "dc.date.issued", "dcterms.created",
-            "sailthru.date", "parsely-pub-date", "article.published", "publish-date"))
-        if published_at is None:
-            times = tree.xpath("//time[@datetime]/@datetime")
-            published_at = parse_datetime(times[0]) if times else None
-    modified_at = parse_datetime(_clean(ld.get("dateModified"))) or parse_datetime(_first(
-        meta, "article:modified_time", "og:updated_time", "datemodified", "last-modified",
-        "dcterms.modified"))
-    html_lang = tree.xpath("/html/@lang | /html/@xml:lang",
-                           namespaces={"xml": "http://www.w3.org/XML/1998/namespace"})
-    declared = (_clean(html_lang[0] if html_lang else None, 20)
-                or _clean(ld.get("inLanguage"), 20)
-                or _first(meta, "og:locale", "content-language", "language", "dc.language"))
-    publisher = ld.get("publisher")
-    site_name = _first(meta, "og:site_name", "application-name") or _clean(publisher, 200)
-    image = ld.get("image")
-    if isinstance(image, list):
-        image = image[0] if image else None
-    if isinstance(image, dict):
-        image = image.get("url")
-    image_url = _absolute(url, _first(meta, "og:image", "twitter:image")
-                          or (image if isinstance(image, str) else None))
-    keywords = ld.get("keywords")
-    tags: list[str] = []
-    if isinstance(keywords, str):
-        tags = [k.strip() for k in keywords.split(",")]
-    elif isinstance(keywords, list):
-        tags = [k for k in (_clean(k, 100) for k in keywords) if k]
-    if not tags:
-        tags = [n.get("content", "").strip()
-                for n in tree.xpath('//meta[@property="article:tag"]')[:50]]
-        if not tags and meta.get("keywords"):
-            tags = [k.strip() for k in meta["keywords"].split(",")]
-    tags = list(dict.fromkeys(t[:100] for t in tags if t))[:50]
-    return _Meta(
-        canonical_url=canonical, title=title, authors=tuple(dict.fromkeys(authors)),
-        published_at=published_at, published_source=published_source if published_at else None,
-        modified_at=modified_at, declared_language=declared, site_name=site_name,
-        description=_clean(ld.get("description")) or _first(meta, "og:description",
-                                                              "description", "twitter:description"),
-        image=image_url, tags=tuple(tags),
+        page_class=page_class, reason=reason, url=url,
+        canonical_url=meta.canonical_url if meta else None, title=meta.title if meta else None,
+        authors=meta.authors if meta else (), published_at=meta.published_at if meta else None,
+        published_source=meta.published_source if meta else None,
+        modified_at=meta.modified_at if meta else None, language=None,
+        declared_language=meta.declared_language if meta else None,
+        site_name=meta.site_name if meta else None,
+        description=meta.description if meta else None, image=meta.image if meta else None,
+        tags=meta.tags if meta else (), text=None, word_count=0, content_hash=None,
+        extractor=extractor, extractor_version=EXTRACTOR_VERSION, encoding=encoding,
+        access=access,
     )
 
 
@@ -299,6 +142,7 @@ _DATELINE = re.compile(
     r"published|posted)",
     re.I,
 )
+_WS = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
 _ALNUM = re.compile(r"[^\W_]")
 _BULLET = ("- ", "\u2022 ", "* ", "\u2013 ")
@@ -389,27 +233,42 @@ _BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "pre", "blockquote", "
            "figcaption")
 
 
-def _body(tree: Any, url: str, text_mass: int) -> tuple[str | None, str]:
+def _body(tree: Any, url: str, text_mass: int, article_markup: bool,
+          min_chars: int) -> tuple[str | None, str]:
     """Main text and the name of the extractor that produced it.
 
-    trafilatura with favor_precision and no comments scored best of its settings on both
-    bench sets (see bench/extract.py). When it returns under 45% of the page's paragraph text
+    On pages marked up as articles (``_Meta.article_markup``) trafilatura with favor_precision
+    and no comments scored best of its settings on the news sets (aeb, fundus, fundus-meta);
+    on other pages (shops, institutions, forums, plain blogs: trafilatura-eval) its pruning
+    drops real text, and trafilatura's balanced default keeps it (snippet F1 0.929 -> 0.934).
+    When precision leaves less than ``min_chars``, the balanced run gets a try (3 of 730 bench
+    pages; it turned three empty pages into their text). When it returns under 45% of the
+    page's paragraph text
     (a live blog, a page whose article container it misjudged), readability gets a try and
     wins if it finds more than twice as much. On the bench sets readability is consulted on
     5 of 136 pages and wins on 2 (F1 0.62 -> 0.98 and 0.04 -> 0.94), never where trafilatura
     had F1 >= 0.9. The rule is about text mass, not sites, so it carries to unseen pages.
     """
-    text = trafilatura.extract(
-        tree, url=url, favor_precision=True, include_comments=False, include_tables=True,
-        with_metadata=False, deduplicate=False, output_format="txt",
-    )
+    text = _trafilatura(tree, url, precise=article_markup)
+    name = "trafilatura-precision" if article_markup else "trafilatura"
+    if article_markup and len(text or "") < min_chars:
+        balanced = _trafilatura(tree, url, precise=False)
+        if len(balanced or "") > len(text or ""):
+            text, name = balanced, "trafilatura"
     length = len(text or "")
     # readability costs ~100 ms on a big page: only when a lot of paragraph text is unaccounted.
     if length < FALLBACK_MASS_SHARE * text_mass and text_mass - length > FALLBACK_MIN_MISSING:
         alternative = readability_text(tree)
         if alternative and len(alternative) > FALLBACK_GAIN * length + 200:
             return alternative, "readability-fallback"
-    return text, "trafilatura-precision"
+    return text, name
+
+
+def _trafilatura(tree: Any, url: str, *, precise: bool) -> str | None:
+    return trafilatura.extract(
+        tree, url=url, favor_precision=precise, include_comments=False, include_tables=True,
+        with_metadata=False, deduplicate=False, output_format="txt",
+    )
 
 
 FALLBACK_MASS_SHARE = 0.45
@@ -451,11 +310,20 @@ def _extract(html: str, url: str, options: ExtractOptions) -> Extraction:
     meta = page_metadata(tree, url)
     headlines = tuple(h for h in [meta.title or ""] + [
         " ".join(n.text_content().split()) for n in tree.xpath("//h1")[:3]] if h)
-    text, extractor = _body(tree, url, paragraph_chars(tree))
-    text = clean_body(normalize_text(text or ""), headlines, link_texts(tree))
+    text, extractor = _body(tree, url, paragraph_chars(tree), meta.article_markup,
+                            options.min_text_chars)
+    raw_text = normalize_text(text or "")
+    text = clean_body(raw_text, headlines, link_texts(tree))
+    access = _access(meta, raw_text)
+    is_short = False
     if len(text) < options.min_text_chars:
         page_class, reason = classify_non_article(html, len(text), options.min_text_chars)
-        return failed(url, page_class, reason, extractor=extractor)
+        if page_class is PageClass.SUSPECT_PAYWALL:
+            access = Access.PAYWALLED
+        if not _is_brief(meta, text, page_class, options):
+            return failed(url, page_class, reason, extractor=extractor, meta=meta,
+                          access=access)
+        is_short = True
     language = detect_language(text) if options.detect_language else None
     return Extraction(
         page_class=PageClass.ARTICLE, reason=None, url=url, canonical_url=meta.canonical_url,
@@ -464,8 +332,31 @@ def _extract(html: str, url: str, options: ExtractOptions) -> Extraction:
         language=language, declared_language=meta.declared_language, site_name=meta.site_name,
         description=meta.description, image=meta.image, tags=meta.tags, text=text,
         word_count=len(text.split()), content_hash=content_hash(text), extractor=extractor,
-        extractor_version=EXTRACTOR_VERSION, encoding=None,
+        extractor_version=EXTRACTOR_VERSION, encoding=None, is_short=is_short, access=access,
     )
+
+
+# Classes that explain a short text as something other than a brief: the page is a gate.
+_GATES = frozenset({PageClass.BOT_CHALLENGE, PageClass.CONSENT_WALL, PageClass.JS_SHELL,
+                    PageClass.LOGIN_WALL})
+
+
+def _is_brief(meta: PageMeta, text: str, page_class: PageClass,
+              options: ExtractOptions) -> bool:
+    """A short text that is still an article: the page is marked up as an article, has a
+    headline and a publication date, is not a gate, and gives at least a sentence."""
+    return (page_class not in _GATES and len(text) >= options.min_short_chars
+            and meta.article_markup and bool(meta.title) and meta.published_at is not None)
+
+
+def _access(meta: PageMeta, raw_text: str) -> Access:
+    """Paywalled when the page declares it (``isAccessibleForFree: false``) or the text ends
+    at a subscription prompt; free when it declares it; otherwise unknown."""
+    if meta.free is False or ends_at_paywall(raw_text):
+        return Access.PAYWALLED
+    if meta.free is True:
+        return Access.FREE
+    return Access.UNKNOWN
 
 
 def extract_page(body: bytes, content_type: str | None, url: str, *,

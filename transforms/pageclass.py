@@ -13,6 +13,14 @@ from transforms.vocab import PageClass
 __all__ = ["PageClass", "classify_non_article", "visible_text"]
 
 
+class Access(StrEnum):
+    """Whether the page gives its article to every reader."""
+
+    FREE = "free"
+    PAYWALLED = "paywalled"
+    UNKNOWN = "unknown"
+
+
 # Phrases are matched on the visible text of short pages only, so an article that merely
 # mentions "subscribe" is never reclassified.
 _BOT = re.compile(
@@ -86,3 +94,11 @@ def classify_non_article(html: str, extracted_chars: int, min_chars: int) -> tup
     if extracted_chars == 0:
         return PageClass.NO_CONTENT, "extractor found no main text"
     return PageClass.TOO_SHORT, f"{extracted_chars} chars < {min_chars}"
+
+
+def ends_at_paywall(text: str, tail_lines: int = 1) -> bool:
+    """Whether the text stops at a subscription prompt: its last line is short and
+    asks the reader to subscribe, pay or log in (a paywall phrase inside the story does not
+    count: it must be at the end)."""
+    lines = [line for line in text.strip().split("\n") if line.strip()]
+    return any(len(line) < 200 and _PAYWALL.search(line) for line in lines[-tail_lines:])

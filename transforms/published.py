@@ -1,6 +1,7 @@
 """Publication date with provenance, pure (never reads the clock).
 
-Sources in order of trust: the page's own structured data (``json-ld`` then ``meta``), the
+Sources in order of trust: the page's own data (``json-ld``, then ``meta``, then ``html``: a
+``<time>`` element or a date htmldate finds in the page), the
 feed entry (``feed``), a date in the URL path (``url``), and finally when we first saw the
 article (``first_seen``). A date is suspect when it is before 1990 or more than two days after
 ``first_seen_at`` (FAULTS 45/46): it is still kept, flagged, so watermarks can ignore it.
@@ -12,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-PAGE_SOURCES = ("json-ld", "meta")
+PAGE_SOURCES = ("json-ld", "meta", "html")
 EARLIEST_PLAUSIBLE = datetime(1990, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = timedelta(days=2)
 # Feed and page dates further apart than this are recorded as a disagreement; a few hours
@@ -80,7 +81,10 @@ def resolve_published(
     url: str | None,
     first_seen_at: datetime | None,
 ) -> Published:
-    """Choose the publication date: page (json-ld/meta) > feed > url > first_seen.
+    """Choose the publication date: page (json-ld/meta) > feed > page html > url > first_seen.
+
+    A date read from the page's visible text (``html``: ``<time>``, htmldate) is a guess, so
+    the feed's date goes before it.
 
     A candidate that is implausible is skipped in favour of the next source when that one is
     plausible; if none is, the best candidate is kept with ``suspect=True``.
@@ -89,10 +93,13 @@ def resolve_published(
     disagree = (page_at is not None and feed_at is not None
                 and abs(page_at - feed_at) > DISAGREE_AFTER)
     candidates: list[tuple[datetime, str]] = []
-    if page_at is not None:
-        candidates.append((page_at, page_source if page_source in PAGE_SOURCES else "meta"))
+    page_source = page_source if page_source in PAGE_SOURCES else "meta"
+    if page_at is not None and page_source != "html":
+        candidates.append((page_at, page_source))
     if feed_at is not None:
         candidates.append((feed_at, "feed"))
+    if page_at is not None and page_source == "html":
+        candidates.append((page_at, page_source))
     url_at = date_from_url(url)
     if url_at is not None:
         candidates.append((url_at, "url"))

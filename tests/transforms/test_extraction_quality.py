@@ -1,46 +1,100 @@
-"""Quality gate: newsflow's extractor on the development halves must stay above pinned F1 floors.
+"""Quality gate: newsflow's extractor on the four development halves stays above pinned floors.
 
-Runs the real path (bytes -> sniff/decode -> extract) in the spawned pool, scored with the
-benchmark's metric. Floors sit a little under the measured values (aeb 0.9723, fundus 0.9667 at
-the time of pinning) so noise-free regressions fail and the targets of the issue hold:
-aeb above 0.970, fundus at least 0.01 above trafilatura default (0.9472).
+The floors live in ``tests/transforms/fixtures/extraction_floors.json`` with the sha256 digest
+of the corpus each was measured on and bare trafilatura's F1 in the same run (``bench/gate.py`` measures and
+pins them; the idea is trafilatura's ``tests/eval_gate.py``). Each set runs the real path
+(bytes -> sniff/decode -> extract) in the spawned pool and is scored with its own metric; on
+fundus-meta the metadata (title exact, authors F1, date same day) is gated too.
+
+The data sits outside the repository (``<repo>/../shared/extraction-bench``): without it the
+gate skips on a developer's machine but FAILS when ``CI=true``, so a CI run can never pass by
+not measuring. A corpus whose digest differs from the pinned one fails: the floors say nothing
+about other pages (re-pin with ``python -m bench.gate --write`` after checking the change).
+
+Runtime with a two-worker pool: about 75 CPU seconds for all four sets, trafilatura-eval (482
+pages) two thirds of it; on this shared machine the four took 5.5 minutes of wall time. So the
+default suite checks aeb, fundus, fundus-meta and every 4th trafilatura-eval page (~40 s of CPU);
+the whole of trafilatura-eval is marked slow (``make test-all``).
 """
 
 from __future__ import annotations
 
-import gzip
 import json
-from pathlib import Path
+import os
+from typing import Any
 
 import pytest
 
-from transforms.pageclass import PageClass
-from transforms.textmetric import corpus_scores, score_page
-from workers.extraction import ExtractionPool
+from bench.corpus import DATA, META_SETS, available, corpus_digest, load_set
+from bench.gate import FLOORS, QUICK_SETS, extract_set, quick_pages, score
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "extraction-bench"
-FLOORS = {"aeb": 0.970, "fundus": 0.960}
+PINNED: dict[str, Any] = json.loads(FLOORS.read_text(encoding="utf-8"))
 
 
-def _pages(name: str) -> list[tuple[str, bytes, str, str]]:
-    folder = DATA / name
-    if not (folder / "ground-truth.json").is_file():
-        pytest.skip(f"benchmark data not found at {folder} (expected <repo>/../shared/"
-                    "extraction-bench); the quality gate needs it")
-    gold = json.loads((folder / "ground-truth.json").read_text(encoding="utf-8"))
-    return [(page_id, gzip.decompress((folder / "html" / f"{page_id}.html.gz").read_bytes()),
-             gold[page_id].get("url") or "", gold[page_id].get("articleBody") or "")
-            for page_id in sorted(gold)]
+def _require(name: str) -> None:
+    if available(name, DATA):
+        return
+    message = (f"benchmark data for {name} not found under {DATA} (expected <repo>/../shared/"
+               "extraction-bench); the quality gate needs it")
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(message)
+    pytest.skip(message)
 
 
-@pytest.mark.timeout(180)
-@pytest.mark.parametrize("name", sorted(FLOORS))
-def test_f1_on_development_half_stays_above_floor(name: str) -> None:
-    pages = _pages(name)
-    gold = {page_id: text for page_id, _, _, text in pages}
-    with ExtractionPool(timeout_s=60.0) as pool:
-        results = dict(pool.extract_many(
-            (page_id, body, "text/html", url) for page_id, body, url, _ in pages))
-    assert all(e.page_class is not PageClass.EXTRACT_CRASH for e in results.values())
-    precision, recall, f1 = corpus_scores(score_page(results[k].text, gold[k]) for k in gold)
-    assert f1 >= FLOORS[name], f"{name}: P={precision:.4f} R={recall:.4f} F1={f1:.4f}"
+def test_floors_file_covers_all_four_sets_and_metadata() -> None:
+    sets = PINNED["sets"]
+    assert set(sets) == {"aeb", "fundus", "trafilatura-eval", "fundus-meta"}
+    for name, entry in sets.items():
+        assert len(entry["digest"]) == 64
+        # Never below bare trafilatura: a floor under its score would let a regression pass.
+        assert entry["f1_floor"] >= entry["trafilatura_default_f1"], name
+    assert set(sets["fundus-meta"]["meta_floors"]) == {"title", "authors", "date"}
+    for name, stride in QUICK_SETS.items():
+        assert sets[name]["quick"]["stride"] == stride
+
+
+def test_missing_data_fails_in_ci_and_skips_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(globals(), "available", lambda *a: False)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception):
+        _require("aeb")
+    monkeypatch.setenv("CI", "")
+    with pytest.raises(pytest.skip.Exception):
+        _require("aeb")
+
+
+def _check(name: str, quick: bool) -> None:
+    _require(name)
+    entry = PINNED["sets"][name]
+    assert corpus_digest(name, DATA) == entry["digest"], (
+        f"{name}: the corpus differs from the one the floors were measured on; "
+        "re-pin with `python -m bench.gate --write` after checking the scores")
+    pages = load_set(name, DATA)
+    pinned = entry["quick"] if quick else entry
+    if quick:
+        pages = quick_pages(name, pages)
+    got = score(name, pages, extract_set(pages))
+    assert got.crashed == 0
+    assert got.empty <= pinned["max_empty"], f"{name}: {got.empty} pages without text"
+    assert got.f1 >= pinned["f1_floor"], (
+        f"{name}: P={got.precision:.4f} R={got.recall:.4f} F1={got.f1:.4f} < floor "
+        f"{pinned['f1_floor']} (bare trafilatura {pinned['trafilatura_default_f1']})")
+    if name in META_SETS:
+        floors = pinned["meta_floors"]
+        measured = {"title": got.title, "authors": got.authors, "date": got.date}
+        for key, floor in floors.items():
+            value = measured[key]
+            assert value is not None and value >= floor, f"{name} {key}: {value} < {floor}"
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("name", ["aeb", "fundus", "fundus-meta", "trafilatura-eval"])
+def test_development_half_stays_above_pinned_floors(name: str) -> None:
+    _check(name, quick=name in QUICK_SETS)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+@pytest.mark.parametrize("name", sorted(QUICK_SETS))
+def test_whole_big_set_stays_above_pinned_floors(name: str) -> None:
+    _check(name, quick=False)

@@ -97,3 +97,14 @@ def test_date_from_url(url: str, expected: datetime | None) -> None:
 ])
 def test_case_46_parse_datetime(raw: str | None, expected: datetime | None) -> None:
     assert parse_datetime(raw) == expected
+
+
+def test_feed_date_goes_before_a_date_guessed_from_the_page_text() -> None:
+    page_at = datetime(2024, 4, 24, tzinfo=UTC)
+    feed_at = datetime(2024, 4, 28, 9, 0, tzinfo=UTC)
+    chosen = resolve_published(page_at, "html", feed_at, None, None)
+    assert (chosen.at, chosen.source) == (feed_at, "feed")
+    alone = resolve_published(page_at, "html", None, None, None)
+    assert (alone.at, alone.source) == (page_at, "html")
+    structured = resolve_published(page_at, "meta", feed_at, None, None)
+    assert structured.source == "meta"
