@@ -30,7 +30,7 @@ COLUMNS: tuple[str, ...] = (
     "published_at", "published_source", "date_suspect", "feed_page_date_disagree", "modified_at",
     "language", "declared_language", "site_name", "description", "image", "tags", "text",
     "word_count", "content_hash", "extractor", "extractor_version", "page_fetch_id",
-    "first_seen_at", "last_seen_at", "version_count",
+    "first_seen_at", "last_seen_at", "version_count", "is_short", "access",
 )
 
 # The extractor refuses text under 250 characters (ExtractOptions.min_text_chars); the floor here
@@ -81,6 +81,11 @@ def prepare(df: pd.DataFrame) -> pd.DataFrame:
         df["_fetched_limit"] = df["first_seen_at"] + FUTURE_SLACK
     if "text" in df:
         df["_boilerplate_share"] = df["text"].map(boilerplate_share).astype(float)
+    # the length floors are for full articles: a short brief is kept on purpose (is_short)
+    short = df["is_short"].fillna(False).astype(bool) if "is_short" in df else False
+    df["_full_length"] = ~short if "is_short" in df else True
+    if "language" in df:
+        df["_word_floor"] = df["_full_length"] & ~df["language"].isin(UNSPACED_LANGUAGES)
     return df
 
 
@@ -104,15 +109,18 @@ def checks() -> tuple[Check, ...]:
         Check("text_length_in_bounds", "ExpectColumnValueLengthsToBeBetween",
               {"column": "text", "min_value": MIN_TEXT_CHARS, "max_value": MAX_TEXT_CHARS},
               BLOCKING, "text under the extractor's floor is a paywall or shell that slipped "
-              "through (FAULTS 52-55); a giant text is a dump, not an article"),
+              "through (FAULTS 52-55); a giant text is a dump, not an article; a brief the "
+              "extractor kept on purpose (is_short) is not held to the floor",
+              when=("_full_length", "==", True)),
         Check("word_count_in_bounds", "ExpectColumnValuesToBeBetween",
               {"column": "word_count", "min_value": 1, "max_value": MAX_WORDS}, BLOCKING,
               "an article has words; the ceiling mirrors the text length ceiling"),
         Check("word_count_floor", "ExpectColumnValuesToBeBetween",
               {"column": "word_count", "min_value": MIN_WORDS}, BLOCKING,
               f"{MIN_WORDS} whitespace-separated words is the least a real article has; not "
-              "applied to languages written without spaces, where split() counts phrases",
-              when=("language", "not in", list(UNSPACED_LANGUAGES))),
+              "applied to languages written without spaces, where split() counts phrases, nor "
+              "to a brief kept on purpose (is_short)",
+              when=("_word_floor", "==", True)),
         Check("language_present", "ExpectColumnValuesToNotBeNull",
               {"column": "language", "mostly": 0.9}, WARNING,
               "detection may fail on a few short texts, not on many"),

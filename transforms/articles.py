@@ -45,6 +45,8 @@ class ArticleRecord:
     first_seen_at: datetime
     last_seen_at: datetime
     version_count: int
+    is_short: bool = False      # a brief under the length floor, kept as an article
+    access: str = "unknown"     # free | paywalled (the text is a teaser) | unknown
 
 
 # The prefix of transforms.extraction.EXTRACTOR_VERSION ("newsflow-extract/N trafilatura/X.Y.Z"),
@@ -131,4 +133,6 @@ def project_article(
         first_seen_at=first_seen,
         last_seen_at=max([last_page, *(s["first_seen_at"] for s in sources)]),
         version_count=len({v["content_hash"] for v in ordered}),
+        is_short=bool(current.get("is_short") or False),
+        access=str(current.get("access") or "unknown"),
     )

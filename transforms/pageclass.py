@@ -8,17 +8,9 @@ from __future__ import annotations
 
 import re
 
-from transforms.vocab import PageClass
+from transforms.vocab import Access, PageClass
 
-__all__ = ["PageClass", "classify_non_article", "visible_text"]
-
-
-class Access(StrEnum):
-    """Whether the page gives its article to every reader."""
-
-    FREE = "free"
-    PAYWALLED = "paywalled"
-    UNKNOWN = "unknown"
+__all__ = ["Access", "PageClass", "classify_non_article", "visible_text"]
 
 
 # Phrases are matched on the visible text of short pages only, so an article that merely

@@ -200,3 +200,11 @@ class PageClass(StrEnum):
     TOO_SHORT = "too_short"
     EXTRACT_TIMEOUT = "extract_timeout"
     EXTRACT_CRASH = "extract_crash"
+
+
+class Access(StrEnum):
+    """Whether the page gives its article to every reader (core.articles.access)."""
+
+    FREE = "free"
+    PAYWALLED = "paywalled"
+    UNKNOWN = "unknown"

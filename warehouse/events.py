@@ -265,6 +265,8 @@ def extraction_rows(
         "text": extraction.text,
         "word_count": extraction.word_count,
         "extractor": extraction.extractor,
+        "is_short": extraction.is_short,
+        "access": str(extraction.access),
     }
     return outcome, version
 

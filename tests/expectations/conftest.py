@@ -115,6 +115,7 @@ def articles(n: int = 20) -> pd.DataFrame:
             "extractor_version": "newsflow-extract/1 trafilatura/2.3.1",
             "page_fetch_id": _sha(f"pf{i}"), "first_seen_at": FETCHED,
             "last_seen_at": FETCHED + timedelta(hours=1), "version_count": 1,
+            "is_short": False, "access": "free",
         })
     return pd.DataFrame(rows)
 

@@ -231,6 +231,17 @@ def test_case_63_duplicate_canonical_url_is_quarantined(build: Builders) -> None
                                                    df.loc[4, "article_key"]}
 
 
+def test_a_brief_kept_as_short_is_not_held_to_the_length_floors(build: Builders) -> None:
+    brief = "Ukraine retrieves bodies of 502 fallen soldiers."  # a real two-line brief
+    df = build["core.articles"]()
+    df.loc[0, ["text", "word_count", "is_short"]] = [brief, len(brief.split()), True]
+    assert validate_batch("core.articles", df, stage="core").success
+    df.loc[0, "is_short"] = False  # the same text, not marked: a shell that slipped through
+    report = validate_batch("core.articles", df, stage="core")
+    assert failed(report) == {"text_length_in_bounds", "word_count_floor"}
+    assert {i for i, _ in report.quarantine()} == {df.loc[0, "article_key"]}
+
+
 def test_boilerplate_text_beyond_a_small_share_warns(build: Builders) -> None:
     df = build["core.articles"]()
     chrome = " We use cookies to improve your experience. Sign up for our newsletter."

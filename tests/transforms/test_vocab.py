@@ -9,12 +9,13 @@ import pytest
 from transforms import pageclass, vocab
 from transforms.vocab import BackfillSource, ErrorClass, PageSource, RunStatus, Severity, worst
 
-SERIOUSNESS = ["ok", "partial", "validation_failed", "failed", "cancelled"]
+SERIOUSNESS = ["ok", "partial", "validation_failed", "failed", "cancelled", "died"]
 
 
 def test_run_statuses_are_the_stored_words() -> None:
     assert [str(s) for s in RunStatus] == [
-        "running", "ok", "partial", "failed", "validation_failed", "skipped_locked", "cancelled"]
+        "running", "ok", "partial", "failed", "validation_failed", "skipped_locked", "cancelled",
+        "died"]
 
 
 @pytest.mark.parametrize(("lower", "higher"), list(itertools.combinations(SERIOUSNESS, 2)))

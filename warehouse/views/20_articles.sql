@@ -42,7 +42,9 @@ final AS (
         a.image,
         a.page_fetch_id,
         a.extractor,
-        a.extractor_version
+        a.extractor_version,
+        a.is_short,
+        a.access
     FROM articles AS a
     WHERE a.article_key NOT IN (SELECT article_key FROM quarantined)
       AND a.article_key NOT IN (SELECT article_key FROM unchecked)

@@ -12,7 +12,7 @@ COMMENT ON COLUMN analytics.articles.feed_id IS 'Feed that first listed the arti
 COMMENT ON COLUMN analytics.articles.title IS 'Headline of the current version.';
 COMMENT ON COLUMN analytics.articles.authors IS 'Author names of the current version.';
 COMMENT ON COLUMN analytics.articles.published_at IS 'Publication time, from the source named in published_source; NULL when unknown.';
-COMMENT ON COLUMN analytics.articles.published_source IS 'Where published_at came from: meta, feed, url or first_seen.';
+COMMENT ON COLUMN analytics.articles.published_source IS 'Where published_at came from: meta (structured data or article metas), feed, html (a date in the page text: a guess, ranked after the feed), url or first_seen.';
 COMMENT ON COLUMN analytics.articles.date_suspect IS 'True when the date was implausible (e.g. in the future) and not trusted.';
 COMMENT ON COLUMN analytics.articles.language IS 'Detected language code of the text.';
 COMMENT ON COLUMN analytics.articles.description IS 'Summary the page declares (meta description).';
@@ -28,6 +28,8 @@ COMMENT ON COLUMN analytics.articles.image IS 'Lead image URL the page declares.
 COMMENT ON COLUMN analytics.articles.page_fetch_id IS 'raw.page_fetches event the current version was extracted from.';
 COMMENT ON COLUMN analytics.articles.extractor IS 'Extractor that produced the current version.';
 COMMENT ON COLUMN analytics.articles.extractor_version IS 'Version of that extractor.';
+COMMENT ON COLUMN analytics.articles.is_short IS 'True for a brief under the extractor''s length floor kept as an article (the page has article markup, a headline and a date): its text is complete, just short.';
+COMMENT ON COLUMN analytics.articles.access IS 'free, paywalled (the text is the teaser the page shows: isAccessibleForFree false, or a text that stops at a subscription prompt) or unknown.';
 
 COMMENT ON VIEW analytics.article_versions IS 'One row per distinct extracted version of an article, numbered in the order seen.';
 COMMENT ON COLUMN analytics.article_versions.article_key IS 'The article (analytics.articles).';
