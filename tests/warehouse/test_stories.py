@@ -68,7 +68,9 @@ def test_labelled_real_pages_cluster_above_the_floors() -> None:
             tp += same_pred and same_true
             fp += same_pred and not same_true
             fn += same_true and not same_pred
-    assert tp + fn == 16  # the labelled same-event pairs within the window
+    # the labelled same-event pairs within the window: all 17 since extractor 3 reads the date
+    # of the page that used to fall outside it (bench/labels/README.md)
+    assert tp + fn == 17
     precision, recall = tp / max(1, tp + fp), tp / (tp + fn)
     assert precision >= 0.9 and recall >= 0.7, (tp, fp, fn)
     all_precision, all_recall = pair_scores(predicted, truth)
