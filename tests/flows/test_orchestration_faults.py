@@ -193,16 +193,21 @@ def interrupt(settings: Settings, sig: signal.Signals) -> dict[str, Any]:
            "NEWSFLOW_EXTRACT_WORKERS": "1", "NEWSFLOW_PER_HOST_CONCURRENCY": "8",
            "NEWSFLOW_PUBLISH_DIR": str(settings.publish_dir)}
     env.pop("NEWSFLOW_FAULT_AT", None)
-    run = subprocess.Popen([sys.executable, "-c", SLOWED, "cut-1"], cwd=ROOT, env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # stderr goes to a file and the wait is for the process itself, not for every inheritor of
+    # its pipes to close: a worker that outlived it is reported by `left`, not as a hang
+    err_file = settings.db_path.with_name("interrupted.stderr")
+    with err_file.open("w") as err_sink:
+        run = subprocess.Popen([sys.executable, "-c", SLOWED, "cut-1"], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=err_sink, text=True)
     try:
         assert run.stdout is not None
         line = run.stdout.readline()
-        assert line == "in-transaction\n", (line, run.stderr.read() if run.stderr else "")
+        assert line == "in-transaction\n", (line, err_file.read_text())
         children = psutil.Process(run.pid).children(recursive=True)
         assert children, "the extraction pool should have live workers at this point"
         run.send_signal(sig)
-        out, err = run.communicate(timeout=60)
+        run.wait(timeout=60)
+        out, err = "", err_file.read_text()
     finally:
         if run.poll() is None:
             run.kill()
