@@ -84,7 +84,14 @@ class Settings(BaseSettings):
     )
     extract_timeout_s: float = Field(30.0, description="Hard time limit per page extraction.")
     extract_memory_mb: int = Field(1024, description="Address-space limit per extraction worker.")
-    parse_timeout_s: float = Field(10.0, description="Hard time limit per feed parse.")
+    parse_timeout_s: float = Field(
+        10.0, description="Hard time limit per feed parse, per window of 1,000 entries (a feed "
+        "of 10,000 items gets ten times this).",
+    )
+    feed_max_entries: int = Field(
+        50_000, ge=1, description="Entries kept per feed document; any beyond are counted in "
+        "raw.feed_fetches.entries_left_out and flagged by a warning check, never dropped unseen.",
+    )
     max_page_attempts: int = Field(
         3, description="Runs that may retry a page whose fetch failed with a retryable error."
     )
