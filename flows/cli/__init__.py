@@ -24,6 +24,7 @@ from flows.cli import feeds as cli_feeds
 from flows.cli import quality as cli_quality
 from flows.cli import report
 from flows.cli import server as cli_server
+from flows.cli import store as cli_store
 from flows.cli.errors import input_file, quiet_prefect_tracebacks, reports_errors
 from flows.cli.options import DbOption, day, day_range, settings
 from transforms.errors import IncompleteError, InputError, MissingStoreError, StoreBusyError
@@ -32,6 +33,7 @@ app = typer.Typer(help="newsflow: an event-sourced news pipeline into DuckDB.",
                   no_args_is_help=True, add_completion=False)
 app.add_typer(cli_feeds.app, name="feeds")
 app.add_typer(cli_server.app, name="server")
+app.add_typer(cli_store.app, name="store")
 app.command()(cli_quality.quality)
 app.command("backfill")(cli_backfill.backfill)
 app.command("export-warc")(cli_backfill.export_warc)
