@@ -57,6 +57,14 @@ def test_news_types_beyond_news_article_give_their_date(name: str, expected: dat
     assert e.published_source == "json-ld"
 
 
+def test_date_written_into_the_title_is_found_without_structured_data() -> None:
+    # No JSON-LD, no date meta, no <time>: "Headline | Outlet | 03.06.2024" (day first).
+    e = extract("title_date.html")
+    assert e.published_at == datetime(2024, 6, 3, tzinfo=UTC)
+    assert e.published_source == "meta"
+    assert e.title == "Hochwasserschutz: Neue Sperre am Fluss"
+
+
 def test_byline_prefix_and_role_suffix_are_stripped() -> None:
     assert extract("ap_byline.html").authors == ("JANE DOE",)
 
