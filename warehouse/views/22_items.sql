@@ -43,11 +43,14 @@ fetches AS (
     GROUP BY url_key
 ),
 extractions AS (
-    -- the newest extractor's outcome for each fetched page
-    SELECT *
-    FROM core.page_extractions
-    WHERE page_fetch_id IN (SELECT page_fetch_id FROM fetches)
-    QUALIFY row_number() OVER (PARTITION BY page_fetch_id ORDER BY extractor_version DESC) = 1
+    -- the outcome of the newest page that was extracted (a later failed re-fetch does not hide
+    -- an article), by the newest extractor
+    SELECT p.url_key, x.*
+    FROM core.page_extractions AS x
+    JOIN raw.page_fetches AS p ON p.event_id = x.page_fetch_id
+    WHERE p.url_key IN (SELECT link_key FROM entries)
+    QUALIFY row_number() OVER (PARTITION BY p.url_key
+                               ORDER BY p.occurred_at DESC, x.extractor_version DESC) = 1
 ),
 feeds AS (
     SELECT feed_id, coalesce(outlet, name, title, url) AS outlet FROM core.feeds
@@ -98,7 +101,7 @@ joined AS (
         f.page_fetch_id
     FROM entries AS e
     LEFT JOIN fetches AS f ON f.url_key = e.link_key
-    LEFT JOIN extractions AS x ON x.page_fetch_id = f.page_fetch_id
+    LEFT JOIN extractions AS x ON x.url_key = e.link_key
     LEFT JOIN analytics.articles AS a ON a.article_key = x.article_key
     LEFT JOIN core.articles AS c ON c.article_key = x.article_key AND a.article_key IS NULL
     LEFT JOIN feeds AS fd ON fd.feed_id = e.feed_id
