@@ -8,7 +8,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 240
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-all test-scale bench bench-extract bench-feeds server server-down lint typecheck clean setup
+.PHONY: run test test-all test-scale bench bench-extract bench-real bench-feeds server server-down lint typecheck clean setup
 
 setup: $(VENV)/.synced
 
@@ -42,6 +42,11 @@ bench: setup
 ## bench-extract: body and metadata quality and speed vs peers on the four sets of ../shared/extraction-bench
 bench-extract: setup
 	$(BIN)/python -m bench.extract
+
+## bench-real: the development sets' real pages served from 127.0.0.1 (a site and feed per host)
+## through the whole pipeline; what the store holds vs the gold, beside bare trafilatura
+bench-real: setup
+	$(BIN)/python -m bench.real
 
 ## bench-feeds: 1,000 local feeds polled twice vs a bare httpx+feedparser loop
 bench-feeds: setup

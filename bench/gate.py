@@ -150,12 +150,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--write", action="store_true", help=f"write {FLOORS}")
+    parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS),
+                        help="measure (and with --write re-pin) only these sets; the floors of "
+                        "the others are kept as pinned")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     for noisy in ("trafilatura", "htmldate", "readability", "courlan"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore", category=UserWarning)
-    floors = pin(args.data)
+    floors = pin(args.data, args.sets)
+    if args.write and set(args.sets) != set(SETS):
+        kept = json.loads(FLOORS.read_text(encoding="utf-8"))
+        if kept.get("trafilatura_version") != floors["trafilatura_version"]:
+            raise SystemExit("trafilatura changed since the floors were pinned: re-pin every set")
+        kept["sets"].update(floors["sets"])  # type: ignore[call-overload]
+        floors = kept
     if args.write:
         FLOORS.parent.mkdir(parents=True, exist_ok=True)
         FLOORS.write_text(json.dumps(floors, indent=2, sort_keys=True) + "\n", encoding="utf-8")

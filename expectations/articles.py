@@ -54,6 +54,11 @@ BOILERPLATE_PATTERNS = [
     r"(?i)\ball rights reserved\b",
 ]
 UNFLAGGED = ("date_suspect", "==", False)
+# Above this share of an outlet's articles in a batch being teasers (access = paywalled), analysts
+# counting its texts are mostly counting teasers: the check warns. Outlets with fewer
+# articles in the batch are recorded, not judged (one teaser of two is no trend).
+MAX_PAYWALLED_SHARE = 0.5
+MIN_OUTLET_ARTICLES = 4
 # An article whose text is mostly page chrome is not an article: it is quarantined.
 MAX_BOILERPLATE_SHARE = 0.3
 _BOILERPLATE = re.compile("|".join(f"(?:{p.removeprefix('(?i)')})" for p in BOILERPLATE_PATTERNS),
@@ -84,6 +89,12 @@ def prepare(df: pd.DataFrame) -> pd.DataFrame:
     # the length floors are for full articles: a short brief is kept on purpose (is_short)
     short = df["is_short"].fillna(False).astype(bool) if "is_short" in df else False
     df["_full_length"] = ~short if "is_short" in df else True
+    if "access" in df:
+        # each row carries its outlet's paywalled share in the batch, so GX tracks it per outlet
+        outlet = df["outlet"].fillna("(unknown)") if "outlet" in df else "(unknown)"
+        paywalled = (df["access"] == "paywalled").astype(float)
+        df["_outlet_paywalled_share"] = paywalled.groupby(outlet).transform("mean").astype(float)
+        df["_outlet_judged"] = paywalled.groupby(outlet).transform("size") >= MIN_OUTLET_ARTICLES
     if "language" in df:
         df["_word_floor"] = df["_full_length"] & ~df["language"].isin(UNSPACED_LANGUAGES)
     return df
@@ -137,6 +148,13 @@ def checks() -> tuple[Check, ...]:
               f"when over {MAX_BOILERPLATE_SHARE:.0%} of an article's text is in cookie, "
               "newsletter, subscribe or copyright lines, the page was a wall or a shell, not an "
               "article: quarantined and kept out of analyst views"),
+        Check("paywalled_share_per_outlet", "ExpectColumnValuesToBeBetween",
+              {"column": "_outlet_paywalled_share", "min_value": 0.0,
+               "max_value": MAX_PAYWALLED_SHARE}, WARNING,
+              f"over {MAX_PAYWALLED_SHARE:.0%} of an outlet's articles in the batch are teasers "
+              "(access = paywalled: the text stops where the paywall starts); the outlet's "
+              "article counts then overstate its full texts. Recorded per outlet, judged from "
+              f"{MIN_OUTLET_ARTICLES} articles", when=("_outlet_judged", "==", True)),
         Check("published_not_after_fetch", "ExpectColumnPairValuesAToBeGreaterThanB",
               {"column_A": "_fetched_limit", "column_B": "published_at", "or_equal": True,
                "ignore_row_if": "either_value_is_missing"}, BLOCKING,

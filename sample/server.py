@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import gzip
 import threading
+from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -91,7 +92,10 @@ class SampleServer:
     """The sample site on a free 127.0.0.1 port, served from a daemon thread."""
 
     def __init__(self, *, n_articles: int = 36, seed: int = 7, defects: bool = False,
-                 port: int = 0, **build_kw: Any) -> None:
+                 port: int = 0, site: Callable[[str], Site] | None = None,
+                 **build_kw: Any) -> None:
+        # ``site``: builds another Site for the base URL (bench-real serves real pages so)
+        self._site_of = site
         self._build = dict(n_articles=n_articles, seed=seed, defects=defects, **build_kw)
         self._port = port
         self._server: _Server | None = None
@@ -104,7 +108,8 @@ class SampleServer:
         self._server = _Server(("127.0.0.1", self._port), _Handler)
         self._server.owner = self
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self.site = build_site(self.base_url, **self._build)
+        self.site = (self._site_of(self.base_url) if self._site_of is not None
+                     else build_site(self.base_url, **self._build))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         name="sample-server")
         self._thread.start()

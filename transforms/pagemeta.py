@@ -214,7 +214,35 @@ def published(ld: dict[str, Any] | None, objs: list[dict[str, Any]], meta: dict[
         at = page_date(value)
         if at:
             return at, "html"
+    at = _title_date(meta, tree)
+    if at:
+        return at, "meta"
     return (_htmldate(tree) if search_html else None), "html"
+
+
+# A whole date as one piece of a title ("Headline | Outlet | 28.04.2023"): day first with dots
+# (the European order; the only one with dots), ISO with dashes.
+_TITLE_DAY = re.compile(
+    r"^(?:(\d{1,2})\.(\d{1,2})\.((?:19|20)\d\d)|((?:19|20)\d\d)-(\d\d)-(\d\d))$")
+
+
+def _title_date(meta: dict[str, str], tree: Any) -> datetime | None:
+    """The date a page writes into its own title or OpenGraph title as a separate piece, for
+    pages without any structured date: the page states it about itself."""
+    titles = [meta.get("og:title")] + [str(t) for t in tree.xpath("//title/text()")[:1]]
+    for title in titles:
+        for piece in _TITLE_SEPARATOR.split(title or "")[1:]:
+            m = _TITLE_DAY.match(piece.strip())
+            if not m:
+                continue
+            day, month, year = ((m[1], m[2], m[3]) if m[1] else (m[6], m[5], m[4]))
+            try:
+                at = datetime(int(year), int(month), int(day), tzinfo=UTC)
+            except ValueError:
+                continue
+            if at >= _EARLIEST:
+                return at
+    return None
 
 
 def _htmldate(tree: Any) -> datetime | None:

@@ -202,6 +202,17 @@ class PageClass(StrEnum):
     EXTRACT_CRASH = "extract_crash"
 
 
+class ItemStatus(StrEnum):
+    """What became of one feed item (analytics.items.status) besides a page class: the view
+    shows the page class (``PageClass``) of a page that gave no article, or one of these."""
+
+    ARTICLE = "article"  # in analytics.articles (a short brief and a teaser included)
+    HELD = "held"  # an article a blocking check quarantined, or whose checks have not run
+    FETCH_FAILED = "fetch_failed"  # the last fetch of its page failed (error class as reason)
+    NOT_FETCHED = "not_fetched"  # announced by a feed, its page not fetched (yet)
+    NOT_EXTRACTED = "not_extracted"  # fetched, extraction not projected yet
+
+
 class Access(StrEnum):
     """Whether the page gives its article to every reader (core.articles.access)."""
 

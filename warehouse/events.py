@@ -240,6 +240,15 @@ def extraction_rows(
         "extractor": extraction.extractor,
         "extractor_version": extraction.extractor_version,
         "occurred_at": page["occurred_at"],
+        # what the page says about itself, kept for pages without article text too
+        # (analytics.items shows every feed item, issue 17)
+        "title": extraction.title,
+        "authors": list(extraction.authors),
+        "page_published_at": extraction.published_at,
+        "page_published_source": extraction.published_source,
+        "site_name": extraction.site_name,
+        "description": extraction.description,
+        "access": str(extraction.access),
     }
     if extraction.text is None or extraction.content_hash is None:
         return outcome, None

@@ -242,6 +242,21 @@ def test_a_brief_kept_as_short_is_not_held_to_the_length_floors(build: Builders)
     assert {i for i, _ in report.quarantine()} == {df.loc[0, "article_key"]}
 
 
+def test_paywalled_share_is_tracked_per_outlet(build: Builders) -> None:
+    df = build["core.articles"]()
+    df["access"] = "free"
+    df.loc[:1, "access"] = "paywalled"           # 2 of 20 teasers: fine
+    assert validate_batch("core.articles", df, stage="core").success
+    df.loc[15:19, "outlet"] = "Paper"            # 5 articles of another outlet, 3 of them teasers
+    df.loc[15:17, "access"] = "paywalled"
+    report = validate_batch("core.articles", df, stage="core")
+    assert failed(report) == {"paywalled_share_per_outlet"}
+    assert not report.blocking_failed            # tracked and warned, the teasers stay
+    assert result(report, "paywalled_share_per_outlet").unexpected_count == 5
+    df.loc[18:19, "outlet"] = "News"             # 3 of 3: too few articles to judge
+    assert validate_batch("core.articles", df, stage="core").success
+
+
 def test_boilerplate_text_beyond_a_small_share_warns(build: Builders) -> None:
     df = build["core.articles"]()
     chrome = " We use cookies to improve your experience. Sign up for our newsletter."

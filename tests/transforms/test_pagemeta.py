@@ -57,6 +57,23 @@ def test_news_types_beyond_news_article_give_their_date(name: str, expected: dat
     assert e.published_source == "json-ld"
 
 
+def test_date_written_into_the_title_is_found_without_structured_data() -> None:
+    # No JSON-LD, no date meta, no <time>: "Headline | Outlet | 03.06.2024" (day first).
+    e = extract("title_date.html")
+    assert e.published_at == datetime(2024, 6, 3, tzinfo=UTC)
+    assert e.published_source == "meta"
+    assert e.title == "Hochwasserschutz: Neue Sperre am Fluss"
+
+
+def test_modified_date_skips_a_placeholder_and_language_is_declared_and_detected() -> None:
+    e = extract("modified_language.html")
+    assert e.published_at == datetime(2024, 10, 7, 4, 0, tzinfo=UTC)
+    assert e.modified_at == datetime(2024, 10, 8, 7, 15, tzinfo=UTC)  # meta, not 0001-01-01
+    assert e.declared_language == "fr-FR"
+    assert e.language == "fr"
+    assert e.title == "La digue du fleuve est ouverte"
+
+
 def test_byline_prefix_and_role_suffix_are_stripped() -> None:
     assert extract("ap_byline.html").authors == ("JANE DOE",)
 

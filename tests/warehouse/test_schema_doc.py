@@ -11,7 +11,7 @@ from warehouse.store import Store
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "schema.md"
 REQUIRED = {"articles", "article_versions", "sources", "daily_volume", "feed_health", "stories",
-            "story_articles", "quality"}
+            "story_articles", "quality", "items"}
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,29 @@ COMMENT ON COLUMN analytics.articles.extractor_version IS 'Version of that extra
 COMMENT ON COLUMN analytics.articles.is_short IS 'True for a brief under the extractor''s length floor kept as an article (the page has article markup, a headline and a date): its text is complete, just short.';
 COMMENT ON COLUMN analytics.articles.access IS 'free, paywalled (the text is the teaser the page shows: isAccessibleForFree false, or a text that stops at a subscription prompt) or unknown.';
 
+COMMENT ON VIEW analytics.items IS 'Every item a feed announced (one row per article link), whether its page became an article or not: status and reason say why an item has no text, and its title, authors, date and outlet come from the page or else the feed entry. Count an outlet''s coverage here; read full texts in analytics.articles.';
+COMMENT ON COLUMN analytics.items.article_key IS 'Article key (joins analytics.articles when status is article); the link''s key before the page was extracted.';
+COMMENT ON COLUMN analytics.items.link IS 'Link of the first feed entry that announced the item.';
+COMMENT ON COLUMN analytics.items.outlet IS 'Outlet of the feed that first announced the item.';
+COMMENT ON COLUMN analytics.items.feed_id IS 'Feed that first announced the item.';
+COMMENT ON COLUMN analytics.items.feeds IS 'How many feeds announced the item.';
+COMMENT ON COLUMN analytics.items.status IS 'article (in analytics.articles, briefs and teasers included), held (quarantined by a blocking check or checks pending), the page class of a page without article text (suspect_paywall, consent_wall, bot_challenge, login_wall, js_shell, too_short, no_content, skipped_non_html, skipped_binary, extract_timeout, extract_crash), fetch_failed, not_fetched or not_extracted.';
+COMMENT ON COLUMN analytics.items.reason IS 'Why the item has no article: the extractor''s reason, the fetch''s error class or HTTP status; NULL for articles.';
+COMMENT ON COLUMN analytics.items.title IS 'Headline: the article''s, else the one the page declares, else the feed entry''s title.';
+COMMENT ON COLUMN analytics.items.authors IS 'Authors: the article''s, else those the page names, else the feed entry''s.';
+COMMENT ON COLUMN analytics.items.published_at IS 'Publication time: the article''s, else the page''s own date, else the feed entry''s.';
+COMMENT ON COLUMN analytics.items.published_source IS 'Where published_at came from (as in analytics.articles; feed for the feed entry''s date).';
+COMMENT ON COLUMN analytics.items.site_name IS 'Site name the page declares.';
+COMMENT ON COLUMN analytics.items.feed_summary IS 'The feed entry''s own summary of the item.';
+COMMENT ON COLUMN analytics.items.description IS 'Summary the page declares (meta description).';
+COMMENT ON COLUMN analytics.items.is_short IS 'True for a brief kept as a short article (see analytics.articles.is_short).';
+COMMENT ON COLUMN analytics.items.access IS 'free, paywalled or unknown (see analytics.articles.access); a paywall page without text is suspect_paywall in status.';
+COMMENT ON COLUMN analytics.items.word_count IS 'Words of the article text; NULL when the item has no article.';
+COMMENT ON COLUMN analytics.items.first_seen_at IS 'When a feed first announced the item.';
+COMMENT ON COLUMN analytics.items.fetched_at IS 'When its page was last fetched; NULL if never.';
+COMMENT ON COLUMN analytics.items.http_status IS 'HTTP status of the last fetch of its page.';
+COMMENT ON COLUMN analytics.items.page_fetch_id IS 'raw.page_fetches event of the last fetch of its page.';
+
 COMMENT ON VIEW analytics.article_versions IS 'One row per distinct extracted version of an article, numbered in the order seen.';
 COMMENT ON COLUMN analytics.article_versions.article_key IS 'The article (analytics.articles).';
 COMMENT ON COLUMN analytics.article_versions.version IS '1 = first version seen; increases with each change.';
