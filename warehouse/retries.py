@@ -9,19 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from transforms.retries import PageAttempt, RetryPolicy, retry_state
+from transforms.urls import host_of
 from warehouse.projections import PERMANENT_PAGE_ERRORS, sql
 from warehouse.store import Store
-
-
-def host_of(url: str) -> str:
-    """The lowercased host of ``url`` (what the per-host limits are keyed by)."""
-    try:
-        return (urlsplit(url.strip()).hostname or "").lower()
-    except ValueError:
-        return ""
 
 
 def refresh_page_retries(store: Store, policy: RetryPolicy) -> int:

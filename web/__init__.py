@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from transforms.vocab import ErrorClass, FetchKind
 from web.decode import looks_compressed
-from web.http import Fetcher, HostLimiter, host_budget, host_of
+from web.http import Fetcher, HostLimiter, host_budget
 from web.types import FetchRequest, FetchResult, HttpOptions
 from web.urlcheck import check_url, validate_url
 
@@ -18,7 +18,6 @@ __all__ = [
     "HttpOptions",
     "check_url",
     "host_budget",
-    "host_of",
     "looks_compressed",
     "validate_url",
 ]

@@ -17,12 +17,12 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
-from urllib.parse import urlsplit
 
 import certifi
 import httpcore
 import httpx
 
+from transforms.urls import host_of
 from transforms.vocab import ErrorClass, FetchKind
 from web.exchange import Exchange
 from web.guard import GuardedBackend
@@ -32,22 +32,13 @@ from web.robots import RobotsCache
 from web.types import FetchRequest, FetchResult, HttpOptions
 
 # FetchRequest, FetchResult and HttpOptions are re-exported: callers import them from here too.
-__all__ = ["FetchRequest", "FetchResult", "Fetcher", "HostLimiter", "HttpOptions", "host_budget",
-           "host_of"]
+__all__ = ["FetchRequest", "FetchResult", "Fetcher", "HostLimiter", "HttpOptions", "host_budget"]
 
 log = logging.getLogger(__name__)
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def host_of(url: str) -> str:
-    """The lowercased host of ``url``: what the per-host limits are keyed by."""
-    try:
-        return (urlsplit(url.strip()).hostname or "").lower()
-    except ValueError:
-        return ""
 
 
 def host_budget(
