@@ -101,7 +101,8 @@ class Settings(BaseSettings):
         7.0, description="A page failing transiently is retried with backoff (1 h doubling to 2 "
         "days, jittered) and given up only after failing for this many days.")
     feed_trust_check_polls: int = Field(
-        10, ge=1, description="Every Nth poll of a feed answering 304 Not Modified is checked "
+        10, ge=1, description="Every Nth poll in a row of a feed answering 304 Not Modified (every "
+        "N/2th when the feed is silent, its new items overdue) is checked "
         "with an unconditional fetch; a contradicted 304 marks the feed untrusted.")
     run_checks: bool = Field(True, description="Run great-expectations checks after each stage.")
     min_free_mb: int = Field(

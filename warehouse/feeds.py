@@ -66,7 +66,8 @@ class DueFeed:
     """A feed to poll now: where, with which validators, and its identity.
 
     ``verify``: if this poll answers 304, fetch the feed again without validators to check the
-    answer (every Nth 304 in a row, or when the feed has gone silent against its cadence).
+    answer (every Nth 304 in a row; every N/2th when the feed has gone silent against its
+    cadence, i.e. new items are overdue).
     """
 
     feed_id: str
@@ -97,7 +98,9 @@ def due_feeds(
         if host_of(url) in resting_hosts:
             continue
         conditional = etag is not None or last_modified is not None
-        verify = conditional and (polls + 1 >= trust_check_polls or status == "silent")
+        # A silent feed (new items overdue against its cadence) is checked twice as often.
+        every = max(1, -(-trust_check_polls // 2)) if status == "silent" else trust_check_polls
+        verify = conditional and polls + 1 >= every
         due.append(DueFeed(fid, url, etag, last_modified, verify, identity))
     return due
 
