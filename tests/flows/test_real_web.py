@@ -363,3 +363,30 @@ def test_expires_and_poll_minutes_set_the_next_poll(tmp_path: Path, site: Site) 
     assert due["fixed.xml"] == 20 * 60
     assert due["plain.xml"] == 900  # the base interval: neither hint applies
     assert shown == 20
+
+
+def test_trust_checks_come_every_nth_304_and_sooner_for_a_silent_feed(tmp_path: Path) -> None:
+    from warehouse.feeds import due_feeds
+
+    feeds = [FeedConfig(url=f"http://127.0.0.1:9/{name}.xml") for name in ("ok", "silent")]
+    with Store.open(tmp_path / "t.duckdb") as store:
+        store.insert("core.feeds", [
+            {"feed_id": feed_id(f.url), "url": f.url, "consecutive_failures": 0,
+             "entries_seen": 1, "status": status, "etag": '"e"', "entry_identity": "guid"}
+            for f, status in zip(feeds, ("ok", "silent"), strict=True)])
+
+        def verified(polls: int) -> dict[str, bool]:
+            if polls:
+                store.insert("raw.feed_fetches", [
+                    {"event_id": f"{f.url}{polls}", "run_id": f"r{polls}", "occurred_at": utcnow(),
+                     "recorded_at": utcnow(), "schema_version": 1, "feed_id": feed_id(f.url),
+                     "url": f.url, "attempt": 1, "status": 304, "not_modified": True,
+                     "elapsed_ms": 1, "redirect_chain": []}
+                    for f in feeds])
+            return {d.url.rsplit("/", 1)[1]: d.verify for d in due_feeds(
+                store, feeds, now=utcnow(), only_due=False, trust_check_polls=4)}
+
+        seen = [verified(p) for p in range(4)]
+    # 0..3 earlier 304s in a row: the 4th poll is checked; the silent feed's 2nd already
+    assert [s["ok.xml"] for s in seen] == [False, False, False, True]
+    assert [s["silent.xml"] for s in seen] == [False, True, True, True]
