@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from prefect import flow, task
@@ -11,39 +12,68 @@ from prefect.cache_policies import NO_CACHE
 from flows.checks import check_batch
 from flows.runs import current_run_id, flow_result, run_as_writer, run_task
 from flows.settings import Settings, settings_for
+from transforms.retries import PageAttempt, RetryPolicy, is_rate_limited
+from transforms.urls import host_of
 from warehouse.checks import mark_pending
 from warehouse.events import page_fetch_row
 from warehouse.ledger import StageRun, cancellable_stage, stage_status
 from warehouse.projections import pages_to_fetch
-from warehouse.store import Store
-from web import Fetcher, FetchRequest, FetchResult
+from warehouse.retries import hosts_backing_off, refresh_page_retries
+from warehouse.store import Store, utcnow
+from web import Fetcher, FetchRequest, FetchResult, HostLimiter
 
 log = logging.getLogger(__name__)
 
 
+def _as_attempt(result: FetchResult) -> PageAttempt:
+    return PageAttempt(result.started_at, None if result.error_class is None
+                       else str(result.error_class), result.status, result.retry_after_s)
+
+
 @task(cache_policy=NO_CACHE)
-def download(settings: Settings, requests: list[FetchRequest]) -> list[list[FetchResult]]:
-    """Fetch pages concurrently within the per-host limits (one result per attempt)."""
-    with Fetcher(settings.http_options()) as fetcher:
+def download(settings: Settings, requests: list[FetchRequest],
+             limiter: HostLimiter | None = None) -> list[list[FetchResult]]:
+    """Fetch pages concurrently within the run's per-host limits (one result per attempt)."""
+    with Fetcher(settings.http_options(), limiter=limiter) as fetcher:
         return fetcher.fetch_all(requests)
 
 
+def retry_policy(settings: Settings) -> RetryPolicy:
+    """The page retry policy the settings describe."""
+    return RetryPolicy(retry_after_cap_s=settings.retry_after_cap_s,
+                       give_up_after_s=settings.page_give_up_days * 86400.0,
+                       min_failures=settings.max_page_attempts)
+
+
 @cancellable_stage
-def fetch(store: Store, settings: Settings, *, run_id: str, limit: int | None = None
-          ) -> dict[str, Any]:
-    """The stage itself, callable without Prefect."""
+def fetch(store: Store, settings: Settings, *, run_id: str, limit: int | None = None,
+          now: datetime | None = None, limiter: HostLimiter | None = None) -> dict[str, Any]:
+    """The stage itself, callable without Prefect. ``limiter`` is the run's host budget (the
+    pipeline shares one across stages); ``now`` decides which waits are over (tests inject it)."""
     stage = StageRun(run_id, "fetch_pages", "fetch_pages", {"limit": limit}).begin(store)
-    todo = pages_to_fetch(store, max_runs=settings.max_page_attempts)[:limit]
+    now = now or utcnow()
+    policy = retry_policy(settings)
+    with store.transaction("page_retries"):
+        refresh_page_retries(store, policy)
+    # A host that asked to be left alone (429/503 Retry-After, on a page or a feed) is not asked
+    # now; its pages wait, uncounted, for a later run.
+    resting = hosts_backing_off(store, now=now, cap_s=settings.retry_after_cap_s)
+    todo = [(link, key) for link, key in pages_to_fetch(store, now=now)
+            if host_of(link) not in resting][:limit]
     requests = [FetchRequest(link, kind="page", key=key) for link, key in todo]
-    attempts = run_task(download, settings, requests) if requests else []
+    attempts = run_task(download, settings, requests, limiter) if requests else []
+    # An empty list: the host asked this run to stop; the page was not asked, nothing to store.
+    attempts = [results for results in attempts if results]
     rows = [page_fetch_row(run_id, str(r.request.key), r, "feed")
             for results in attempts for r in results]
-    failed = sum(1 for results in attempts if results[-1].error_class is not None)
+    failed = sum(1 for results in attempts if results[-1].error_class is not None
+                 and not is_rate_limited(_as_attempt(results[-1])))
     stage.counts = {"pages_requested": len(requests), "pages_failed": failed,
-                    "attempts": len(rows)}
+                    "attempts": len(rows), "hosts_resting": len(resting)}
     status = stage_status(failed, len(requests))
     with store.transaction("fetch"):
         stage.counts["page_rows_new"] = store.insert("raw.page_fetches", rows)
+        refresh_page_retries(store, policy)
         if settings.run_checks and rows:
             mark_pending(store, run_id=run_id, stage="fetch_pages", table="raw.page_fetches")
         store.insert("raw.runs", [stage.final_row(status)])

@@ -17,6 +17,7 @@ from flows.signals import sigterm_as_interrupt
 from transforms.vocab import worst
 from warehouse.publish import publish
 from warehouse.store import Store
+from web import host_budget
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +30,13 @@ def run_pipeline(settings: Settings, *, run_id: str, only_due: bool = True) -> d
     feeds = load_feed_list(settings.feeds_file)
 
     def stages(store: Store) -> dict[str, Any]:
+        # One host budget for the run: feed polls and page fetches to a host are spaced as one
+        # stream, and a host that answered 429 slows down for both.
+        limiter = host_budget(settings.http_options())
         done = {
-            "ingest_feeds": ingest(store, settings, feeds, run_id=run_id, only_due=only_due),
-            "fetch_pages": fetch(store, settings, run_id=run_id),
+            "ingest_feeds": ingest(store, settings, feeds, run_id=run_id, only_due=only_due,
+                                   limiter=limiter),
+            "fetch_pages": fetch(store, settings, run_id=run_id, limiter=limiter),
             "extract_articles": extract(store, settings, run_id=run_id),
         }
         if settings.run_checks:

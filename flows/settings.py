@@ -79,6 +79,14 @@ class Settings(BaseSettings):
     per_host_delay_s: float = _http_setting("per_host_delay", "Minimum delay between requests to one host.")
     total_concurrency: int = _http_setting("total_concurrency", "Concurrent requests overall.")
     respect_robots: bool = _http_setting("respect_robots", "Honour robots.txt for article pages.")
+    contact: str | None = _http_setting(
+        "contact", "Who site owners can write to about newsflow's requests (an e-mail or URL); "
+        "added to the User-Agent.")
+    max_crawl_delay_s: float = _http_setting(
+        "max_crawl_delay", "Longest robots.txt Crawl-delay honoured between requests to one host.")
+    retry_after_cap_s: float = _http_setting(
+        "retry_after_cap", "Longest Retry-After honoured: a page, feed or host asked to wait "
+        "longer is asked again after this many seconds.")
     extract_workers: int = Field(
         0, description="Extraction processes; 0 means one per CPU core."
     )
@@ -97,8 +105,16 @@ class Settings(BaseSettings):
         "raw.feed_fetches.entries_left_out and flagged by a warning check, never dropped unseen.",
     )
     max_page_attempts: int = Field(
-        3, description="Runs that may retry a page whose fetch failed with a retryable error."
+        3, description="Runs with a transient failure (not a rate limit) a page needs before it "
+        "may be given up; see NEWSFLOW_PAGE_GIVE_UP_DAYS."
     )
+    page_give_up_days: float = Field(
+        7.0, description="A page failing transiently is retried with backoff (1 h doubling to 2 "
+        "days, jittered) and given up only after failing for this many days.")
+    feed_trust_check_polls: int = Field(
+        10, ge=1, description="Every Nth poll in a row of a feed answering 304 Not Modified (every "
+        "N/2th when the feed is silent, its new items overdue) is checked "
+        "with an unconditional fetch; a contradicted 304 marks the feed untrusted.")
     run_checks: bool = Field(True, description="Run great-expectations checks after each stage.")
     min_free_mb: int = Field(
         256, description="Free disk space a writing run needs under the database; below it the "

@@ -8,8 +8,10 @@ Three inputs decide when a feed is polled next:
 - its own publishing cadence (the median gap between recent entries): a feed that posts
   twice a day is not polled every 15 minutes, and one that posts every 10 minutes is polled
   more often than the base interval;
-- what the publisher asks: ``<ttl>``/``sy:updatePeriod``, ``Cache-Control: max-age`` and
-  ``Retry-After`` (all capped at 24 hours, FAULTS cases 9-10).
+- what the publisher asks: ``<ttl>``/``sy:updatePeriod``, ``Cache-Control: max-age``,
+  ``Expires`` and ``Retry-After`` (all capped at 24 hours, FAULTS cases 9-10);
+- what the operator asks: a ``poll_minutes`` in the feed list replaces the adaptive interval
+  (within the same bounds).
 
 A feed whose newest entry is far older than its usual cadence is ``silent``: it answers, but
 has stopped publishing (a broken CMS, a moved feed).
@@ -103,6 +105,8 @@ def assess_feed(
     cache_max_age_s: int | None,
     retry_after_s: float | None,
     base_interval_s: float = 900,
+    expires_s: float | None = None,
+    poll_minutes: int | None = None,
 ) -> FeedHealth:
     """Health and next poll time of one feed from its attempts and its entries' times.
 
@@ -114,12 +118,18 @@ def assess_feed(
     cadence = cadence_s(entry_times, now)
     interval = _clamp(cadence / 2, low, MAX_INTERVAL_S) if cadence else base_interval_s
     hints = [float(ttl_minutes) * 60 if ttl_minutes and ttl_minutes > 0 else 0.0,
-             float(cache_max_age_s) if cache_max_age_s and cache_max_age_s > 0 else 0.0]
+             float(cache_max_age_s) if cache_max_age_s and cache_max_age_s > 0 else 0.0,
+             float(expires_s) if expires_s and expires_s > 0 else 0.0]
     # The publisher's own hints say how long the feed may be cached: never poll faster.
     interval = _clamp(max(interval, *hints), low, MAX_INTERVAL_S)
     why = (f"cadence {cadence / 3600:.1f} h" if cadence else "no cadence yet")
     if max(hints) > 0:
         why += f", publisher asks {max(hints) / 60:.0f} min"
+    if poll_minutes and poll_minutes > 0:
+        # The operator's poll_minutes (feeds.yaml) wins over the adaptive interval, within the
+        # global bounds; failures still back off from it and Retry-After is still honoured.
+        interval = _clamp(poll_minutes * 60.0, low, MAX_INTERVAL_S)
+        why = f"poll_minutes {poll_minutes} from the feed list"
     if not history:
         return FeedHealth(HealthStatus.NEW, 0, 0.0, now, interval, "never polled; " + why)
 
@@ -151,8 +161,10 @@ def assess_feed(
                 status = HealthStatus.SILENT
                 why = (f"no new entry for {quiet / 3600:.1f} h against a usual "
                        f"{cadence / 3600:.1f} h; " + why)
-                # Poll a quiet feed less, in step with how long it has been quiet.
-                interval = _clamp(max(interval, quiet / 8), low, MAX_INTERVAL_S)
+                # Poll a quiet feed less, in step with how long it has been quiet (unless the
+                # operator set poll_minutes).
+                if not (poll_minutes and poll_minutes > 0):
+                    interval = _clamp(max(interval, quiet / 8), low, MAX_INTERVAL_S)
         if status == HealthStatus.OK:
             why = "last poll succeeded; " + why
     next_poll = last.occurred_at + timedelta(seconds=interval)

@@ -127,3 +127,12 @@ def article_key(url: str, page_canonical: str | None = None) -> str | None:
             # A canonical pointing at the home page is a common CMS bug; ignore it.
             chosen = canon
     return chosen.split("://", 1)[1]
+
+
+def host_of(url: str) -> str:
+    """The lowercased host of ``url`` ('' if none): what per-host limits and backoffs key on
+    (the same host the HTTP layer's limiter sees for the requested URL)."""
+    try:
+        return (urlsplit(url.strip()).hostname or "").lower()
+    except ValueError:
+        return ""

@@ -224,6 +224,8 @@ def page_fetch_row(run_id: str, url_key: str, result: HttpAttempt, source: str) 
         "source": source,
         **_fetch_fields(result),
         "charset": result.charset,
+        # a 429/503's Retry-After (capped): the page, and its host, wait that long across runs
+        "retry_after_s": result.retry_after_s,
     }
 
 

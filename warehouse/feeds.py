@@ -6,16 +6,19 @@ clock), so a rebuild gives the same rows.
 
 from __future__ import annotations
 
+import email.utils
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
 
+from transforms.entryidentity import StoredLink, stable_hash
 from transforms.feedhealth import AttemptSummary, assess_feed
 from transforms.feedlist import FeedConfig, feed_id
+from transforms.urls import host_of
 from transforms.vocab import ErrorClass
 from warehouse.projections import feed_health_inputs, sql
 from warehouse.store import Store
@@ -38,13 +41,15 @@ def upsert_configs(store: Store, feeds: Sequence[FeedConfig]) -> None:
     """Make sure every configured feed has a core.feeds row; refresh name, outlet and URL
     where they changed (an unchanged feed list writes nothing)."""
     rows = [
-        {"feed_id": feed_id(f.url), "url": f.url, "name": f.name, "outlet": f.outlet or f.name}
+        {"feed_id": feed_id(f.url), "url": f.url, "name": f.name, "outlet": f.outlet or f.name,
+         "poll_minutes": f.poll_minutes}
         for f in feeds
     ]
     if not rows:
         return
     known = {r[0] for r in store.con.execute(sql("feed_ids")).fetchall()}
-    new = [r | {"consecutive_failures": 0, "entries_seen": 0, "status": "new"}
+    new = [r | {"consecutive_failures": 0, "entries_seen": 0, "status": "new",
+                "entry_identity": "guid"}
            for r in rows if r["feed_id"] not in known]
     store.insert("core.feeds", new)
     configs = [r for r in rows if r["feed_id"] in known]
@@ -58,28 +63,45 @@ def upsert_configs(store: Store, feeds: Sequence[FeedConfig]) -> None:
 
 @dataclass(frozen=True, slots=True)
 class DueFeed:
-    """A feed to poll now: where, with which validators, and its identity."""
+    """A feed to poll now: where, with which validators, and its identity.
+
+    ``verify``: if this poll answers 304, fetch the feed again without validators to check the
+    answer (every Nth 304 in a row; every N/2th when the feed has gone silent against its
+    cadence, i.e. new items are overdue).
+    """
 
     feed_id: str
     url: str
     etag: str | None
     last_modified: str | None
+    verify: bool = False
+    entry_identity: str | None = None
 
 
 def due_feeds(
-    store: Store, feeds: Sequence[FeedConfig], *, now: datetime, only_due: bool
+    store: Store, feeds: Sequence[FeedConfig], *, now: datetime, only_due: bool,
+    trust_check_polls: int = 10, resting_hosts: Collection[str] = (),
 ) -> list[DueFeed]:
-    """The feeds whose next poll time has come (all feeds when not ``only_due``)."""
+    """The feeds whose next poll time has come (all feeds when not ``only_due``), except those
+    on a host that asked to be left alone (``resting_hosts``: a 429/503 Retry-After not over)."""
     state = {r[0]: r[1:] for r in store.con.execute(sql("feed_poll_state")).fetchall()}
     due = []
     for feed in feeds:
         fid = feed_id(feed.url)
-        next_poll, etag, last_modified, moved_to = state.get(fid, (None, None, None, None))
+        next_poll, etag, last_modified, moved_to, status, polls, identity = state.get(
+            fid, (None, None, None, None, None, 0, None))
         if only_due and next_poll is not None and next_poll > now:
             continue
         # A feed that moved permanently is polled at its new URL (FAULTS 20); its identity,
         # history and the feed list keep the configured one.
-        due.append(DueFeed(fid, moved_to or feed.url, etag, last_modified))
+        url = moved_to or feed.url
+        if host_of(url) in resting_hosts:
+            continue
+        conditional = etag is not None or last_modified is not None
+        # A silent feed (new items overdue against its cadence) is checked twice as often.
+        every = max(1, -(-trust_check_polls // 2)) if status == "silent" else trust_check_polls
+        verify = conditional and polls + 1 >= every
+        due.append(DueFeed(fid, url, etag, last_modified, verify, identity))
     return due
 
 
@@ -92,6 +114,7 @@ def refresh(store: Store, feed_ids: Sequence[str]) -> None:
         health = assess_feed(
             attempts, list(r["entry_times"]), now=r["last_attempt_at"],
             ttl_minutes=r["ttl_minutes"], cache_max_age_s=_max_age(r["cache_control"]),
+            expires_s=_expires_s(r["expires"]), poll_minutes=r["poll_minutes"],
             retry_after_s=r["retry_after_s"], base_interval_s=BASE_INTERVAL.total_seconds(),
         )
         updates.append({
@@ -102,6 +125,7 @@ def refresh(store: Store, feed_ids: Sequence[str]) -> None:
             "consecutive_failures": health.consecutive_failures,
             "entries_seen": r["entries_seen"], "status": health.status,
             "next_poll_at": health.next_poll_at, "why": health.why,
+            "untrusted_why": r["untrusted_why"], "entry_identity": r["entry_identity"],
         })
     if not updates:
         return
@@ -128,6 +152,41 @@ def _max_age(cache_control: str | None) -> int | None:
     return int(match[1]) if match else None
 
 
+def _expires_s(hint: Mapping[str, Any] | None) -> float | None:
+    """How long the latest ``Expires`` header let the feed be cached: Expires minus the
+    response's ``Date`` (else the fetch time); None when absent, unreadable or already past."""
+    if not hint or not hint.get("expires"):
+        return None
+    expires = _http_date(hint["expires"])
+    served = _http_date(hint.get("date")) or hint.get("at")
+    if expires is None or served is None:
+        return None
+    seconds = (expires - served).total_seconds()
+    return seconds if seconds > 0 else None
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        at = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
 def refresh_all(store: Store) -> None:
     """The health of every feed (a rebuild)."""
     refresh(store, [r[0] for r in store.con.execute(sql("feed_ids")).fetchall()])
+
+
+def stored_links(store: Store, feed_ids: Sequence[str]) -> dict[str, dict[str, StoredLink]]:
+    """feed id -> link key -> what the store holds for that link (see feed_entry_links.sql)."""
+    out: dict[str, dict[str, StoredLink]] = {}
+    if not feed_ids:
+        return out
+    cur = store.con.execute(sql("feed_entry_links"), {"feeds": list(feed_ids)})
+    for fid, link_key, entry_key, latest in cur.fetchall():
+        out.setdefault(fid, {})[link_key] = StoredLink(
+            entry_key, latest["guid"], latest["content_hash"], stable_hash(latest))
+    return out

@@ -7,6 +7,7 @@ every date they write comes from a raw event's ``occurred_at`` or from the event
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -29,10 +30,11 @@ def sql(name: str) -> str:
     return resources.files("warehouse").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
 
 
-def pages_to_fetch(store: Store, *, max_runs: int) -> list[tuple[str, str]]:
-    """(link, link_key) of article pages to fetch, oldest first."""
+def pages_to_fetch(store: Store, *, now: datetime) -> list[tuple[str, str]]:
+    """(link, link_key) of article pages to fetch at ``now``, oldest first (core.page_retries
+    must be up to date: warehouse.retries.refresh_page_retries)."""
     cur = store.con.execute(
-        sql("pages_to_fetch"), {"permanent": list(PERMANENT_PAGE_ERRORS), "max_runs": max_runs}
+        sql("pages_to_fetch"), {"permanent": list(PERMANENT_PAGE_ERRORS), "now": now}
     )
     return [(str(link), str(key)) for link, key in cur.fetchall()]
 

@@ -39,6 +39,7 @@ WRITABLE = frozenset(
         "core.article_versions",
         "core.articles",
         "core.article_feeds",
+        "core.page_retries",
         "quality.validations",
         "quality.pending_checks",
         "quality.quarantine",

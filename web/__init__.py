@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from transforms.vocab import ErrorClass, FetchKind
 from web.decode import looks_compressed
-from web.http import Fetcher
+from web.http import Fetcher, HostLimiter, host_budget
 from web.types import FetchRequest, FetchResult, HttpOptions
 from web.urlcheck import check_url, validate_url
 
@@ -14,8 +14,10 @@ __all__ = [
     "FetchRequest",
     "FetchResult",
     "Fetcher",
+    "HostLimiter",
     "HttpOptions",
     "check_url",
+    "host_budget",
     "looks_compressed",
     "validate_url",
 ]

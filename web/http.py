@@ -22,21 +22,39 @@ import certifi
 import httpcore
 import httpx
 
+from transforms.urls import host_of
 from transforms.vocab import ErrorClass, FetchKind
 from web.exchange import Exchange
 from web.guard import GuardedBackend
 from web.limits import HostLimiter
+from web.response import RETRY_AFTER_STATUSES
 from web.robots import RobotsCache
 from web.types import FetchRequest, FetchResult, HttpOptions
 
 # FetchRequest, FetchResult and HttpOptions are re-exported: callers import them from here too.
-__all__ = ["FetchRequest", "FetchResult", "Fetcher", "HttpOptions"]
+__all__ = ["FetchRequest", "FetchResult", "Fetcher", "HostLimiter", "HttpOptions", "host_budget"]
 
 log = logging.getLogger(__name__)
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def host_budget(
+    options: HttpOptions,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> HostLimiter:
+    """One run's host budget: make it once and hand it to every Fetcher of the run."""
+    return HostLimiter(
+        per_host=options.per_host_concurrency,
+        delay=options.per_host_delay,
+        total=options.total_concurrency,
+        clock=clock,
+        sleep=sleep,
+    )
 
 
 def _ssl_context(options: HttpOptions) -> ssl.SSLContext:
@@ -58,6 +76,7 @@ class Fetcher:
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = _utcnow,
         rng: random.Random | None = None,
+        limiter: HostLimiter | None = None,
     ) -> None:
         self.options = options or HttpOptions()
         self._clock = clock
@@ -89,19 +108,14 @@ class Fetcher:
                 write=self.options.read_timeout,
                 pool=self.options.deadline,
             ),
-            headers={"User-Agent": self.options.user_agent},
+            headers={"User-Agent": self.options.agent},
             # The client-wide jar refuses everything; each attempt keeps its own (see exchange.py).
             cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
         )
-        self.limiter = HostLimiter(
-            per_host=self.options.per_host_concurrency,
-            delay=self.options.per_host_delay,
-            total=self.options.total_concurrency,
-            clock=clock,
-            sleep=sleep,
-        )
+        # A run passes its one limiter (host_budget) so every stage shares the host budget.
+        self.limiter = limiter or host_budget(self.options, clock=clock, sleep=sleep)
         self._exchange = Exchange(self._client, self.options, self.limiter, clock=clock, now=now)
-        self.robots = RobotsCache(self._exchange, self.options)
+        self.robots = RobotsCache(self._exchange, self.options, on_crawl_delay=self._crawl_delay)
 
     def __enter__(self) -> Fetcher:
         return self
@@ -123,14 +137,28 @@ class Fetcher:
         ceiling = min(self.options.backoff_cap, self.options.backoff_base * (2 ** (attempt - 1)))
         return self._rng.uniform(0.0, ceiling)
 
+    def _crawl_delay(self, host: str, seconds: float) -> None:
+        delay = min(seconds, self.options.max_crawl_delay)
+        log.info("robots.txt of %s asks for a crawl delay of %.1f s (honouring %.1f s)",
+                 host, seconds, delay)
+        self.limiter.set_delay(host, delay)
+
     def fetch(self, request: FetchRequest) -> list[FetchResult]:
-        """Fetch one URL: every attempt as a FetchResult, retrying retryable failures with backoff."""
+        """Fetch one URL: every attempt as a FetchResult, retrying retryable failures with backoff.
+
+        No attempt at all (an empty list) when the URL's host asked, earlier in this run, to be
+        left alone for longer than the run can wait: the caller asks again in a later run.
+        """
         results: list[FetchResult] = []
         attempts = max(1, self.options.max_attempts)
+        host = host_of(request.url)
         for attempt in range(1, attempts + 1):
+            if self.limiter.blocked(host):
+                break
             robots_check = self.robots.check if self._wants_robots(request) else None
             result = self._exchange.attempt(request, attempt, robots_check)
             results.append(result)
+            self._slow_down_if_asked(host, result)
             error = result.error_class
             if error is None or not error.retryable or attempt == attempts:
                 break
@@ -139,11 +167,27 @@ class Fetcher:
                 if result.retry_after_s > self.options.max_sleep:
                     # Too long to wait in-process: the caller schedules the next poll from retry_after_s.
                     break
-                delay = result.retry_after_s
+                # The host is held for that long (_slow_down_if_asked): the next attempt waits
+                # for its slot like every other request to the host.
+                continue
             delay = min(delay, self.options.max_sleep)
             log.debug("retrying %s after %s in %.2fs", request.url, error, delay)
             self._sleep(delay)
         return results
+
+    def _slow_down_if_asked(self, host: str, result: FetchResult) -> None:
+        """A 429 or 503 slows the whole host, not only this URL (feeds, pages and revisits)."""
+        if result.status not in RETRY_AFTER_STATUSES:
+            return
+        wait = result.retry_after_s
+        if wait is None:
+            if result.status != 429:
+                return  # a plain 503 is an error of this URL, retried with backoff
+            wait = self.options.backoff_cap
+        if wait > self.options.max_sleep:
+            self.limiter.block(host)
+        else:
+            self.limiter.hold(host, wait)
 
     def _wants_robots(self, request: FetchRequest) -> bool:
         return self.options.respect_robots and request.kind == FetchKind.PAGE

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
@@ -40,9 +41,11 @@ def origin_of(url: str) -> str:
 class RobotsCache:
     """Per-origin robots.txt rules for one Fetcher; the first page of an origin fetches them."""
 
-    def __init__(self, exchange: Exchange, options: HttpOptions) -> None:
+    def __init__(self, exchange: Exchange, options: HttpOptions,
+                 on_crawl_delay: Callable[[str, float], None] | None = None) -> None:
         self._exchange = exchange
         self._options = options
+        self._on_crawl_delay = on_crawl_delay  # (host, seconds): a Crawl-delay for our agent
         self._lock = threading.Lock()
         self._rules: dict[str, RobotFileParser | Problem] = {}
         self._origin_locks: dict[str, threading.Lock] = {}
@@ -53,7 +56,7 @@ class RobotsCache:
         rules = self._rules_for(origin_of(url))
         if isinstance(rules, tuple):
             return rules
-        if rules.can_fetch(self._options.user_agent, url):
+        if rules.can_fetch(self._options.agent, url):
             return None
         return ErrorClass.ROBOTS_DISALLOWED, f"robots.txt disallows {url}"
 
@@ -85,6 +88,9 @@ class RobotsCache:
         error = result.error_class
         if error is None and result.body is not None:
             parser.parse(result.body.decode("utf-8", errors="replace").splitlines())
+            delay = parser.crawl_delay(self._options.agent)
+            if delay and self._on_crawl_delay is not None:
+                self._on_crawl_delay(urlsplit(origin).hostname or "", float(delay))
             return parser, True
         if error is None or error in _ALLOW_ALL:  # 304 cannot happen (no validators sent)
             parser.parse([])  # no rules: everything allowed

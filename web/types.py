@@ -41,6 +41,18 @@ class HttpOptions:
     read_timeout: float = 20.0  # longest silence between two reads (the deadline still bounds the total)
     robots_max_bytes: int = 512 * 1024  # RFC 9309 asks crawlers to parse at least 500 KiB
     ca_bundle: str | None = None  # extra trust anchors (PEM path), e.g. a test CA; never disables checks
+    contact: str | None = None  # who to write to about our crawling (an e-mail or URL), sent in the UA
+    max_crawl_delay: float = 30.0  # robots.txt Crawl-delay honoured up to this many seconds
+
+    @property
+    def agent(self) -> str:
+        """The User-Agent sent: always names newsflow, and the contact when one is set."""
+        agent = self.user_agent.strip() or "newsflow"
+        if "newsflow" not in agent.lower():
+            agent = f"newsflow/0.1 {agent}"
+        if self.contact and self.contact.strip() not in agent:
+            agent = f"{agent} (contact: {self.contact.strip()})"
+        return agent
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,7 @@ def test_the_http_section_defaults_are_httpoptions_defaults() -> None:
 def test_each_http_setting_feeds_one_httpoptions_field() -> None:
     options = {f.name for f in dataclasses.fields(HttpOptions)}
     fields = http_fields()
-    assert len(fields) == 11
+    assert len(fields) == 14  # 11, then contact, max_crawl_delay and retry_after_cap (issue 12)
     assert set(fields.values()) <= options
     assert len(set(fields.values())) == len(fields)
     for name, option in fields.items():
@@ -130,3 +130,11 @@ def test_no_sql_anywhere_in_flows() -> None:
     for path in sorted((ROOT / "flows").rglob("*.py")):
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             assert not sql.search(line), f"{path}:{n}: {line.strip()}"
+
+
+def test_the_user_agent_names_newsflow_and_the_contact(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSFLOW_CONTACT", "ops@example.org")
+    agent = load_settings().http.agent
+    assert agent.startswith("newsflow/") and "contact: ops@example.org" in agent
+    monkeypatch.setenv("NEWSFLOW_USER_AGENT", "my-crawler/2")
+    assert load_settings().http.agent == "newsflow/0.1 my-crawler/2 (contact: ops@example.org)"

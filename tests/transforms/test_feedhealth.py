@@ -102,3 +102,29 @@ def test_attempt_order_and_plain_tuples_do_not_matter() -> None:
     attempts = [ok(90), *fails(2, "timeout", "temporary")]
     as_tuples = [(a.occurred_at, a.error_class, a.severity) for a in reversed(attempts)]
     assert assess(attempts) == assess(as_tuples)  # type: ignore[arg-type]
+
+
+def test_expires_is_a_publisher_hint_like_max_age_and_ttl() -> None:
+    # an Expires two hours after the response's Date asks for a 2 h interval (cadence says 1 h)
+    health = assess_feed([ok()], EVERY_2H, now=NOW, ttl_minutes=None, cache_max_age_s=None,
+                         retry_after_s=None, expires_s=7200)
+    assert health.interval_s == 7200 and "publisher asks 120 min" in health.why
+    year = assess_feed([ok()], EVERY_2H, now=NOW, ttl_minutes=None, cache_max_age_s=None,
+                       retry_after_s=None, expires_s=365 * 86400)
+    assert year.interval_s == 24 * 3600  # capped like the other hints
+
+
+def test_poll_minutes_wins_over_the_adaptive_interval_within_bounds() -> None:
+    def with_minutes(minutes: int, **kw: object) -> FeedHealth:
+        return assess_feed([ok()], EVERY_2H, now=NOW, ttl_minutes=None, cache_max_age_s=None,
+                           retry_after_s=None, poll_minutes=minutes, **kw)  # type: ignore[arg-type]
+
+    assert assess([ok()]).interval_s == 3600  # adaptive: half the 2 h cadence
+    assert with_minutes(20).interval_s == 20 * 60
+    assert with_minutes(20, expires_s=7200).interval_s == 20 * 60  # the operator wins
+    assert with_minutes(1).interval_s == 300  # never below the global floor
+    assert with_minutes(10_000).interval_s == 24 * 3600  # nor above the ceiling
+    # failures still back off from it, and Retry-After is still honoured
+    failing = assess_feed(fails(2, "http_5xx", "soft"), EVERY_2H, now=NOW, ttl_minutes=None,
+                          cache_max_age_s=None, retry_after_s=None, poll_minutes=20)
+    assert failing.interval_s == 20 * 60 * 4

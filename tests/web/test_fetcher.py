@@ -117,7 +117,8 @@ def test_case_9_short_retry_after_is_slept_then_retried(server: FaultServer, sle
         results = fetcher.fetch(FetchRequest(server.url("/flaky/1/b?code=429&retry-after=2"), kind="feed"))
     assert [r.status for r in results] == [429, 200]
     assert results[0].retry_after_s == 2.0
-    assert sleeps.calls == [2.0]
+    # the wait is the host's (the limiter holds it), so it is measured from the 429's arrival
+    assert len(sleeps.calls) == 1 and 1.8 < sleeps.calls[0] <= 2.0
 
 
 def test_case_10_retry_after_http_date_huge_past_and_garbage(
@@ -135,8 +136,9 @@ def test_case_10_retry_after_http_date_huge_past_and_garbage(
         "soon, maybe": None,
         "": None,
     }
-    with Fetcher(options, sleep=sleeps, now=lambda: fixed) as fetcher:
-        for value, expected in cases.items():
+    for value, expected in cases.items():
+        # a fetcher each: a long Retry-After leaves the whole host alone for the rest of a run
+        with Fetcher(options, sleep=sleeps, now=lambda: fixed) as fetcher:
             url = server.url("/status/503") + "?" + urlencode({"retry-after": value})
             [result] = fetcher.fetch(FetchRequest(url, kind="feed"))
             assert result.error_class is ErrorClass.HTTP_5XX

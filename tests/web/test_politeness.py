@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from faultserver import FaultServer, SleepRecorder, fast_options
 
-from web import ErrorClass, Fetcher, FetchRequest
+from web import ErrorClass, Fetcher, FetchRequest, host_budget
 
 
 def test_robots_disallow_stops_the_page_before_any_request(server: FaultServer) -> None:
@@ -111,3 +111,46 @@ def test_time_queued_for_a_host_slot_does_not_eat_the_deadline(server: FaultServ
     with Fetcher(fast_options(per_host_concurrency=1, deadline=0.8, max_attempts=1)) as fetcher:
         outcomes = fetcher.fetch_all(requests)
     assert [o[-1].error_class for o in outcomes] == [None, None, None]
+
+
+def _gap_between_feed_and_page(server: FaultServer, shared: bool) -> float:
+    """A feed stage and a page stage back to back, each with its own Fetcher, as in a run."""
+    options = fast_options(per_host_delay=1.0, respect_robots=False)
+    budget = host_budget(options) if shared else None
+    with Fetcher(options, limiter=budget) as feeds:
+        feeds.fetch(FetchRequest(server.url("/ok?n=feed"), kind="feed"))
+    with Fetcher(options, limiter=budget) as pages:
+        pages.fetch(FetchRequest(server.url("/ok?n=page"), kind="page"))
+    first, second = server.start_times[-2:]
+    return second - first
+
+
+def test_one_host_budget_spans_the_stages_of_a_run(server: FaultServer) -> None:
+    # The issue: with a 3 s delay, the first page request followed the feed poll after 1.9 s,
+    # because each stage built its own limiter. Sharing the run's budget spaces them.
+    assert _gap_between_feed_and_page(server, shared=False) < 1.0  # what the issue saw
+    assert _gap_between_feed_and_page(server, shared=True) >= 0.95  # measured by the server
+
+
+def test_crawl_delay_widens_the_host_spacing_up_to_the_cap(server: FaultServer,
+                                                           sleeps: SleepRecorder) -> None:
+    server.robots_txt = "User-agent: *\nCrawl-delay: 60\n"
+    now = [100.0]
+    options = fast_options(per_host_delay=0.5, max_crawl_delay=2.0)
+    with Fetcher(options, clock=lambda: now[0], sleep=sleeps) as fetcher:
+        for i in range(3):
+            fetcher.fetch(FetchRequest(server.url(f"/ok?n={i}"), kind="page"))
+    # robots.txt then the first page: 0.5 s; then the Crawl-delay, capped at 2 s
+    assert sleeps.calls == [0.5, 2.5, 4.5]
+
+
+def test_a_429_with_a_long_retry_after_rests_the_whole_host_for_the_run(
+    server: FaultServer, sleeps: SleepRecorder
+) -> None:
+    with Fetcher(fast_options(respect_robots=False), sleep=sleeps) as fetcher:
+        [limited] = fetcher.fetch(FetchRequest(server.url("/status/429?retry-after=3600")))
+        after = fetcher.fetch(FetchRequest(server.url("/ok?n=1"), kind="feed"))
+        elsewhere = fetcher.fetch(FetchRequest(server.url("/ok?n=2", host="localhost")))
+    assert limited.retry_after_s == 3600.0
+    assert after == [] and server.hits["/ok"] == 1  # the same host: not asked; another: asked
+    assert elsewhere[-1].error_class is None

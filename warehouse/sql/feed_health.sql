@@ -28,11 +28,41 @@ untrusted AS (
     GROUP BY feed_id, etag, last_modified
     HAVING count(DISTINCT body_sha256) > 1
 ),
+bodies AS (
+    SELECT feed_id, run_id, occurred_at, not_modified, body_sha256,
+        lag(body_sha256 IGNORE NULLS) OVER (PARTITION BY feed_id ORDER BY occurred_at)
+            AS previous_sha
+    FROM raw.feed_fetches
+    WHERE list_contains($feeds, feed_id) AND error_class IS NULL
+),
+contradicted AS (
+    -- A 304 Not Modified followed, in the same run, by an unconditional fetch (the trust check)
+    -- whose body differs from the last body before it: the 304 was a lie.
+    SELECT b.feed_id, min(b.occurred_at) AS caught_at
+    FROM bodies AS b
+    WHERE NOT b.not_modified AND b.body_sha256 <> b.previous_sha
+      AND EXISTS (SELECT 1 FROM bodies AS n
+                  WHERE n.feed_id = b.feed_id AND n.run_id = b.run_id AND n.not_modified
+                    AND n.occurred_at < b.occurred_at)
+    GROUP BY b.feed_id
+),
+distrust AS (
+    SELECT feed_id, string_agg(why, '; ' ORDER BY why) AS untrusted_why
+    FROM (
+        SELECT feed_id, '304 Not Modified contradicted by an unconditional fetch on '
+            || strftime(timezone('UTC', caught_at), '%Y-%m-%d %H:%M') || ' UTC (the body had changed)'
+            AS why
+        FROM contradicted
+        UNION ALL
+        SELECT feed_id, 'ETag/Last-Modified unchanged while the body changed' FROM untrusted
+    )
+    GROUP BY feed_id
+),
 validators AS (
     SELECT feed_id,
-        CASE WHEN feed_id IN (SELECT feed_id FROM untrusted) THEN NULL
+        CASE WHEN feed_id IN (SELECT feed_id FROM distrust) THEN NULL
              ELSE arg_max(etag, occurred_at) END AS etag,
-        CASE WHEN feed_id IN (SELECT feed_id FROM untrusted) THEN NULL
+        CASE WHEN feed_id IN (SELECT feed_id FROM distrust) THEN NULL
              ELSE arg_max(last_modified, occurred_at) END AS last_modified,
         arg_max(feed_title, occurred_at) FILTER (WHERE feed_title IS NOT NULL) AS title,
         arg_max(feed_version, occurred_at) FILTER (WHERE feed_version IS NOT NULL) AS feed_version,
@@ -77,7 +107,13 @@ history AS (
 hints AS (
     SELECT feed_id,
         arg_max(ttl_minutes, occurred_at) FILTER (WHERE ttl_minutes IS NOT NULL) AS ttl_minutes,
-        arg_max(headers->>'cache-control', occurred_at) FILTER (WHERE headers->>'cache-control' IS NOT NULL) AS cache_control
+        arg_max(headers->>'cache-control', occurred_at) FILTER (WHERE headers->>'cache-control' IS NOT NULL) AS cache_control,
+        arg_max(struct_pack(expires := headers->>'expires', date := headers->>'date',
+                            at := occurred_at), occurred_at)
+            FILTER (WHERE headers->>'expires' IS NOT NULL) AS expires,
+        -- how entries are keyed: 'link' once the feed's GUIDs were seen to churn (sticky)
+        coalesce(arg_max(entry_identity, occurred_at) FILTER (WHERE entry_identity IS NOT NULL),
+                 'guid') AS entry_identity
     FROM raw.feed_fetches WHERE list_contains($feeds, feed_id) GROUP BY feed_id
 )
 SELECT
@@ -88,7 +124,11 @@ SELECT
     coalesce(e.entry_times, []) AS entry_times,
     h.attempts,
     k.ttl_minutes,
-    k.cache_control
+    k.cache_control,
+    k.expires,
+    k.entry_identity,
+    d.untrusted_why,
+    c.poll_minutes
 FROM latest AS l
 LEFT JOIN last_ok AS o USING (feed_id)
 LEFT JOIN validators AS v USING (feed_id)
@@ -96,4 +136,6 @@ LEFT JOIN failures AS f USING (feed_id)
 LEFT JOIN entries AS e USING (feed_id)
 LEFT JOIN history AS h USING (feed_id)
 LEFT JOIN hints AS k USING (feed_id)
+LEFT JOIN distrust AS d USING (feed_id)
+LEFT JOIN core.feeds AS c USING (feed_id)
 ORDER BY l.feed_id

@@ -12,6 +12,8 @@ SET title = coalesce(h.title, f.title),
     entries_seen = h.entries_seen,
     status = h.status,
     next_poll_at = h.next_poll_at,
-    why = h.why
+    why = h.why,
+    untrusted_why = h.untrusted_why,
+    entry_identity = h.entry_identity
 FROM _feed_health AS h
 WHERE f.feed_id = h.feed_id

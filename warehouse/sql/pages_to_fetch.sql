@@ -1,5 +1,6 @@
 -- Article links seen in feeds that have no page yet: no successful fetch, no permanent failure,
--- and fewer than $max_runs runs that tried and failed. One URL per canonical key (the first seen).
+-- not given up and not waiting (core.page_retries: a Retry-After or a transient failure's
+-- backoff not over at $now). One URL per canonical key (the first seen).
 -- Entries a blocking check quarantined lend no links: a link only they carry is not fetched.
 WITH quarantined AS (
     SELECT event_id FROM quality.quarantine WHERE table_name = 'raw.feed_entries'
@@ -16,10 +17,7 @@ settled AS (
     WHERE error_class IS NULL OR list_contains($permanent, error_class)
 ),
 exhausted AS (
-    SELECT url_key
-    FROM raw.page_fetches
-    GROUP BY url_key
-    HAVING count(DISTINCT run_id) >= $max_runs
+    SELECT url_key FROM core.page_retries WHERE gave_up_at IS NOT NULL OR next_try_at > $now
 ),
 final AS (
     SELECT arg_min(link, occurred_at) AS link, link_key, min(occurred_at) AS first_seen_at

@@ -13,5 +13,9 @@ SELECT
     last_success_at,
     last_error_class,
     next_poll_at,
-    entries_seen
+    entries_seen,
+    untrusted_why IS NULL AS validators_trusted,
+    untrusted_why,
+    entry_identity,
+    poll_minutes
 FROM core.feeds;

@@ -95,6 +95,10 @@ COMMENT ON COLUMN analytics.feed_health.last_success_at IS 'Time of the last suc
 COMMENT ON COLUMN analytics.feed_health.last_error_class IS 'Error class of the last failed poll.';
 COMMENT ON COLUMN analytics.feed_health.next_poll_at IS 'When the feed is due next.';
 COMMENT ON COLUMN analytics.feed_health.entries_seen IS 'Entries seen in the feed so far.';
+COMMENT ON COLUMN analytics.feed_health.validators_trusted IS 'False once the server''s 304 Not Modified or unchanged ETag was contradicted by a changed body: the feed is then polled without validators (body hash only).';
+COMMENT ON COLUMN analytics.feed_health.untrusted_why IS 'Why the validators are not trusted (when the 304 was contradicted, or the ETag stayed while the body changed); NULL if trusted.';
+COMMENT ON COLUMN analytics.feed_health.entry_identity IS 'How entries are keyed: guid, or link once the feed was seen minting new GUIDs for the same links.';
+COMMENT ON COLUMN analytics.feed_health.poll_minutes IS 'Poll interval set in the feed list (wins over the adaptive one, within 5 min to 24 h); NULL if adaptive.';
 
 COMMENT ON VIEW analytics.quality IS 'One row per run, stage, table and suite of checks, with the failures named.';
 COMMENT ON COLUMN analytics.quality.run_id IS 'Pipeline run.';
