@@ -131,3 +131,12 @@ def _max_age(cache_control: str | None) -> int | None:
 def refresh_all(store: Store) -> None:
     """The health of every feed (a rebuild)."""
     refresh(store, [r[0] for r in store.con.execute(sql("feed_ids")).fetchall()])
+
+
+def statuses(store: Store, feed_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The health row (status, why, last success) of each of ``feed_ids`` in core.feeds."""
+    if not feed_ids:
+        return []
+    cur = store.con.execute(sql("feed_statuses"), {"feeds": list(feed_ids)})
+    names = [d[0] for d in cur.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
