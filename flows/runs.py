@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -214,6 +215,9 @@ def stage_logs_to_prefect() -> Iterator[None]:
         yield
         return
     api = APILogHandler(level=logging.INFO)
+    # only the stage's own thread knows its run (a pool thread would log "no flow run id")
+    here = threading.get_ident()
+    api.addFilter(lambda record: record.thread == here)
     console = _AsBefore()
     saved = []
     for name in NEWSFLOW_LOGGERS:

@@ -94,6 +94,8 @@ def _drain_prefect_workers() -> None:
 def run(settings: Settings, *, feeds_file: Path, only_due: bool, say: Any = print
         ) -> dict[str, Any]:
     """Run the pipeline once (see module); a Ctrl-C becomes ``RunCancelledError``."""
+    from prefect.exceptions import TerminationSignal
+
     from flows import runs
     from flows.pipeline import pipeline, run_pipeline
     from flows.runs import result_of
@@ -109,11 +111,11 @@ def run(settings: Settings, *, feeds_file: Path, only_due: bool, say: Any = prin
             try:
                 state = pipeline(db_path=str(settings.db_path), feeds_file=str(feeds_file),
                                  only_due=only_due, return_state=True)
-            except KeyboardInterrupt:
+            except (KeyboardInterrupt, TerminationSignal):
                 mark_cancelled(api, runs.LAST_RUN.get("run_id"))
                 raise
             return result_of(state)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, TerminationSignal):  # Ctrl-C; SIGTERM inside a flow run
         run_id = runs.LAST_RUN.pop("run_id", None)
         if run_id is None:
             raise RunCancelledError("interrupted before the run started; nothing was written",

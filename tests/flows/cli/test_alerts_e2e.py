@@ -27,9 +27,9 @@ import httpx
 import pytest
 
 from flows.cli import prefect_server as server
-from flows.cli.feeds import write_sample_feeds
 from sample.server import SampleServer
 from transforms.errors import ValidationFailedError
+from transforms.feedlist import FeedConfig, dump_feeds_yaml
 
 ROOT = Path(__file__).resolve().parents[3]
 NEWSFLOW = str(Path(sys.executable).with_name("newsflow"))
@@ -117,11 +117,11 @@ def test_a_failed_run_on_a_server_is_failed_per_stage_and_alerts_reach_the_webho
             info = server.up(cfg, say=steps.append)
             assert len(info["alerts"]) == 5, info
             assert any("alert automations" in s for s in steps), steps
-            feeds = write_sample_feeds(sample.site, tmp_path)
-            feeds.write_text(feeds.read_text(encoding="utf-8")
-                             + f"  - url: {receiver.base}/silent.xml\n    name: Quiet\n"
-                             + f"  - url: {receiver.base}/gone.xml\n    name: Gone\n",
-                             encoding="utf-8")
+            feeds = tmp_path / "feeds.yaml"
+            feeds.write_text(dump_feeds_yaml([
+                *[FeedConfig(url=f.url, name=f.title, outlet=f.outlet) for f in sample.site.feeds],
+                FeedConfig(url=f"{receiver.base}/silent.xml", name="Quiet"),
+                FeedConfig(url=f"{receiver.base}/gone.xml", name="Gone")]), encoding="utf-8")
             env = {**os.environ, "PREFECT_API_URL": cfg.api_url,
                    "NEWSFLOW_ALLOW_PRIVATE_ADDRESSES": "true", "NEWSFLOW_EXTRACT_WORKERS": "1",
                    "NEWSFLOW_PER_HOST_CONCURRENCY": "8", "PREFECT_LOGGING_LEVEL": "INFO"}
@@ -162,7 +162,9 @@ def test_a_failed_run_on_a_server_is_failed_per_stage_and_alerts_reach_the_webho
             print(f"alerts received within {time.monotonic() - ran:.0f}s of the run's end: "
                   f"{len(receiver.posts)} posts")
             assert not missing, (missing, receiver.texts())
-            silent = next(p for p in receiver.texts() if "newsflow.feed.silent" in p)
-            assert "silent.xml" in silent and "no new entry" in silent
+            # the payload names the feed and why ("no new entry for 72.0 h against ...")
+            ours = [p for p in receiver.texts() if "newsflow.feed.silent" in p
+                    and "silent.xml" in p]
+            assert ours and "no new entry for 7" in ours[0], receiver.texts()
         finally:
             server.down(cfg.state_dir)
