@@ -50,8 +50,8 @@ def up(
         info = server.up(cfg, say=lambda step: console.print(f"- {step}"))
     except server.ServerError as exc:
         raise server.ServerError(
-            str(exc), advice=f"`newsflow server down --state-dir {state_dir}` stops what was "
-                             "started") from exc
+            str(exc), advice=exc.advice or f"`newsflow server down --state-dir {state_dir}` "
+                                           "stops what was started") from exc
     console.print(f"Prefect UI: [bold]{info['ui_url']}[/bold]   "
                   f"(server pid {info['server_pid']}, worker pid {info['worker_pid']}, "
                   f"pool {info['pool']})")

@@ -231,3 +231,24 @@ def test_a_temporary_server_that_answers_late_never_fails_the_run(
     row = run_row(db)
     assert row["status"] == "ok"
     assert row["parameters"].get("orchestrator", "prefect").split(":")[0] == orchestrator, row
+
+
+def test_server_up_fails_fast_on_a_busy_port(tmp_path: Path) -> None:
+    import socket
+
+    from typer.testing import CliRunner
+
+    from flows.cli import server as cli_server
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        started = time.monotonic()
+        done = CliRunner().invoke(cli_server.app, [
+            "up", "--port", str(port), "--wait", "5", "--state-dir", str(tmp_path / "state")])
+    assert done.exit_code == 1, done.output
+    assert time.monotonic() - started < 30
+    assert f"port {port} on 127.0.0.1 is already in use" in done.output
+    assert "pass --port" in done.output and "Traceback" not in done.output
+    assert not (tmp_path / "state" / "server.pid").exists()  # nothing was started
