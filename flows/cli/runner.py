@@ -67,8 +67,11 @@ def prefect_api(settings: Settings, *, say: Any = print) -> Iterator[str | None]
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
             try:
                 yield server.api_url
-            finally:
-                _drain_prefect_workers()
+            except BaseException:  # an interrupted run: end within seconds, ledger written
+                _drain_prefect_workers(timeout_s=1.0)
+                server.stop(grace_s=1.0)
+                raise
+            _drain_prefect_workers()
     finally:
         server.stop()
 
@@ -78,7 +81,7 @@ def _server_log(settings: Settings) -> Path | None:
     return folder / "prefect-server.log" if folder.is_dir() else None
 
 
-def _drain_prefect_workers() -> None:
+def _drain_prefect_workers(timeout_s: float = 5.0) -> None:
     """Send the logs and events still queued before the server goes (else they are retried
     at exit against a server that is gone)."""
     try:
@@ -86,7 +89,7 @@ def _drain_prefect_workers() -> None:
         from prefect.logging.handlers import APILogWorker
 
         for worker in (APILogWorker, EventsWorker):
-            worker.drain_all(timeout=5)
+            worker.drain_all(timeout=timeout_s)
     except Exception as exc:
         log.debug("could not drain Prefect's workers: %s", exc)
 
