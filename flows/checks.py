@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from flows.alerts import emit_check_events
 from warehouse.checks import batch_frame, pending_batches, record_checks
 from warehouse.ledger import StageRun
 from warehouse.store import Store, utcnow
@@ -54,6 +55,7 @@ def record_report(store: Store, run_id: str, report: StageReport) -> None:
     record_checks(store, report.validation_rows(run_id, now), report.quarantine_rows(run_id, now),
                   run_id=run_id, table=report.table)
     _artifact(report)
+    emit_check_events(report, run_id)  # a blocking failure or a volume anomaly is an alert
     failed = [r.expectation for r in report.results if not r.success]
     if failed:
         log.warning("%s checks failed on %s: %s", report.stage, report.table, ", ".join(failed))

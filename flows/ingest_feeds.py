@@ -13,6 +13,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.alerts import emit_feed_changes
 from flows.checks import check_batch
 from flows.runs import current_run_id, flow_result, run_as_writer, run_task
 from flows.settings import Settings, load_feed_list, settings_for
@@ -150,10 +151,15 @@ def ingest(store: Store, settings: Settings, feeds: list[FeedConfig], *, run_id:
             for table in ("raw.feed_fetches", "raw.feed_entries"):
                 mark_pending(store, run_id=run_id, stage="ingest_feeds", table=table)
         store.insert("raw.runs", [stage.final_row(status)])
+    polled = [r.request.key or feed_id(r.request.url) for r, *_ in attempts]
+    before = {row["feed_id"]: row["status"] for row in feedstate.statuses(store, polled)}
     with store.transaction("ingest_core"):
-        feedstate.refresh(store, [r.request.key or feed_id(r.request.url) for r, *_ in attempts])
+        feedstate.refresh(store, polled)
         if new_entries:
             refresh_linked(store, run_id)
+    # a feed newly silent or gone is an alert (a Prefect event; nothing outside a flow run)
+    stage.counts["feeds_newly_silent_or_gone"] = emit_feed_changes(
+        before, feedstate.statuses(store, polled))
     if settings.run_checks and fetch_rows:
         reports = [
             check_batch(store, run_id=run_id, stage="raw", table="raw.feed_fetches",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from prefect import flow
@@ -11,7 +12,7 @@ from flows.extract_articles import extract
 from flows.fetch_pages import fetch
 from flows.ingest_feeds import ingest
 from flows.quality_report import run_checks
-from flows.runs import current_run_id, flow_result, run_as_writer
+from flows.runs import current_run_id, flow_result, run_as_writer, run_stage
 from flows.settings import Settings, load_feed_list, settings_for
 from flows.signals import sigterm_as_interrupt
 from transforms.vocab import worst
@@ -24,9 +25,12 @@ log = logging.getLogger(__name__)
 
 # SIGTERM (a process worker cancelling the run) unwinds the stages so they record 'cancelled'
 @sigterm_as_interrupt()
-def run_pipeline(settings: Settings, *, run_id: str, only_due: bool = True) -> dict[str, Any]:
+def run_pipeline(settings: Settings, *, run_id: str, only_due: bool = True,
+                 orchestrator: str = "prefect") -> dict[str, Any]:
     """All three stages in order, checked and published, as one ledgered run; returns each
-    stage's counts and the overall status."""
+    stage's counts and the overall status. Inside a Prefect flow run each stage is its own
+    task (state, duration, logs, a retry after an unexpected error); outside one (no Prefect
+    API answered: ``orchestrator`` says why, and the ledger keeps it) they are plain calls."""
     feeds = load_feed_list(settings.feeds_file)
 
     def stages(store: Store) -> dict[str, Any]:
@@ -34,26 +38,37 @@ def run_pipeline(settings: Settings, *, run_id: str, only_due: bool = True) -> d
         # stream, and a host that answered 429 slows down for both.
         limiter = host_budget(settings.http_options())
         done = {
-            "ingest_feeds": ingest(store, settings, feeds, run_id=run_id, only_due=only_due,
-                                   limiter=limiter),
-            "fetch_pages": fetch(store, settings, run_id=run_id, limiter=limiter),
-            "extract_articles": extract(store, settings, run_id=run_id),
+            "ingest_feeds": run_stage("ingest", ingest, store, settings, feeds, run_id=run_id,
+                                      only_due=only_due, limiter=limiter),
+            "fetch_pages": run_stage("fetch", fetch, store, settings, run_id=run_id,
+                                     limiter=limiter),
+            "extract_articles": run_stage("extract", extract, store, settings, run_id=run_id),
         }
         if settings.run_checks:
-            done["volume"] = run_checks(store, settings, run_id=run_id)
+            done["volume"] = run_stage("checks", run_checks, store, settings, run_id=run_id)
         # Last, still under the lock: analysts read the published copy, never this file.
-        done["publish"] = publish(store, settings.published_dir, run_id=run_id)
+        done["publish"] = run_stage("publish", _publish, store, settings, run_id=run_id)
         status = worst(s["status"] for s in done.values() if "status" in s)
-        return {"status": str(status), "run_id": run_id, "stages": done}
+        return {"status": str(status), "run_id": run_id, "stages": done,
+                "orchestrator": orchestrator}
 
-    return run_as_writer(settings, run_id=run_id, flow="pipeline",
-                         parameters={"only_due": only_due}, body=stages)
+    parameters: dict[str, Any] = {"only_due": only_due}
+    if orchestrator != "prefect":
+        parameters["orchestrator"] = orchestrator
+    return run_as_writer(settings, run_id=run_id, flow="pipeline", parameters=parameters,
+                         body=stages)
+
+
+def _publish(store: Store, settings: Settings, *, run_id: str) -> dict[str, Any]:
+    return publish(store, settings.published_dir, run_id=run_id)
 
 
 @flow(name="pipeline")
 def pipeline(db_path: str | None = None, feeds_file: str | None = None,
              only_due: bool = True) -> dict[str, Any]:
-    """The scheduled job: poll due feeds, fetch new pages, extract articles, check each stage."""
+    """The scheduled job: poll due feeds, fetch new pages, extract articles, check each stage.
+    The flow run ends Completed, "Partial", "Skipped" or Failed as the run did (``flow_result``);
+    ``result_of(pipeline(..., return_state=True))`` gives the result dict in every case."""
     settings = settings_for(db_path=db_path, feeds_file=feeds_file)
     result = run_pipeline(settings, run_id=current_run_id(), only_due=only_due)
     summary_artifact(result)
@@ -61,9 +76,10 @@ def pipeline(db_path: str | None = None, feeds_file: str | None = None,
 
 
 def summary_artifact(result: dict[str, Any]) -> None:
-    """One table artifact per pipeline run: each stage's status and counts."""
+    """One table artifact per pipeline run: each stage's status and counts, and a link to
+    Data Docs when they were built."""
     try:
-        from prefect.artifacts import create_table_artifact
+        from prefect.artifacts import create_link_artifact, create_table_artifact
 
         rows = [{"stage": "run", "status": result["status"],
                  "counts": result.get("message", "")}]
@@ -73,5 +89,9 @@ def summary_artifact(result: dict[str, Any]) -> None:
                  for name, stage in result.get("stages", {}).items()]
         create_table_artifact(table=rows, key="pipeline-summary",
                               description=f"pipeline run {result['run_id']}: {result['status']}")
+        docs = (result.get("stages", {}).get("volume") or {}).get("docs")
+        if docs:
+            create_link_artifact(link=Path(docs).resolve().as_uri(), link_text="Data Docs",
+                                 key="data-docs", description="Data Docs of this run's checks")
     except Exception as exc:  # a view of the result, never a reason to fail the run
         log.debug("could not create the summary artifact: %s", exc)

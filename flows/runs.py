@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -46,6 +47,10 @@ def writer(settings: Settings, *, wait_s: float = 0.0, migrate: bool = True,
         yield store
 
 
+# The id of the run this process started last (the CLI names it when a Ctrl-C ends the run).
+LAST_RUN: dict[str, str] = {}
+
+
 def run_as_writer(settings: Settings, *, run_id: str, flow: str, parameters: dict[str, Any],
                   body: Callable[[Store], dict[str, Any]]) -> dict[str, Any]:
     """Run ``body`` on the store as one ledgered run: through the writer door, between a
@@ -54,6 +59,7 @@ def run_as_writer(settings: Settings, *, run_id: str, flow: str, parameters: dic
     get in (skipped_locked) and those that died without closing, and checks what an earlier run
     left unchecked. A store held by another writer gives the skipped result, noted for the next
     writer to record."""
+    LAST_RUN["run_id"] = run_id
     try:
         with writer(settings, heal=False) as store:
             return _ledgered(store, settings, run_id=run_id, flow=flow, parameters=parameters,
@@ -128,13 +134,123 @@ def skipped(exc: LockedError, run_id: str) -> dict[str, Any]:
 
 
 def flow_result(result: dict[str, Any]) -> Any:
-    """A flow's return value: a skipped run shows as "Skipped" in the Prefect UI; the caller
-    still gets the result dict as the state's data."""
-    if result.get("status") != "skipped_locked":
-        return result
-    from prefect.states import Completed
+    """A flow's return value, as a Prefect state that tells the truth about the run (the caller
+    still gets the result dict as the state's data, see ``result_of``): ok -> Completed;
+    partial -> Completed named "Partial"; failed, validation_failed and cancelled -> Failed
+    with the reason as message; skipped_locked -> Completed named "Skipped"."""
+    return state_of(result)
 
-    return Completed(name="Skipped", message=result.get("message"), data=result)
+
+def state_of(result: dict[str, Any]) -> Any:
+    """The Prefect state for a run's (or a stage's) result dict (see ``flow_result``)."""
+    from prefect.states import Completed, Failed
+
+    status = str(result.get("status", "ok"))
+    if status == "ok":
+        return Completed(data=result)
+    if status == "skipped_locked":
+        return Completed(name="Skipped", message=result.get("message"), data=result)
+    counts = ", ".join(f"{k}={v}" for k, v in result.items() if isinstance(v, int | float)
+                       and not isinstance(v, bool))
+    reason = result.get("message") or _problems(result.get("stages", {})) or counts or status
+    if status == "partial":
+        return Completed(name="Partial", message=f"partial: {reason}", data=result)
+    return Failed(message=f"{status}: {reason}", data=result)
+
+
+def result_of(state: Any) -> dict[str, Any]:
+    """The result dict a flow or stage returned, whatever state it ended in; the error
+    itself when it raised one (a Failed state without a result)."""
+    data = state.result(raise_on_failure=False)
+    if isinstance(data, BaseException):
+        raise data
+    return data  # type: ignore[no-any-return]
+
+
+def run_stage(name: str, fn: Callable[..., dict[str, Any]], *args: Any,
+              retries: int = 1, **kwargs: Any) -> dict[str, Any]:
+    """Call a stage as its own Prefect task inside a flow run (own state, duration, logs,
+    retries: the stages are idempotent), and as a plain function outside one. The task's
+    state follows the stage's status (``state_of``); the stage's result comes back either
+    way. Deliberate errors (low disk, another writer) and interruptions are not retried."""
+    from prefect.context import FlowRunContext
+
+    if FlowRunContext.get() is None:
+        return fn(*args, **kwargs)
+    from prefect import task
+    from prefect.cache_policies import NO_CACHE
+
+    stage_task = task(_stage_body, name=name, task_run_name=name, cache_policy=NO_CACHE,
+                      persist_result=False, retries=retries, retry_delay_seconds=1,
+                      retry_condition_fn=_retry_worth_it, log_prints=False)
+    return result_of(stage_task(fn, args, kwargs, return_state=True))
+
+
+def _stage_body(fn: Callable[..., dict[str, Any]], args: tuple[Any, ...],
+                kwargs: dict[str, Any]) -> Any:
+    with stage_logs_to_prefect():
+        return state_of(fn(*args, **kwargs))
+
+
+def _retry_worth_it(task: Any, task_run: Any, state: Any) -> bool:
+    from transforms.errors import NewsflowError
+
+    raised = state.result(raise_on_failure=False)
+    # a stage that returned its status (failed included) is not retried, nor a deliberate
+    # error (the same again would fail the same way); an unexpected error is, once
+    return isinstance(raised, Exception) and not isinstance(raised, NewsflowError)
+
+
+# newsflow's own loggers, whose records a stage sends to the Prefect API while it runs
+NEWSFLOW_LOGGERS = ("flows", "warehouse", "expectations", "workers", "web", "transforms")
+
+
+@contextmanager
+def stage_logs_to_prefect() -> Iterator[None]:
+    """While inside (a stage task), newsflow's INFO-and-above log records also go to the Prefect
+    API, attached to the task run; the console sees only what it saw before."""
+    try:
+        from prefect.logging.handlers import APILogHandler
+    except Exception:  # pragma: no cover - a Prefect without it: logs stay local
+        yield
+        return
+    api = APILogHandler(level=logging.INFO)
+    # only the stage's own thread knows its run (a pool thread would log "no flow run id")
+    here = threading.get_ident()
+    api.addFilter(lambda record: record.thread == here)
+    console = _AsBefore()
+    saved = []
+    for name in NEWSFLOW_LOGGERS:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.level, logger.propagate))
+        logger.setLevel(min(logger.getEffectiveLevel(), logging.INFO))
+        logger.propagate = False
+        logger.addHandler(api)
+        logger.addHandler(console)
+    console.levels = {logger.name: level for logger, level, _ in saved}
+    try:
+        yield
+    finally:
+        for logger, level, propagate in saved:
+            logger.removeHandler(api)
+            logger.removeHandler(console)
+            logger.setLevel(level)
+            logger.propagate = propagate
+
+
+class _AsBefore(logging.Handler):
+    """Pass a record on to the parent loggers' handlers only if the logger would have let it
+    through before ``stage_logs_to_prefect`` lowered its level."""
+
+    levels: dict[str, int]
+
+    def emit(self, record: logging.LogRecord) -> None:
+        top = record.name.split(".", 1)[0]
+        logger = logging.getLogger(top)
+        before = self.levels.get(top, logging.NOTSET) or (
+            logger.parent.getEffectiveLevel() if logger.parent else logging.WARNING)
+        if record.levelno >= before and logger.parent is not None:
+            logger.parent.handle(record)
 
 
 def run_task(task: Any, *args: Any, **kwargs: Any) -> Any:

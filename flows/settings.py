@@ -124,6 +124,19 @@ class Settings(BaseSettings):
         None, description="Dask scheduler (tcp://host:8786) for the extraction stage; "
         "unset means the local process pool.",
     )
+    prefect_wait_s: float = Field(
+        240.0, gt=0, description="How long `newsflow run` waits for its temporary Prefect server "
+        "to answer (a PREFECT_API_URL gets at most 15 s of it) before it runs the stages without "
+        "Prefect, recording that in the ledger.",
+    )
+    alert_block: str = Field(
+        "custom-webhook/newsflow-alerts", description="The Prefect notification block "
+        "(`<block-type-slug>/<name>`) that newsflow's automations notify through.",
+    )
+    alert_webhook_url: str | None = Field(
+        None, description="When set, `newsflow server up` creates (or updates) the alert block "
+        "as a Custom Webhook posting to this URL.",
+    )
     _http_section: HttpOptions = PrivateAttr()
 
     @model_validator(mode="after")

@@ -108,3 +108,26 @@ class IncompleteError(NewsflowError):
     """A run finished, but not everything it was asked to do succeeded (failed or partial)."""
 
     kind = "incomplete"
+
+
+class RunFailedError(IncompleteError):
+    """A pipeline run ended ``failed``: a stage could not do its work (every feed or page
+    failed, or a stage raised), or what follows the stages (publish, checkpoint) failed."""
+
+    exit_code = 69  # EX_UNAVAILABLE
+    kind = "run failed"
+
+
+class ValidationFailedError(IncompleteError):
+    """A pipeline run ended ``validation_failed``: a blocking check failed and its rows were
+    quarantined; the rest was kept and published."""
+
+    exit_code = 65  # EX_DATAERR
+    kind = "checks failed"
+
+
+class RunCancelledError(NewsflowError):
+    """A run was interrupted (Ctrl-C, SIGTERM) and recorded ``cancelled``."""
+
+    exit_code = 130  # 128 + SIGINT, what a shell reports for a Ctrl-C
+    kind = "interrupted"

@@ -190,3 +190,11 @@ def stored_links(store: Store, feed_ids: Sequence[str]) -> dict[str, dict[str, S
         out.setdefault(fid, {})[link_key] = StoredLink(
             entry_key, latest["guid"], latest["content_hash"], stable_hash(latest))
     return out
+
+def statuses(store: Store, feed_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The health row (status, why, last success) of each of ``feed_ids`` in core.feeds."""
+    if not feed_ids:
+        return []
+    cur = store.con.execute(sql("feed_statuses"), {"feeds": list(feed_ids)})
+    names = [d[0] for d in cur.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

@@ -6,6 +6,11 @@ with their class's code; a few library errors that are really the user's input (
 cannot be read, a feed list that is not UTF-8, an OPML outline nested without end, settings
 that do not validate) are described the same way. Anything else is a bug: one short line, and
 the full traceback in a log file whose path the line gives. No traceback reaches the terminal.
+
+Exit statuses (each kind's ``exit_code`` in transforms/errors.py; README, "Errors and exit
+codes"): 0 done (a run ok or partial); 1 a bug or an error without a better code; 2 bad input or
+settings; 65 a run ended validation_failed; 69 a run ended failed; 75 the store is busy
+(skipped_locked); 130 interrupted, the run recorded cancelled.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +28,7 @@ import httpx
 import psutil
 import yaml
 
-from transforms.errors import ConfigError, ServiceError
+from transforms.errors import ConfigError, NewsflowError, ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,10 @@ class ServerConfig:
     interval_s: int | None = None
     # Extra environment for the worker and the flow runs it starts (NEWSFLOW_* settings).
     worker_env: Mapping[str, str] = field(default_factory=dict)
-    startup_timeout_s: float = 90.0
+    startup_timeout_s: float = 240.0
+    # The alert automations: the notification block, and a webhook URL to make it from.
+    alert_block: str | None = None
+    alert_webhook_url: str | None = None
 
     @property
     def api_url(self) -> str:
@@ -127,27 +130,46 @@ def prefect_env(api_url: str, extra: Mapping[str, str] | None = None) -> dict[st
     return env
 
 
-def up(cfg: ServerConfig) -> dict[str, Any]:
-    """Start server, pool, deployments and worker; return the addresses and PIDs.
+def up(cfg: ServerConfig, say: Callable[[str], object] = log.info) -> dict[str, Any]:
+    """Start server, pool, deployments, alert automations and worker; return the addresses and
+    PIDs. ``say`` hears each step as it starts.
 
     A process already running from an earlier ``up`` (its PID file alive) is kept, so ``up`` can
-    be repeated to redeploy.
+    be repeated to redeploy. A port someone else listens on fails at once.
     """
     cfg.state_dir.mkdir(parents=True, exist_ok=True)
     env = prefect_env(cfg.api_url)
     server_pid = running_pid(cfg.state_dir, "server")
     if server_pid is None:
+        if not port_is_free(cfg.host, cfg.port):
+            raise ServerError(f"port {cfg.port} on {cfg.host} is already in use",
+                              advice="stop what listens there, or pass --port (0: any free)")
+        say(f"starting the Prefect server on {cfg.ui_url} (log {cfg.state_dir / 'server.log'})")
         server_pid = _spawn(cfg, "server", [
             _prefect(), "server", "start", "--host", cfg.host, "--port", str(cfg.port)], env)
+    else:
+        say(f"the Prefect server from an earlier `up` runs (pid {server_pid})")
+    say(f"waiting for its API to answer (up to {cfg.startup_timeout_s:.0f} s, --wait)")
     wait_healthy(cfg.api_url, cfg.startup_timeout_s, log_file=cfg.state_dir / "server.log")
+    say(f"creating the work pool {cfg.pool}")
     _run(cfg, "work-pool", [_prefect(), "work-pool", "create", cfg.pool, "--type", "process",
                             "--overwrite"], env)
     deploy_env = dict(env, NEWSFLOW_PROJECT_DIR=str(cfg.project_dir.resolve()))
-    spec = prefect_file(cfg.project_dir, cfg.state_dir, interval_setting(cfg.interval_s))
+    interval = interval_setting(cfg.interval_s)
+    spec = prefect_file(cfg.project_dir, cfg.state_dir, interval)
+    say(f"deploying {spec}")
     _run(cfg, "deploy", [_prefect(), "--no-prompt", "deploy", "--all", "--prefect-file",
                          str(spec)], deploy_env)
+    alerts: list[str] = []
+    if cfg.alert_block:
+        say(f"creating the alert automations (notifying through block {cfg.alert_block})")
+        alerts = install_alerts(cfg, interval or DEFAULT_INTERVAL_S)
+        if not alerts:
+            say(f"no block {cfg.alert_block}: alerts not installed (set NEWSFLOW_ALERT_WEBHOOK_URL "
+                "or create the block, then `newsflow server alerts`)")
     worker_pid = running_pid(cfg.state_dir, "worker")
     if worker_pid is None:
+        say(f"starting a worker on {cfg.pool} (log {cfg.state_dir / 'worker.log'})")
         worker_env = {k: v for k, v in env.items()
                       if k not in {"NEWSFLOW_PROJECT_DIR", "NEWSFLOW_SCHEDULE_INTERVAL_S"}}
         worker_env.update(cfg.worker_env)
@@ -155,9 +177,28 @@ def up(cfg: ServerConfig) -> dict[str, Any]:
             _prefect(), "worker", "start", "--pool", cfg.pool, "--type", "process"], worker_env)
     info = {"api_url": cfg.api_url, "ui_url": cfg.ui_url, "server_pid": server_pid,
             "worker_pid": worker_pid, "pool": cfg.pool, "state_dir": str(cfg.state_dir),
-            "started_at": datetime.now(UTC).isoformat()}
+            "alerts": alerts, "started_at": datetime.now(UTC).isoformat()}
     (cfg.state_dir / "server.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
     return info
+
+
+def install_alerts(cfg: ServerConfig, interval_s: int) -> list[str]:
+    """newsflow's alert automations on this server (flows/alerts.py); their names."""
+    from prefect.settings import PREFECT_API_KEY, PREFECT_API_URL, temporary_settings
+
+    from flows.alerts import install_automations
+
+    assert cfg.alert_block is not None
+    with temporary_settings(updates={PREFECT_API_URL: cfg.api_url},
+                            restore_defaults={PREFECT_API_KEY}):
+        try:
+            return install_automations(cfg.alert_block, cfg.alert_webhook_url,
+                                       interval_s=interval_s)
+        except NewsflowError:
+            raise
+        except Exception as exc:
+            raise ServerError(f"could not create the alert automations on {cfg.api_url}: "
+                              f"{type(exc).__name__}: {exc}") from exc
 
 
 def down(state_dir: Path, *, grace_s: float = 20.0) -> dict[str, list[int]]:
@@ -318,3 +359,105 @@ def flow_runs(api_url: str, *, upcoming: bool, limit: int = 10) -> list[dict[str
         (r.get("start_time") or r.get("expected_start_time")),
         "id": r["id"],
     } for r in runs]
+
+
+# -- the temporary server of one `newsflow run` -------------------------------------------------
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child, between fork and exec
+    """In the child before exec: its own session (a Ctrl-C at the terminal reaches the run,
+    not its server) and SIGKILL when the process that started it dies (even by SIGKILL)."""
+    os.setsid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: the watchdog in the command line still ends it
+
+
+class TemporaryServer:
+    """A Prefect API server for one run, started as this process's child on a free port of
+    127.0.0.1: in its own session (a Ctrl-C meant for the run never stops it under the run's
+    feet) and set to die with this process (PR_SET_PDEATHSIG, and a watchdog on our PID for
+    systems without it), so a killed run leaves no server behind (issue 18). ``stop`` ends it.
+
+    It replaces Prefect's own ephemeral server, which shares the run's process group and
+    gives up after a fixed wait."""
+
+    def __init__(self, *, log_file: Path | None = None) -> None:
+        self.port = free_port()
+        self.log_file = log_file
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def command(self) -> list[str]:
+        """The server itself: Prefect's API app under uvicorn, one process (as Prefect's own
+        ephemeral server runs it)."""
+        import prefect
+
+        watchdog = (f"import os,sys,threading,time\n"
+                    f"def watch():\n"
+                    f"    while os.getppid() == {os.getpid()}: time.sleep(1)\n"
+                    f"    os._exit(0)\n"
+                    f"threading.Thread(target=watch, daemon=True).start()\n"
+                    f"import runpy; sys.argv[0] = 'uvicorn'\n"
+                    f"runpy.run_module('uvicorn', run_name='__main__')\n")
+        return [sys.executable, "-c", watchdog,
+                "--app-dir", str(Path(prefect.__file__).parent.parent), "--factory",
+                "prefect.server.api.server:create_app", "--host", "127.0.0.1",
+                "--port", str(self.port), "--log-level", "error", "--lifespan", "on"]
+
+    def start(self) -> TemporaryServer:
+        env = {**PREFECT_DEFAULTS, **os.environ, "PREFECT_UI_ENABLED": "0",
+               "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+        env.pop("PREFECT_API_URL", None)
+        env.pop("PREFECT_API_KEY", None)
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        try:
+            self.process = subprocess.Popen(  # preexec_fn: its own session, die with us
+                self.command(), env=env, stdin=subprocess.DEVNULL, stdout=out,
+                stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+        finally:
+            if self.log_file:
+                out.close()  # type: ignore[union-attr]
+        return self
+
+    def wait(self, timeout_s: float) -> bool:
+        """Wait until the API answers; False after ``timeout_s`` or if the server exited."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                return False
+            if is_healthy(self.api_url):
+                return True
+            time.sleep(0.5)
+        return False
+
+    def stop(self, grace_s: float = 5.0) -> None:
+        """SIGTERM, then SIGKILL after ``grace_s``; idempotent."""
+        proc, self.process = self.process, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """Whether nothing listens on ``host:port`` yet (``server up`` fails fast otherwise)."""
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True

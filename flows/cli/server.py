@@ -32,26 +32,63 @@ def up(
     interval: Annotated[int | None, typer.Option(
         help="Seconds between scheduled pipeline runs (default NEWSFLOW_SCHEDULE_INTERVAL_S, "
              "else 900).")] = None,
+    wait: Annotated[float | None, typer.Option(
+        help="Seconds to wait for the server's API to answer (default NEWSFLOW_PREFECT_WAIT_S, "
+             "240).", min=1)] = None,
     project_dir: Annotated[Path, typer.Option(help="The newsflow checkout.")] = Path("."),
     state_dir: StateOption = DEFAULT_STATE,
 ) -> None:
-    """Start the Prefect server, create the work pool, deploy prefect.yaml and start a worker."""
-    settings()  # the worker's flow runs read the same NEWSFLOW_* variables: check them first
+    """Start the Prefect server, create the work pool, deploy prefect.yaml, create the alert
+    automations and start a worker; each step is printed as it starts."""
+    config = settings()  # the worker's flow runs read the same NEWSFLOW_* variables: check them
     cfg = server.ServerConfig(
         project_dir=project_dir.resolve(), state_dir=state_dir.resolve(),
-        port=port or server.free_port(), interval_s=interval)
+        port=port or server.free_port(), interval_s=interval,
+        startup_timeout_s=wait or config.prefect_wait_s, alert_block=config.alert_block,
+        alert_webhook_url=config.alert_webhook_url)
     try:
-        with console.status("starting Prefect server, work pool, deployments and worker..."):
-            info = server.up(cfg)
+        info = server.up(cfg, say=lambda step: console.print(f"- {step}"))
     except server.ServerError as exc:
         raise server.ServerError(
-            str(exc), advice=f"`newsflow server down --state-dir {state_dir}` stops what was "
-                             "started") from exc
+            str(exc), advice=exc.advice or f"`newsflow server down --state-dir {state_dir}` "
+                                           "stops what was started") from exc
     console.print(f"Prefect UI: [bold]{info['ui_url']}[/bold]   "
                   f"(server pid {info['server_pid']}, worker pid {info['worker_pid']}, "
                   f"pool {info['pool']})")
+    if info["alerts"]:
+        console.print(f"Alerts: {len(info['alerts'])} automations notify through "
+                      f"{config.alert_block}")
     console.print(f"Use it from a shell: export PREFECT_API_URL={info['api_url']}")
     console.print(f"Logs and PID files: {cfg.state_dir}.  Stop: newsflow server down")
+
+
+@app.command()
+@reports_errors
+def alerts(
+    interval: Annotated[int | None, typer.Option(
+        help="Seconds between scheduled pipeline runs: a run not completed within twice this "
+             "alerts (default NEWSFLOW_SCHEDULE_INTERVAL_S, else 900).")] = None,
+) -> None:
+    """Create (or replace) the alert automations on the Prefect API of PREFECT_API_URL (the
+    systemd path; `server up` does this itself)."""
+    from flows.alerts import install_automations
+
+    config = settings()
+    api = os.environ.get("PREFECT_API_URL")
+    if not api or not server.is_healthy(api):
+        raise server.ServerError(f"no Prefect API answers at {api or '(PREFECT_API_URL unset)'}",
+                                 advice="export PREFECT_API_URL=http://127.0.0.1:4200/api")
+    names = install_automations(
+        config.alert_block, config.alert_webhook_url,
+        interval_s=server.interval_setting(interval) or server.DEFAULT_INTERVAL_S)
+    if not names:
+        raise server.ServerError(f"no notification block {config.alert_block} on {api}",
+                                 advice="set NEWSFLOW_ALERT_WEBHOOK_URL, or create the block "
+                                        "(docs/operations.md, 'Alerts') and name it in "
+                                        "NEWSFLOW_ALERT_BLOCK")
+    for name in names:
+        console.print(f"- {name}")
+    console.print(f"{len(names)} automations notify through {config.alert_block}")
 
 
 @app.command()

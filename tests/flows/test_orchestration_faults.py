@@ -205,8 +205,16 @@ def interrupt(settings: Settings, sig: signal.Signals) -> dict[str, Any]:
         assert line == "in-transaction\n", (line, err_file.read_text())
         children = psutil.Process(run.pid).children(recursive=True)
         assert children, "the extraction pool should have live workers at this point"
+        # how the process treats signals right now (SigBlk/SigIgn/SigCgt bit masks): a hang
+        # after the signal is then told apart from a signal that never arrived
+        masks = [line for line in Path(f"/proc/{run.pid}/status").read_text().splitlines()
+                 if line.startswith(("SigBlk", "SigIgn", "SigCgt"))]
         run.send_signal(sig)
-        run.wait(timeout=60)
+        try:
+            run.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"no exit 60 s after {sig.name}; before it: {masks}; "
+                                 f"stderr: {err_file.read_text()[-3000:]}") from None
         out, err = "", err_file.read_text()
     finally:
         if run.poll() is None:
@@ -254,7 +262,8 @@ def interrupted(sample: SampleServer, tmp_path_factory: pytest.TempPathFactory
 
 
 # slow: in the full default suite (not alone, not with its own module) the interrupted
-# subprocess outlived the 60 s wait on CI-like clean clones; see the stop-10 note
+# subprocess outlived the 60 s wait on CI-like clean clones; see the stop-10 note. Cause not
+# found yet: a timeout now reports the process's signal masks (blocked/ignored SIGINT?)
 @pytest.mark.slow
 def test_case_77_sigint_inside_a_transaction_rolls_it_back_and_stops_the_workers(
         interrupted: tuple[Settings, dict[str, Any]]) -> None:
@@ -271,7 +280,8 @@ def test_case_77_sigint_inside_a_transaction_rolls_it_back_and_stops_the_workers
 
 
 # slow: in the full default suite (not alone, not with its own module) the interrupted
-# subprocess outlived the 60 s wait on CI-like clean clones; see the stop-10 note
+# subprocess outlived the 60 s wait on CI-like clean clones; see the stop-10 note. Cause not
+# found yet: a timeout now reports the process's signal masks (blocked/ignored SIGINT?)
 @pytest.mark.slow
 def test_case_77_the_ledger_shows_the_interrupted_stage_cancelled(
         interrupted: tuple[Settings, dict[str, Any]]) -> None:
@@ -280,7 +290,8 @@ def test_case_77_the_ledger_shows_the_interrupted_stage_cancelled(
 
 
 # slow: in the full default suite (not alone, not with its own module) the interrupted
-# subprocess outlived the 60 s wait on CI-like clean clones; see the stop-10 note
+# subprocess outlived the 60 s wait on CI-like clean clones; see the stop-10 note. Cause not
+# found yet: a timeout now reports the process's signal masks (blocked/ignored SIGINT?)
 @pytest.mark.slow
 def test_case_77_the_next_run_resumes_and_equals_a_clean_run(
         interrupted: tuple[Settings, dict[str, Any]], clean_run: Path) -> None:

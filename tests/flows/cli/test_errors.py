@@ -25,9 +25,12 @@ from transforms.errors import (
     NothingFoundError,
     QueryError,
     ResourceError,
+    RunCancelledError,
+    RunFailedError,
     ServiceError,
     StoreBusyError,
     StoreDamagedError,
+    ValidationFailedError,
 )
 from warehouse.health import LowDiskSpaceError, WalRecoveryError
 from warehouse.lock import LockedError
@@ -40,6 +43,7 @@ KIND_CODES = [
     (ConfigError, 2), (InputError, 2), (MissingStoreError, 2), (ResourceError, 2),
     (StoreBusyError, 75), (StoreDamagedError, 1), (NetworkError, 1), (ServiceError, 1),
     (QueryError, 1), (NothingFoundError, 1), (IncompleteError, 1), (NewsflowError, 1),
+    (RunFailedError, 69), (ValidationFailedError, 65), (RunCancelledError, 130),
 ]
 
 
