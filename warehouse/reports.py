@@ -15,7 +15,6 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from transforms.articles import extractor_version_key
 from transforms.errors import StoreBusyError
 from warehouse.access import connect_reader
 from warehouse.lock import LockedError
@@ -104,11 +103,7 @@ def quarantine_by_reason(con: duckdb.DuckDBPyConnection, since: date) -> pd.Data
 
 def worst_sources(con: duckdb.DuckDBPyConnection, since: date, limit: int = 10) -> pd.DataFrame:
     """The sources with the largest share of pages that are not articles, since ``since``."""
-    # oldest to newest, as core.articles chooses the current version (digits compare as numbers)
-    versions = sorted((str(r[0]) for r in con.execute(sql("extractor_versions")).fetchall()),
-                      key=extractor_version_key)
-    return con.execute(sql("worst_sources"),
-                       {"versions": versions, "since": since, "limit": limit}).df()
+    return con.execute(sql("worst_sources"), {"since": since, "limit": limit}).df()
 
 
 def article_texts(con: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[str, str | None]:
