@@ -59,8 +59,12 @@ def published_db(published_dir: Path) -> Path:
     return analytics_db_path(Path(published_dir))
 
 
-def connect_published(published_dir: Path, store: Path | None = None) -> duckdb.DuckDBPyConnection:
+def connect_published(published_dir: Path, store: Path | None = None, *, fenced: bool = True
+                      ) -> duckdb.DuckDBPyConnection:
     """The published copy, read-only, with file access fenced to ``published_dir`` (see module).
+
+    ``fenced=False`` leaves file access open, for newsflow's own queries that write files
+    (``newsflow export``): never for SQL an analyst typed.
 
     A copy that does not exist yet is ``MissingStoreError`` naming the store when that is
     missing too (``store``), else the copy; a copy held open for writing by another program
@@ -86,6 +90,8 @@ def connect_published(published_dir: Path, store: Path | None = None) -> duckdb.
     try:
         load_fts(con)
         con.execute("SET TimeZone = 'UTC'")
+        if not fenced:
+            return con
         con.execute("SET autoinstall_known_extensions = false")
         con.execute("SET autoload_known_extensions = false")
         con.execute("SET allowed_directories = $dirs", {"dirs": [f"{folder}/"]})
@@ -95,6 +101,20 @@ def connect_published(published_dir: Path, store: Path | None = None) -> duckdb.
         con.close()
         raise
     return con
+
+
+def require_views(con: duckdb.DuckDBPyConnection, *names: str) -> None:
+    """Refuse, in one line, a copy published by an older release that lacks a view a command
+    reads (a stale copy is not a bug: the next publish brings it)."""
+    have = {r[0] for r in con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE NOT internal AND (schema_name = 'analytics' "
+        "OR (database_name = 'analytics' AND schema_name = 'main'))").fetchall()}
+    missing = [n for n in names if n not in have]
+    if missing:
+        raise MissingStoreError(
+            f"the analyst copy has no {', '.join('analytics.' + n for n in missing)} "
+            "(published by an older release)",
+            advice="`newsflow reindex` (or the next run) republishes it")
 
 
 def connect_store(db_path: Path) -> duckdb.DuckDBPyConnection:
@@ -123,15 +143,24 @@ def statements(con: duckdb.DuckDBPyConnection, sql: str) -> list[duckdb.Statemen
     return found
 
 
-def run(con: duckdb.DuckDBPyConnection, sql: str) -> duckdb.DuckDBPyConnection | None:
+def run(con: duckdb.DuckDBPyConnection, sql: str, *, checked: bool = True
+        ) -> duckdb.DuckDBPyConnection | None:
     """Run ``sql`` (one or more statements) on the analyst copy; the last one's result.
 
-    Every statement is checked before any runs (a refused one anywhere runs none). DuckDB's own
-    refusals (a file outside the copy, a locked setting) become ``RefusedError``; other
+    Every statement is checked before any runs (a refused one anywhere runs none);
+    ``checked=False`` (an operator on the read-only store, ``--store``) skips that check. DuckDB's
+    own refusals (a file outside the copy, a locked setting) become ``RefusedError``; other
     failures ``QueryError``.
     """
+    if not checked:
+        try:
+            found = con.extract_statements(sql)
+        except duckdb.Error as exc:
+            raise QueryError(_first_line(exc)) from None
+    else:
+        found = statements(con, sql)
     result = None
-    for statement in statements(con, sql):
+    for statement in found:
         result = execute(con, statement)
     return result
 

@@ -56,6 +56,22 @@ def _quoted(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+def view_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
+    """(analytics.view, rows) for every analyst view of the published copy."""
+    counts = []
+    for (name,) in con.execute(sql("published_views")).fetchall():
+        row = con.execute(f"SELECT count(*) FROM analytics.{_quoted(name)}").fetchone()
+        counts.append((f"analytics.{name}", int(row[0]) if row else 0))
+    return counts
+
+
+def freshness(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
+    """When the published copy was published, by which run, its generation and articles."""
+    cur = con.execute(sql("freshness"))
+    row = cur.fetchone() or ()
+    return {d[0]: v for d, v in zip(cur.description or [], row, strict=False)}
+
+
 def latest_runs(con: duckdb.DuckDBPyConnection, limit: int = 12) -> pd.DataFrame:
     """The latest stage runs from the ledger, newest first."""
     return con.execute(sql("latest_runs"), {"limit": limit}).df()
@@ -121,6 +137,7 @@ def analyst_views(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return con.execute(sql("views")).df()
 
 
-def view_columns(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> pd.DataFrame:
-    """A view's (or table's) columns with their types and comments."""
+def view_columns(con: duckdb.DuckDBPyConnection, schema: str, name: str | None) -> pd.DataFrame:
+    """A view's (or table's) columns with their types and comments; every view's when ``name``
+    is None. ``analytics`` names the schema in the store and the catalog of the published copy."""
     return con.execute(sql("columns"), {"schema": schema, "name": name}).df()

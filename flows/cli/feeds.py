@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from flows.cli.errors import input_file, reports_errors
-from flows.cli.options import DbOption, settings
+from flows.cli.options import DbOption, StoreOption, analyst_connection, settings
 from transforms.feedlist import FeedConfig, dump_feeds_yaml, load_feeds_yaml, parse_opml, to_opml
 
 app = typer.Typer(help="Feed list and feed health.", no_args_is_help=True)
@@ -33,12 +33,12 @@ def _read_yaml(path: Path) -> list[FeedConfig]:
 
 @app.command("list")
 @reports_errors
-def list_feeds(db: DbOption = None) -> None:
-    """Every feed with its status, why, and next poll."""
+def list_feeds(db: DbOption = None, store: StoreOption = False) -> None:
+    """Every feed with its status, why, and next poll (from the published analyst copy)."""
     from flows.cli.report import frame_table
-    from warehouse.reports import connect_read_only, feed_health
+    from warehouse.reports import feed_health
 
-    con = connect_read_only(settings(db).db_path)
+    con = analyst_connection(db, store)
     try:
         frame = feed_health(con)
     finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -28,3 +28,19 @@ def day(value: str | None) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise InputError(f"not a date: {value!r}", advice="use YYYY-MM-DD") from None
+
+StoreOption = Annotated[bool, typer.Option(
+    "--store", help="Operators: read the pipeline's private store (raw, core, quality) instead "
+                    "of the published analyst copy. Fails while a run writes, and a run that "
+                    "starts while it is open ends skipped_locked.")]
+
+
+def analyst_connection(db: Path | None, store: bool = False, *, fenced: bool = True) -> Any:
+    """The connection an analyst command reads: the published copy (fenced to its own files,
+    see warehouse.analyst), or with ``store`` the private store, read-only."""
+    from warehouse.analyst import connect_published, connect_store
+
+    config = settings(db)
+    if store:
+        return connect_store(config.db_path)
+    return connect_published(config.published_dir, config.db_path, fenced=fenced)
