@@ -370,6 +370,12 @@ def _comments(writer: _GenerationWriter) -> list[str]:
             "WHERE schema_name = 'analytics' AND comment IS NOT NULL ORDER BY 1, 2").fetchall():
         if name in views and _NAME.match(column):
             out.append(f"COMMENT ON COLUMN main.{name}.{column} IS {_literal_text(comment)}")
+    for name, (column, _) in PARTITIONED.items():
+        if name in views and writer.tables.get(name, {}).get("partitions"):
+            base = column.removesuffix("_day") + "_at"
+            out.append(f"COMMENT ON COLUMN main.{name}.{column} IS "
+                       + _literal_text(f"UTC day of {base}: the folder of the copy's files "
+                                       "(filter on it to read fewer files)."))
     return out
 
 
