@@ -100,6 +100,13 @@ def feed_health(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return con.execute(sql("feeds")).df()
 
 
+def latest_blocking(con: duckdb.DuckDBPyConnection) -> tuple[str, list[str], int] | None:
+    """(run, its failed blocking checks as "table: check", rows it quarantined) for the latest
+    run that ran checks; None when no run has."""
+    row = con.execute(sql("latest_blocking")).fetchone()
+    return (str(row[0]), list(row[1] or []), int(row[2])) if row else None
+
+
 def checks_per_stage(con: duckdb.DuckDBPyConnection, since: date) -> pd.DataFrame:
     """Runs and checks passed and failed per stage and table, since ``since``."""
     return con.execute(sql("checks_per_stage"), {"since": since}).df()

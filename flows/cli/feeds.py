@@ -35,6 +35,8 @@ def _read_yaml(path: Path) -> list[FeedConfig]:
 @reports_errors
 def list_feeds(db: DbOption = None, store: StoreOption = False) -> None:
     """Every feed with its status, why, and next poll (from the published analyst copy)."""
+    from rich.markup import escape
+
     from flows.cli.report import frame_table
     from warehouse.reports import feed_health
 
@@ -44,6 +46,15 @@ def list_feeds(db: DbOption = None, store: StoreOption = False) -> None:
     finally:
         con.close()
     console.print(frame_table(frame, title="feeds"))
+    # The facts an alert on a feed carries, one line each, for the feeds that need a person.
+    attention = frame[frame["status"].isin(["gone", "failing", "silent"])]
+    if attention.empty:
+        console.print(f"[green]all {len(frame)} feeds ok or new[/green]", highlight=False)
+    for row in attention.itertuples():
+        colour = "red" if row.status in {"gone", "failing"} else "yellow"
+        console.print(f"[{colour}]{row.status}[/{colour}] "
+                      + escape(f"{row.feed} ({row.outlet}): {row.why or 'no reason recorded'}"),
+                      highlight=False)
 
 
 @app.command("import")

@@ -25,10 +25,13 @@ def quality(
 ) -> None:
     """Per stage: checks passed and failed, the failed checks with their reasons, worst sources
     (from the published analyst copy)."""
+    from rich.markup import escape
+
     from warehouse.analyst import require_views
     from warehouse.reports import (
         checks_per_stage,
         failed_checks,
+        latest_blocking,
         quarantine_by_reason,
         worst_sources,
     )
@@ -37,6 +40,16 @@ def quality(
     con = analyst_connection(db, store)
     try:
         require_views(con, "checks", "quarantine", "source_pages")
+        latest = latest_blocking(con)
+        if latest is not None:
+            run, failing, quarantined = latest
+            if failing:
+                console.print(f"[red]latest run {escape(run)}: {len(failing)} blocking check(s) "
+                              f"failed[/red] ({quarantined} rows quarantined): "
+                              + escape(", ".join(failing)), highlight=False)
+            else:
+                console.print(f"[green]latest run {escape(run)}: no blocking check failed[/green]",
+                              highlight=False)
         console.print(frame_table(checks_per_stage(con, first), title="checks per stage"))
         failed = failed_checks(con, first)
         # One block per failed check (readable at any terminal width): what, how many, examples

@@ -232,3 +232,47 @@ def test_a_store_without_a_copy_says_so(tmp_path: Path) -> None:
     result = cli("stories", "--db", str(db))
     assert result.exit_code == 2
     assert result.stderr.startswith(f"no store: no published copy at {tmp_path}/analytics.duckdb")
+
+
+def test_feeds_list_names_the_feeds_that_need_a_person(store: Path) -> None:
+    result = cli("feeds", "list", "--db", str(store))
+    assert result.exit_code == 0, result.output
+    lines = [" ".join(line.split()) for line in result.stdout.splitlines()]
+    assert any(line.startswith("silent quiet news (quiet):") for line in lines), lines[-5:]
+    assert not any(line.startswith(("silent", "gone", "failing")) and "(quiet)" not in line
+                   for line in lines)  # the other feeds are ok
+
+
+def test_quality_names_the_latest_runs_failed_blocking_checks(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from warehouse.publish import publish
+
+    db = tmp_path / "newsflow.duckdb"
+    at = datetime(2026, 11, 20, 8, tzinfo=UTC)
+    check = {"stage": "core", "table_name": "core.articles", "suite": "core_articles",
+             "column_name": None, "observed_value": None, "element_count": 10,
+             "unexpected_sample": None, "why": "a page of boilerplate is not an article"}
+    with Store.open(db) as store:
+        store.insert("quality.validations", [
+            check | {"run_id": "old", "expectation": "older_failure", "success": False,
+                     "blocking": True, "unexpected_count": 1, "validated_at": at},
+            check | {"run_id": "new", "expectation": "not_mostly_boilerplate", "success": False,
+                     "blocking": True, "unexpected_count": 2,
+                     "validated_at": at.replace(hour=9)},
+            check | {"run_id": "new", "expectation": "a_warning", "success": False,
+                     "blocking": False, "unexpected_count": 3,
+                     "validated_at": at.replace(hour=9)}])
+        store.insert("quality.quarantine", [
+            {"run_id": "new", "stage": "core", "table_name": "core.articles", "event_id": k,
+             "reason": "core_articles.not_mostly_boilerplate", "quarantined_at": at}
+            for k in ("a", "b")])
+        publish(store, tmp_path / "published", run_id="new")
+    result = cli("quality", "--db", str(db))
+    assert result.exit_code == 0, result.output
+    first = " ".join(result.stdout.split("quarantined):")[0].split())
+    assert first == "latest run new: 1 blocking check(s) failed (2 rows"
+    assert "core.articles: not_mostly_boilerplate" in " ".join(result.stdout.split())
+    # the same report from the store, for operators
+    on_store = cli("quality", "--db", str(db), "--store")
+    assert on_store.exit_code == 0 and on_store.stdout == result.stdout
