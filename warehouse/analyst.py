@@ -28,6 +28,7 @@ and able to make a run skip while it is open, which is why no command takes it u
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from typing import Final
 
@@ -52,6 +53,14 @@ _WHY: Final = {
     "SET": "the session's settings are locked", "VARIABLE_SET": "the session is read-only",
     "UPDATE_EXTENSIONS": "it downloads code",
 }
+
+
+def session_examples() -> tuple[str, ...]:
+    """The example statements of the SQL session's banner (``warehouse/sql/session_examples.sql``)."""
+    text = resources.files("warehouse").joinpath("sql", "session_examples.sql").read_text(
+        encoding="utf-8")
+    return tuple(line.strip() for line in text.splitlines()
+                 if line.strip() and not line.startswith("--"))
 
 
 def published_db(published_dir: Path) -> Path:

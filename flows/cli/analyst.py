@@ -29,19 +29,15 @@ from flows.cli.options import (
     settings,
 )
 from transforms.errors import InputError, MissingStoreError, NewsflowError, NothingFoundError
+from warehouse.analyst import session_examples
+from warehouse.reports import freshness
 
 log = logging.getLogger(__name__)
 console = Console()
 err = Console(stderr=True)
 
-# The banner's examples: each must run on the published copy (tests/flows/test_analyst_sql.py).
-EXAMPLES: Final = (
-    "SELECT outlet, count(*) AS articles FROM analytics.articles GROUP BY ALL ORDER BY 2 DESC;",
-    "SELECT rank, outlet, title FROM analytics.search('election results') LIMIT 5;",
-    "SELECT headline, first_outlet, outlets FROM analytics.stories ORDER BY outlets DESC LIMIT 5;",
-    "DESCRIBE analytics.stories;",
-    "SELECT * FROM analytics.published;",
-)
+# The banner's examples: each must run on the published copy (tests/flows/test_analyst_surface.py).
+EXAMPLES: Final = session_examples()
 _DOTS: Final = """\
   .tables          the analyst views      .schema [VIEW]   columns, types and meaning
   .format FMT      table | csv | json     .quit            leave (or Ctrl-D)"""
@@ -54,9 +50,9 @@ def banner(con: Any, on_store: bool) -> str:
     else:
         where = "newsflow SQL on the published analyst copy (read-only)"
         with contextlib.suppress(Exception):
-            at, run, generation = con.execute(
-                "SELECT published_at, run_id, generation FROM analytics.published").fetchone()
-            where += f", published {at:%Y-%m-%d %H:%M} UTC by run {run} (generation {generation})"
+            fresh = freshness(con)
+            where += (f", published {fresh['published_at']:%Y-%m-%d %H:%M} UTC by run "
+                      f"{fresh['run_id']} (generation {fresh['generation']})")
     lines = [where + ".", "End a statement with ';'. Examples:", *(f"  {e}" for e in EXAMPLES),
              _DOTS]
     return "\n".join(lines)
