@@ -276,3 +276,11 @@ def test_quality_names_the_latest_runs_failed_blocking_checks(tmp_path: Path) ->
     # the same report from the store, for operators
     on_store = cli("quality", "--db", str(db), "--store")
     assert on_store.exit_code == 0 and on_store.stdout == result.stdout
+
+
+def test_status_on_the_store_is_the_operators(store: Path) -> None:
+    on_store = cli("status", "--db", str(store), "--store")
+    assert on_store.exit_code == 0, on_store.output
+    assert "raw.feed_entries" in on_store.stdout and "analytics.articles" not in on_store.stdout
+    on_copy = cli("status", "--db", str(store))
+    assert "raw.feed_entries" not in on_copy.stdout
