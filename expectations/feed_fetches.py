@@ -19,7 +19,7 @@ COLUMNS: tuple[str, ...] = (
     "attempt", "final_url", "redirect_chain", "status", "error_class", "error_detail",
     "not_modified", "etag", "last_modified", "retry_after_s", "headers", "content_type",
     "body_sha256", "body_bytes", "elapsed_ms", "parse_outcome", "parse_reason", "feed_version",
-    "bozo", "entry_count", "feed_title", "ttl_minutes",
+    "bozo", "entry_count", "feed_title", "ttl_minutes", "entries_left_out",
 )
 
 
@@ -54,4 +54,8 @@ def checks() -> tuple[Check, ...]:
         Check("entry_count_non_negative", "ExpectColumnValuesToBeBetween",
               {"column": "entry_count", "min_value": 0}, BLOCKING,
               "a count of entries cannot be negative"),
+        Check("no_entries_left_out", "ExpectColumnValuesToBeBetween",
+              {"column": "entries_left_out", "min_value": 0, "max_value": 0}, WARNING,
+              "a document had more entries than the per-fetch cap (FeedOptions.max_entries); the "
+              "rest were counted in entries_left_out, not ingested (FAULTS case 36)"),
     )

@@ -15,7 +15,7 @@ from flows.checks import check_batch
 from flows.runs import current_run_id, flow_result, run_as_writer, run_task
 from flows.settings import Settings, load_feed_list, settings_for
 from transforms.feedlist import FeedConfig, feed_id
-from transforms.feeds import FeedOutcome, ParsedFeed
+from transforms.feeds import FeedOptions, FeedOutcome, ParsedFeed
 from warehouse import feeds as feedstate
 from warehouse.articles import refresh_linked
 from warehouse.checks import mark_pending
@@ -41,9 +41,12 @@ def parse_all(settings: Settings, attempts: list[list[FetchResult]]
     jobs = {(i, j): r for i, results in enumerate(attempts) for j, r in enumerate(results)
             if r.body is not None and r.error_class is None}
 
+    options = FeedOptions(max_entries=settings.feed_max_entries)
+
     def parse(r: FetchResult) -> ParsedFeed:
         return parse_feed_limited(r.body or b"", dict(r.headers), r.final_url or r.requested_url,
-                                  fetched_at=r.started_at, timeout_s=settings.parse_timeout_s)
+                                  fetched_at=r.started_at, timeout_s=settings.parse_timeout_s,
+                                  options=options)
 
     with ThreadPoolExecutor(max_workers=max(2, 2 * settings.workers())) as threads:
         return dict(zip(jobs, threads.map(parse, jobs.values()), strict=True))

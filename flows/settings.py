@@ -84,7 +84,18 @@ class Settings(BaseSettings):
     )
     extract_timeout_s: float = Field(30.0, description="Hard time limit per page extraction.")
     extract_memory_mb: int = Field(1024, description="Address-space limit per extraction worker.")
-    parse_timeout_s: float = Field(10.0, description="Hard time limit per feed parse.")
+    parse_timeout_s: float = Field(
+        10.0, description="Hard time limit per feed parse, per window of 1,000 entries (a feed "
+        "of 10,000 items gets ten times this).",
+    )
+    max_range_days: int = Field(
+        3660, ge=1, description="Longest --since/--until range (days, both included) that "
+        "backfill, rebuild and export-warc take; a longer one is refused before any work.",
+    )
+    feed_max_entries: int = Field(
+        50_000, ge=1, description="Entries kept per feed document; any beyond are counted in "
+        "raw.feed_fetches.entries_left_out and flagged by a warning check, never dropped unseen.",
+    )
     max_page_attempts: int = Field(
         3, description="Runs that may retry a page whose fetch failed with a retryable error."
     )

@@ -56,7 +56,12 @@ class FeedOutcome(StrEnum):
 class FeedOptions:
     """Limits for one parse. Every cap sets the entry's or feed's ``truncated`` flag."""
 
-    max_entries: int = 2000
+    # Entries kept per document; the rest are counted in ``ParsedFeed.left_out`` (stored, and
+    # checked). Far above any real feed: a 10,000-item feed keeps all 10,000 (FAULTS case 36).
+    max_entries: int = 50_000
+    # A document with more entries than this is parsed in windows of this many (head + entries
+    # + tail, each well-formed), so feedparser's memory is bounded by a window, not the document.
+    window_entries: int = 1000
     max_title_chars: int = 1000
     max_summary_chars: int = 20_000
     max_content_chars: int = 200_000
@@ -111,6 +116,7 @@ class ParsedFeed:
     ttl_minutes: int | None
     entries: tuple[FeedEntry, ...]
     truncated: bool
+    left_out: int = 0  # entries found beyond ``max_entries``: not parsed, not ingested
 
 
 # feedparser flags these although the document parsed strictly: the entries are complete.
@@ -170,67 +176,93 @@ def _parse(body: bytes, headers: Mapping[str, str], base_url: str, fetched_at: d
     safe = neutralise(body, options.max_author_bytes, options.max_tags * 2)
     if safe.unsafe:
         return failed(FeedOutcome.UNSAFE, safe.unsafe[: options.max_reason_chars], bozo=True)
-    data, cut = _cut_entries(safe.data, options.max_entries)
+    windows, left_out = entry_windows(safe.data, options.window_entries, options.max_entries)
     response_headers = {"content-type": lowered.get("content-type", "application/xml")}
     if "content-language" in lowered:
         response_headers["content-language"] = lowered["content-language"]
-    d = feedparser.parse(io.BytesIO(data), response_headers=response_headers,
-                         # Both off: every field becomes text through textclean, and
-                         # feedparser's sanitizer is quadratic on unclosed comments.
-                         sanitize_html=False, resolve_relative_uris=False)
+    d: Any = None
+    exc: Any = None
+    bozo = False
+    fields: list[_Fields] = []
+    for window in windows:
+        part = feedparser.parse(io.BytesIO(window), response_headers=response_headers,
+                                # Both off: every field becomes text through textclean, and
+                                # feedparser's sanitizer is quadratic on unclosed comments.
+                                sanitize_html=False, resolve_relative_uris=False)
+        d = d if d is not None else part  # the feed's own fields: from the first window
+        if part.get("bozo"):
+            bozo = True
+            found = part.get("bozo_exception")
+            # the first exception that matters: a benign one only when there is no other
+            if exc is None or (type(exc).__name__ in _BENIGN_BOZO and found is not None
+                               and type(found).__name__ not in _BENIGN_BOZO):
+                exc = found
+        fields += [_fields_from_feedparser(e, options) for e in part.get("entries") or []]
+        del part
     version = d.get("version") or None
     if safe.netscape and version == "rss091u":
         version = "rss091n"
-    bozo = bool(d.get("bozo"))
-    exc = d.get("bozo_exception")
     reason = _reason(exc, options) if bozo and exc is not None else None
     notes = [*repaired, *safe.notes]
     if notes:
         reason = "; ".join([*notes, *([reason] if reason else [])])[: options.max_reason_chars]
-    raw_entries = list(d.get("entries") or [])
     benign = not bozo or type(exc).__name__ in _BENIGN_BOZO
-    if not version and not raw_entries:
+    if not version and not fields:
         if _HTML_HINT.search(body[:4096]):
             return failed(FeedOutcome.NOT_A_FEED, "an HTML page, not a feed", bozo=bozo)
         if benign:
             return failed(FeedOutcome.NOT_A_FEED, reason or "no feed element found", bozo=bozo)
         return failed(FeedOutcome.MALFORMED, reason, bozo=bozo)
-    if not benign and not raw_entries:
+    if not benign and not fields:
         return failed(FeedOutcome.MALFORMED, reason, bozo=bozo, version=version)
     outcome = FeedOutcome.OK if benign and not notes else FeedOutcome.RECOVERED
-    truncated = cut or len(raw_entries) > options.max_entries
-    entries = build_entries(
-        [_fields_from_feedparser(e, options) for e in raw_entries[: options.max_entries]],
-        base_url, fetched_at, options)
+    left_out += max(0, len(fields) - options.max_entries)  # a document no window split saw
+    entries = build_entries(fields[: options.max_entries], base_url, fetched_at, options)
     feed = d.get("feed") or {}
     title, _ = clean_text(_s(feed.get("title")), options.max_title_chars, single_line=True)
     link, _ = resolve_link(_s(feed.get("link")), base_url, options)
     language, _ = clean_text(_s(feed.get("language")), 35, single_line=True, markup=False)
     return ParsedFeed(outcome, reason, version, bozo, title, link, language,
-                      _ttl_minutes(feed), entries, truncated)
+                      _ttl_minutes(feed), entries, left_out > 0, left_out)
 
 
 _ENTRY_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s>/]")
 _ENTRY_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?(?:item|entry)\s*>")
 
 
-def _cut_entries(data: bytes, max_entries: int) -> tuple[bytes, bool]:
-    """Keep the first ``max_entries`` entries of a huge document before parsing it.
+def parse_windows(data: bytes, options: FeedOptions) -> int:
+    """How many windows ``parse_feed`` will parse this document in (1 for most feeds): the unit
+    of a parse's time limit. A cheap scan for entry start tags, no parse."""
+    found = sum(1 for _ in _ENTRY_START.finditer(data))
+    return max(1, -(-min(found, options.max_entries) // options.window_entries))
 
-    The document is cut where entry N+1 starts and closed with its own tail (whatever follows
-    the last entry: ``</channel></rss>``, ``</feed>``), so a 100,000-item feed costs what a
-    2,000-item one does, and stays well-formed (FAULTS case 36). UTF-16/32 documents are left
-    to the cap after parsing.
+
+def entry_windows(data: bytes, size: int, limit: int) -> tuple[list[bytes], int]:
+    """Split a document of many entries into well-formed documents of at most ``size`` each.
+
+    Each window is the document's head (everything before the first entry), a run of entries,
+    and the document's tail (whatever follows the last entry: ``</channel></rss>``,
+    ``</feed>``). At most ``limit`` entries are kept, in document order; the count of entries
+    beyond it is returned with the windows (FAULTS case 36: parse memory bounded by a window,
+    nothing dropped unseen). A document of ``size`` entries or fewer is returned whole, and
+    UTF-16/32 documents are left whole to the cap after parsing.
     """
     if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:4]:
-        return data, False
-    starts = _ENTRY_START.finditer(data)
-    cut_at = next((m.start() for i, m in enumerate(starts) if i == max_entries), None)
-    if cut_at is None:
-        return data, False
-    ends = deque(_ENTRY_END.finditer(data, cut_at), maxlen=1)  # only the last one matters
-    tail = data[ends[0].end():] if ends else b""
-    return data[:cut_at] + tail, True
+        return [data], 0
+    starts = [m.start() for m in _ENTRY_START.finditer(data)]
+    if len(starts) <= size and len(starts) <= limit:
+        return [data], 0
+    left_out = max(0, len(starts) - limit)
+    ends = deque(_ENTRY_END.finditer(data, starts[-1]), maxlen=1)  # only the last one matters
+    last_end = ends[0].end() if ends else len(data)
+    head, tail = data[: starts[0]], data[last_end:]
+    kept = starts[:limit]
+    windows = []
+    for first in range(0, len(kept), size):
+        following = min(first + size, len(kept))  # the first entry this window leaves out
+        stop = starts[following] if following < len(starts) else last_end
+        windows.append(head + data[kept[first]: stop] + tail)
+    return windows, left_out
 
 
 def _reason(exc: object, options: FeedOptions) -> str:
@@ -463,13 +495,14 @@ def _parse_json(body: bytes, base_url: str, fetched_at: datetime,
     version = "json11" if version_url.rstrip("/").endswith("1.1") else "json1"
     fields = [_fields_from_json(i, options) for i in items[: options.max_entries]
               if isinstance(i, dict)]
+    left_out = max(0, len(items) - options.max_entries)
     title, _ = clean_text(_s(doc.get("title")), options.max_title_chars, single_line=True,
                           markup=False)
     link, _ = resolve_link(_s(doc.get("home_page_url")), base_url, options)
     language, _ = clean_text(_s(doc.get("language")), 35, single_line=True, markup=False)
     return ParsedFeed(FeedOutcome.OK, None, version, False, title, link, language, None,
                       build_entries(fields, base_url, fetched_at, options),
-                      len(items) > options.max_entries)
+                      left_out > 0, left_out)
 
 
 def _fields_from_json(item: Mapping[str, Any], options: FeedOptions) -> _Fields:

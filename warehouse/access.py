@@ -32,12 +32,14 @@ from warehouse.store import Store
 
 @contextmanager
 def open_writer(db_path: Path | str, *, min_free_mb: int, wait_s: float = 0.0,
-                migrate: bool = True, memory_limit: str | None = None) -> Iterator[Store]:
+                migrate: bool = True, memory_limit: str | None = None,
+                accept_torn_tail: bool = False) -> Iterator[Store]:
     """The store, open to write, under the writer lock; closed (and checkpointed) on exit.
 
     ``wait_s`` > 0 retries a held writer lock once a second for that long (a backfill waiting
     for a scheduled run to finish); 0 gives up at once. ``migrate=False`` only connects (a
-    backfill's later chunks, after its first one migrated).
+    backfill's later chunks, after its first one migrated). ``accept_torn_tail`` is the WAL
+    runbook's explicit step (``newsflow store recover --accept-torn-tail``, see health.check_wal).
     """
     if lake.is_lake(db_path):
         with lake.LakeStore.open_lake(lake.LakeSpec.parse(db_path), migrate_schema=migrate) as store:
@@ -56,7 +58,7 @@ def open_writer(db_path: Path | str, *, min_free_mb: int, wait_s: float = 0.0,
                 time.sleep(1.0)
         preflight(path, min_free_mb * 2**20)
         try:
-            check_wal(path)
+            check_wal(path, accept_torn_tail=accept_torn_tail)
             if migrate:
                 store = Store.open(path, memory_limit=memory_limit)
             else:

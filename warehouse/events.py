@@ -145,6 +145,7 @@ def feed_fetch_row(
             "feed_version": parsed.version,
             "bozo": parsed.bozo,
             "entry_count": len(parsed.entries),
+            "entries_left_out": parsed.left_out,
             "feed_title": parsed.title,
             "ttl_minutes": parsed.ttl_minutes,
         }

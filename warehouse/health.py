@@ -31,10 +31,11 @@ from warehouse.store import Store
 
 log = logging.getLogger(__name__)
 
-RUNBOOK = ("runbook (docs/operations.md, 'WAL left after a crash'): stop the schedule; keep both "
-           "files; then either restore the last backup, or accept the loss (open once with "
-           "accept_torn_tail=True, which replays every complete commit), then re-fetch the "
-           "lost window with `newsflow run` / `newsflow backfill`")
+RUNBOOK = ("runbook (docs/operations.md, 'A WAL left after a crash'): stop the schedule; run "
+           "`newsflow store recover` to see what the WAL holds; then either restore the last "
+           "backup, or accept the loss with `newsflow store recover --accept-torn-tail` (every "
+           "complete commit is replayed, the rest dropped; all bytes stay in the kept copy), then "
+           "re-fetch the lost window with `newsflow run` / `newsflow backfill`")
 
 
 class LowDiskSpaceError(ResourceError, RuntimeError):
@@ -175,6 +176,10 @@ def check_wal(db_path: Path | str, *, accept_torn_tail: bool = False) -> Path | 
     if scan is not None and scan.tail_bytes:
         log.warning("accepting the loss of %d bytes at the end of %s (copy: %s)",
                     scan.tail_bytes, wal, kept)
+        # Cut the WAL after its last complete commit: DuckDB then replays every commit in it,
+        # where a WAL that ends mid-entry would be dropped whole. The cut bytes are in ``kept``.
+        with wal.open("r+b") as fh:
+            fh.truncate(scan.committed_end)
     try:
         con = duckdb.connect(str(db))
     except duckdb.Error as exc:

@@ -22,7 +22,14 @@ from typing import Any
 
 from pebble import ProcessExpired, ProcessPool
 
-from transforms.feeds import FeedOptions, FeedOutcome, ParsedFeed, failed, parse_feed
+from transforms.feeds import (
+    FeedOptions,
+    FeedOutcome,
+    ParsedFeed,
+    failed,
+    parse_feed,
+    parse_windows,
+)
 from workers import lean_spawn
 
 logger = logging.getLogger(__name__)
@@ -105,13 +112,17 @@ def parse_feed_limited(
     options: FeedOptions | None = None,
     timeout_s: float = 10.0,
 ) -> ParsedFeed:
-    """``parse_feed`` in a worker process, killed after ``timeout_s`` seconds of wall clock.
+    """``parse_feed`` in a worker process, killed after ``timeout_s`` seconds of wall clock
+    for each window of entries it parses (``transforms.feeds.parse_windows``): a big feed gets
+    a limit in proportion to its entries, a small pathological document only ``timeout_s``.
 
     Never raises: a timeout is ``PARSE_TIMEOUT``, a dead worker or an error in it is
     ``PARSE_CRASH``, each with a reason.
     """
-    kwargs = {"fetched_at": fetched_at, "options": options or FeedOptions()}
-    return run_limited(parse_feed, (body, dict(headers), base_url), kwargs, timeout_s, base_url)
+    options = options or FeedOptions()
+    kwargs = {"fetched_at": fetched_at, "options": options}
+    limit = timeout_s * parse_windows(body, options)
+    return run_limited(parse_feed, (body, dict(headers), base_url), kwargs, limit, base_url)
 
 
 def run_limited(fn: Callable[..., ParsedFeed], args: tuple[Any, ...], kwargs: dict[str, Any],

@@ -24,14 +24,16 @@ from flows.cli import feeds as cli_feeds
 from flows.cli import quality as cli_quality
 from flows.cli import report
 from flows.cli import server as cli_server
+from flows.cli import store as cli_store
 from flows.cli.errors import input_file, quiet_prefect_tracebacks, reports_errors
-from flows.cli.options import DbOption, StoreOption, analyst_connection, day, settings
+from flows.cli.options import DbOption, StoreOption, analyst_connection, day, day_range, settings
 from transforms.errors import IncompleteError, InputError, MissingStoreError, StoreBusyError
 
 app = typer.Typer(help="newsflow: an event-sourced news pipeline into DuckDB.",
                   no_args_is_help=True, add_completion=False)
 app.add_typer(cli_feeds.app, name="feeds")
 app.add_typer(cli_server.app, name="server")
+app.add_typer(cli_store.app, name="store")
 app.command()(cli_quality.quality)
 app.command("backfill")(cli_backfill.backfill)
 app.command("export-warc")(cli_backfill.export_warc)
@@ -171,7 +173,8 @@ def rebuild(
     from flows.runs import current_run_id
 
     config = settings(db)
-    first, last = day(since), day(until)
+    first, last = day_range(day(since, "--since"), day(until, "--until"),
+                            max_days=config.max_range_days)
     if not config.db_path.exists():  # a rebuild never creates a store
         raise MissingStoreError(f"no database at {config.db_path} yet")
     result = run_rebuild(config, run_id=current_run_id(), since=first, until=last,

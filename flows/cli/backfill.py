@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from flows.cli.errors import input_file, reports_errors
-from flows.cli.options import DbOption, settings
+from flows.cli.options import DbOption, day_range, settings
 from transforms.errors import IncompleteError, InputError
 
 console = Console()
@@ -73,7 +73,8 @@ def backfill(
     if not origins and source in FEED_LIST_SOURCES:
         with input_file(config.feeds_file, "feed list"):  # fail before the first day, not in it
             load_feed_list(config.feeds_file)
-    first, last = since.date(), until.date()
+    first, last = day_range(since.date(), until.date(), max_days=config.max_range_days)
+    assert first is not None and last is not None  # both options are required
     total = len(days(first, last)) * (len(origins) if origins and source != "raw" else 1)
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                         MofNCompleteColumn(), TimeElapsedColumn(), console=console)
@@ -114,8 +115,10 @@ def export_warc(
     from warehouse.warc import export_warc as write
 
     config = settings(db)
-    target = out or Path(f"newsflow-{since:%Y%m%d}-{until:%Y%m%d}.warc.gz")
-    lo, hi = bounds(since.date())[0], bounds(until.date())[1]
+    first, last = day_range(since.date(), until.date(), max_days=config.max_range_days)
+    assert first is not None and last is not None  # both options are required
+    target = out or Path(f"newsflow-{first:%Y%m%d}-{last:%Y%m%d}.warc.gz")
+    lo, hi = bounds(first)[0], bounds(last)[1]
     partial = target.with_name(target.name + ".part")
     with open_reader(config.db_path) as store, partial.open("wb") as fh:
         stats = write(store, fh, lo=lo, hi=hi)

@@ -42,7 +42,7 @@ def feed_fetches(n: int = 8) -> pd.DataFrame:
             "parse_outcome": "ok" if ok else None, "parse_reason": None,
             "feed_version": "rss20" if ok else None, "bozo": False if ok else None,
             "entry_count": 10 if ok else None, "feed_title": "News" if ok else None,
-            "ttl_minutes": None,
+            "ttl_minutes": None, "entries_left_out": 0 if ok else None,
         })
     return pd.DataFrame(rows)
 

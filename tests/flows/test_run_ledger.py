@@ -114,3 +114,20 @@ def test_a_failure_after_the_stages_fails_the_run(sample: SampleServer, tmp_path
                                "AND stage = 'run' AND status = 'failed'")
     assert stages["extract_articles"] == "ok" and stages["run"] == "failed"
     assert "No space left" in message
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("phase", ["ingest:before_commit", "fetch:after_commit",
+                                   "extract:after_commit",
+                                   "publish:generation_written", "publish:switched"])
+def test_a_run_killed_in_any_phase_never_shows_ok(sample: SampleServer, tmp_path: Path,
+                                                  phase: str) -> None:
+    feeds = _feeds(sample, tmp_path)
+    db = tmp_path / "ledger.duckdb"
+    killed = run(db, feeds, "killed-1", phase)
+    assert killed.returncode == -9, (phase, killed.stderr[-2000:])
+    assert _run_rows(db)["killed-1"] == ["running"]
+    assert _view_status(db, "killed-1") == "incomplete"
+    assert run(db, feeds, "next-1").returncode == 0
+    rows = _run_rows(db)
+    assert rows["killed-1"] == ["running", "died"] and rows["next-1"] == ["running", "ok"]

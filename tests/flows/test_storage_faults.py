@@ -306,3 +306,42 @@ def test_case_69_db_held_by_another_process_fails_fast_naming_the_pid(
     assert '"run_id": "locked-69"' in (tmp_path / "held.duckdb.skipped.jsonl").read_text()
     with Store.open(db) as store:
         assert store.count("raw.runs") == 0
+
+
+# -- 68: the runbook as a command --------------------------------------------------------------
+
+def _recover(db: Path, *extra: str) -> object:
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    return CliRunner().invoke(app, ["store", "recover", "--db", str(db), *extra])
+
+
+def test_case_68_store_recover_shows_a_torn_wal_then_accepts_its_loss_keeping_the_bytes(
+        killed_store: Path, tmp_path: Path) -> None:
+    whole = health.wal_path(killed_store).read_bytes()
+    scan = health.scan_wal(health.wal_path(killed_store))
+    assert scan is not None and scan.commits >= 2
+    # a torn write: a next commit's first entry, cut short after 40 of its bytes
+    start = whole.find(b"\xff\xff") + 2
+    torn = whole + whole[start: start + 40]
+    db = _copy(killed_store, tmp_path, torn)
+    torn_scan = health.scan_wal(health.wal_path(db))
+    assert torn_scan is not None and torn_scan.tail_bytes > 0 and torn_scan.commits >= 1
+    shown = _recover(db)
+    assert shown.exit_code == 1, shown.output  # type: ignore[attr-defined]
+    assert "--accept-torn-tail" in shown.stderr  # type: ignore[attr-defined]
+    assert f"{torn_scan.commits} complete commit(s)" in shown.stdout  # type: ignore[attr-defined]
+    assert "Traceback" not in shown.output  # type: ignore[attr-defined]
+    assert health.wal_path(db).read_bytes() == torn  # showing changed nothing
+    done = _recover(db, "--accept-torn-tail")
+    assert done.exit_code == 0, done.output  # type: ignore[attr-defined]
+    assert f"{torn_scan.tail_bytes} byte(s) dropped" in done.stdout  # type: ignore[attr-defined]
+    assert not health.wal_path(db).exists()
+    kept = list(tmp_path.glob("killed.duckdb.wal.*.kept"))
+    assert len(kept) == 1 and kept[0].read_bytes() == torn  # every byte kept
+    with Store.open(db) as store:  # the complete commits were replayed, not dropped
+        assert store.scalar("SELECT count(*) FROM quality.validations "
+                            "WHERE run_id = 'committed'") == 500
+    assert "nothing to recover" in _recover(db).stdout  # type: ignore[attr-defined]

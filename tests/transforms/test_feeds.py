@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from transforms.feedlist import feed_id
-from transforms.feeds import FeedOptions, FeedOutcome, ParsedFeed, parse_feed
+from transforms.feeds import FeedOptions, FeedOutcome, ParsedFeed, entry_windows, parse_feed
 from transforms.textclean import neutralise
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
@@ -166,14 +166,37 @@ def test_case_35_author_fields_are_capped_before_parsing() -> None:
     assert all(len(a) <= 256 for e in parsed.entries for a in e.authors)
 
 
-def test_case_36_huge_feed_is_capped_to_the_first_entries_in_document_order() -> None:
+def test_case_36_a_big_feed_is_parsed_in_windows_and_keeps_every_entry() -> None:
     items = "".join(f"<item><title>Item {i}</title><guid>g{i}</guid></item>" for i in range(2500))
-    parsed = parse(rss(items))
-    assert parsed.truncated and len(parsed.entries) == 2000
+    whole = parse(rss(items), window_entries=5000)
+    windowed = parse(rss(items), window_entries=300)
+    assert len(windowed.entries) == 2500 and not windowed.truncated and windowed.left_out == 0
+    assert (windowed.outcome, windowed.bozo, windowed.title) == (FeedOutcome.OK, False, "Gen")
+    # the same entries, keys and positions as one parse of the whole document
+    assert [(e.entry_key, e.position, e.title) for e in windowed.entries] == \
+        [(e.entry_key, e.position, e.title) for e in whole.entries]
+
+
+def test_case_36_entries_beyond_the_cap_are_counted_not_silently_dropped() -> None:
+    items = "".join(f"<item><title>Item {i}</title><guid>g{i}</guid></item>" for i in range(2500))
+    parsed = parse(rss(items), max_entries=2000, window_entries=700)
+    assert parsed.truncated and parsed.left_out == 500 and len(parsed.entries) == 2000
     assert [e.guid for e in parsed.entries[:3]] == ["g0", "g1", "g2"]
     assert parsed.entries[-1].guid == "g1999"
     small = parse(rss(items), max_entries=10)
     assert [e.entry_key for e in small.entries] == [e.entry_key for e in parsed.entries[:10]]
+    assert small.left_out == 2490
+
+
+def test_case_36_windows_are_well_formed_documents_with_head_and_tail() -> None:
+    doc = rss("".join(f"<item><guid>g{i}</guid></item>" for i in range(7)))
+    windows, left_out = entry_windows(doc, 3, 5)
+    assert left_out == 2 and len(windows) == 2
+    assert all(w.startswith(doc[: doc.index(b"<item>")]) for w in windows)
+    assert all(w.endswith(b"</channel></rss>") for w in windows)
+    assert [w.count(b"<item>") for w in windows] == [3, 2]
+    assert b"g4" in windows[1] and b"g5" not in windows[1]
+    assert entry_windows(doc, 10, 10) == ([doc], 0)
 
 
 @pytest.mark.slow
@@ -184,7 +207,8 @@ def test_case_36_ten_thousand_items_14_mb() -> None:
     body = rss(items)
     assert len(body) > 12_000_000
     parsed = parse(body)
-    assert parsed.outcome == FeedOutcome.OK and parsed.truncated and len(parsed.entries) == 2000
+    assert parsed.outcome == FeedOutcome.OK and not parsed.truncated
+    assert len(parsed.entries) == 10_000 and parsed.entries[-1].guid == "g9999"
 
 
 def test_case_38_cleaned_strings_insert_into_duckdb() -> None:
@@ -434,10 +458,13 @@ def test_case_36_huge_documents_are_cut_before_parsing_and_stay_well_formed() ->
     items = "".join(f"<item><title>Item {i}</title><guid>g{i}</guid></item>" for i in range(5000))
     parsed = parse(rss(items), max_entries=3)
     assert parsed.truncated and parsed.outcome == FeedOutcome.OK and not parsed.bozo
-    assert [e.guid for e in parsed.entries] == ["g0", "g1", "g2"]
+    assert [e.guid for e in parsed.entries] == ["g0", "g1", "g2"] and parsed.left_out == 4997
     atom = ('<feed xmlns="http://www.w3.org/2005/Atom"><title>a</title>'
             + "".join(f"<entry><id>e{i}</id><title>t</title></entry>" for i in range(10))
             + "</feed>").encode()
     cut = parse(atom, max_entries=4)
-    assert (cut.outcome, cut.truncated, len(cut.entries)) == (FeedOutcome.OK, True, 4)
+    assert (cut.outcome, cut.truncated, len(cut.entries), cut.left_out) == \
+        (FeedOutcome.OK, True, 4, 6)
     assert parse(atom, max_entries=10).truncated is False
+    paged = parse(atom, window_entries=3)
+    assert [e.guid for e in paged.entries] == [f"e{i}" for i in range(10)]
