@@ -45,10 +45,12 @@ ANALYST = textwrap.dedent("""
         print("looping", flush=True)
         while not stop.exists():
             for name, args in commands.items():
+                started = time.time()
                 result = runner.invoke(app, [*args, "--db", db])
                 line = (result.stderr or "").strip().splitlines()
                 handle.write(json.dumps({"command": name, "exit": result.exit_code,
-                                         "error": line[-1] if line else ""}) + "\\n")
+                                         "error": line[-1] if line else "",
+                                         "from": started, "to": time.time()}) + "\\n")
                 handle.flush()
 """)
 
@@ -72,12 +74,13 @@ def test_every_analyst_command_answers_during_three_runs(tmp_path: Path) -> None
             stderr=subprocess.PIPE, text=True)
         try:
             assert analyst.stdout is not None and analyst.stdout.readline().strip() == "looping"
-            statuses = []
+            statuses, windows = [], []
             for n in range(1, 4):
-                started = time.perf_counter()
+                started = time.time()
                 result = run_pipeline(settings, run_id=f"loop-{n}", only_due=False)
+                windows.append((started, time.time()))
                 statuses.append(result["status"])
-                print(f"run {n}: {result['status']} in {time.perf_counter() - started:.1f}s")
+                print(f"run {n}: {result['status']} in {windows[-1][1] - started:.1f}s")
         finally:
             stop.touch()
             _, err = analyst.communicate(timeout=300)
@@ -89,6 +92,10 @@ def test_every_analyst_command_answers_during_three_runs(tmp_path: Path) -> None
     assert statuses == ["ok", "ok", "ok"]
     assert not failed, failed[:5]
     assert len(calls) == 8 and min(calls.values()) >= 3  # every command, again and again
+    # the analyst really was at work while each run wrote and published
+    during = [sum(r["from"] < end and r["to"] > start for r in records) for start, end in windows]
+    print(f"analyst commands overlapping each run: {during}")
+    assert all(during), during
     with Store.open(db) as store:  # the ledger agrees: no run of the four was skipped
         rows = store.con.execute(
             "SELECT run_id, list(DISTINCT status) FROM analytics.runs GROUP BY run_id").fetchall()
