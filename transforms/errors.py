@@ -7,7 +7,8 @@ happened, where, and what to do. The message of an error is that line; a class's
 added when the message does not say what to do itself.
 
 Exit codes follow BSD ``sysexits`` where one fits: 2 for a usage or input problem (as click
-uses for a bad option), 75 (``EX_TEMPFAIL``) for "try again later", 1 for everything else.
+uses for a bad option), 75 (``EX_TEMPFAIL``) for "try again later", 77 (``EX_NOPERM``) for a
+statement the read-only analyst copy refuses, 1 for everything else.
 
 Pure: no imports beyond the standard library, so every package may raise these.
 """
@@ -96,6 +97,15 @@ class QueryError(NewsflowError):
     """A query the user wrote failed."""
 
     kind = "query failed"
+
+
+class RefusedError(NewsflowError):
+    """A statement the read-only analyst copy does not run (a write, a file, another database)."""
+
+    exit_code = 77  # EX_NOPERM: not allowed, as opposed to failed
+    kind = "refused"
+    advice = ("the analyst copy is read-only; operators query the store with `newsflow sql "
+              "--store`")
 
 
 class NothingFoundError(NewsflowError):

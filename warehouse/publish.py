@@ -70,6 +70,13 @@ _TERMS_BY_DAY: Final = (
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 FRESHNESS: Final = "published"
+_FRESHNESS_COLUMNS: Final = {
+    "published_at": "When this copy was published (UTC).",
+    "run_id": "The run (or backfill, rebuild, reindex) that published it.",
+    "generation": "Number of the generation folder the views read (published/gen-NNNNNN).",
+    "marker": "Generation and time, as one token.",
+    "articles": "Rows of analytics.articles in this copy.",
+}
 # Beyond this many days to write, a table's rows are materialised once instead of read per day.
 _MATERIALISE_OVER: Final = 8
 
@@ -330,6 +337,8 @@ def _write_views_db(target: Path, generation: Path, writer: _GenerationWriter,
             con.execute(writer.views[key].format(gen=gen_path, q="'"))
         install_search(con)
         con.execute(_freshness_sql(freshness, writer))
+        for statement in _comments(writer):
+            con.execute(statement)
         con.execute("USE memory")
         con.execute("DETACH analytics")
     finally:
@@ -340,6 +349,34 @@ def _write_views_db(target: Path, generation: Path, writer: _GenerationWriter,
     # are never waited for; new sessions open the new generation, every table at once.
     os.replace(tmp, target)
     gens.sync_dir(target.parent)
+
+
+def _comments(writer: _GenerationWriter) -> list[str]:
+    """The store's comments on the analyst views and their columns, for the copy's views (so
+    ``.schema`` and ``duckdb_columns()`` tell an analyst what each column means)."""
+    views = {key for key, schema in writer.schemas.items() if schema == "main"}
+    out = [f"COMMENT ON VIEW main.{FRESHNESS} IS "
+           + _literal_text("When this copy was published, by which run, which generation; "
+                           "articles it holds.")]
+    out += [f"COMMENT ON COLUMN main.{FRESHNESS}.{column} IS {_literal_text(text)}"
+            for column, text in _FRESHNESS_COLUMNS.items()]
+    for name, comment in writer.con.execute(
+            "SELECT view_name, comment FROM duckdb_views() WHERE schema_name = 'analytics' "
+            "AND comment IS NOT NULL ORDER BY 1").fetchall():
+        if name in views:
+            out.append(f"COMMENT ON VIEW main.{name} IS {_literal_text(comment)}")
+    for name, column, comment in writer.con.execute(
+            "SELECT table_name, column_name, comment FROM duckdb_columns() "
+            "WHERE schema_name = 'analytics' AND comment IS NOT NULL ORDER BY 1, 2").fetchall():
+        if name in views and _NAME.match(column):
+            out.append(f"COMMENT ON COLUMN main.{name}.{column} IS {_literal_text(comment)}")
+    for name, (column, _) in PARTITIONED.items():
+        if name in views and writer.tables.get(name, {}).get("partitions"):
+            base = column.removesuffix("_day") + "_at"
+            out.append(f"COMMENT ON COLUMN main.{name}.{column} IS "
+                       + _literal_text(f"UTC day of {base}: the folder of the copy's files "
+                                       "(filter on it to read fewer files)."))
+    return out
 
 
 def _freshness_sql(freshness: dict[str, Any], writer: _GenerationWriter) -> str:

@@ -15,7 +15,6 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from transforms.articles import extractor_version_key
 from transforms.errors import StoreBusyError
 from warehouse.access import connect_reader
 from warehouse.lock import LockedError
@@ -57,6 +56,22 @@ def _quoted(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+def view_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
+    """(analytics.view, rows) for every analyst view of the published copy."""
+    counts = []
+    for (name,) in con.execute(sql("published_views")).fetchall():
+        row = con.execute(f"SELECT count(*) FROM analytics.{_quoted(name)}").fetchone()
+        counts.append((f"analytics.{name}", int(row[0]) if row else 0))
+    return counts
+
+
+def freshness(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
+    """When the published copy was published, by which run, its generation and articles."""
+    cur = con.execute(sql("freshness"))
+    row = cur.fetchone() or ()
+    return {d[0]: v for d, v in zip(cur.description or [], row, strict=False)}
+
+
 def latest_runs(con: duckdb.DuckDBPyConnection, limit: int = 12) -> pd.DataFrame:
     """The latest stage runs from the ledger, newest first."""
     return con.execute(sql("latest_runs"), {"limit": limit}).df()
@@ -85,6 +100,13 @@ def feed_health(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return con.execute(sql("feeds")).df()
 
 
+def latest_blocking(con: duckdb.DuckDBPyConnection) -> tuple[str, list[str], int] | None:
+    """(run, its failed blocking checks as "table: check", rows it quarantined) for the latest
+    run that ran checks; None when no run has."""
+    row = con.execute(sql("latest_blocking")).fetchone()
+    return (str(row[0]), list(row[1] or []), int(row[2])) if row else None
+
+
 def checks_per_stage(con: duckdb.DuckDBPyConnection, since: date) -> pd.DataFrame:
     """Runs and checks passed and failed per stage and table, since ``since``."""
     return con.execute(sql("checks_per_stage"), {"since": since}).df()
@@ -104,11 +126,7 @@ def quarantine_by_reason(con: duckdb.DuckDBPyConnection, since: date) -> pd.Data
 
 def worst_sources(con: duckdb.DuckDBPyConnection, since: date, limit: int = 10) -> pd.DataFrame:
     """The sources with the largest share of pages that are not articles, since ``since``."""
-    # oldest to newest, as core.articles chooses the current version (digits compare as numbers)
-    versions = sorted((str(r[0]) for r in con.execute(sql("extractor_versions")).fetchall()),
-                      key=extractor_version_key)
-    return con.execute(sql("worst_sources"),
-                       {"versions": versions, "since": since, "limit": limit}).df()
+    return con.execute(sql("worst_sources"), {"since": since, "limit": limit}).df()
 
 
 def article_texts(con: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[str, str | None]:
@@ -126,6 +144,7 @@ def analyst_views(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return con.execute(sql("views")).df()
 
 
-def view_columns(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> pd.DataFrame:
-    """A view's (or table's) columns with their types and comments."""
+def view_columns(con: duckdb.DuckDBPyConnection, schema: str, name: str | None) -> pd.DataFrame:
+    """A view's (or table's) columns with their types and comments; every view's when ``name``
+    is None. ``analytics`` names the schema in the store and the catalog of the published copy."""
     return con.execute(sql("columns"), {"schema": schema, "name": name}).df()

@@ -26,7 +26,7 @@ from flows.cli import report, runner
 from flows.cli import server as cli_server
 from flows.cli import store as cli_store
 from flows.cli.errors import input_file, reports_errors
-from flows.cli.options import DbOption, day, day_range, settings
+from flows.cli.options import DbOption, StoreOption, analyst_connection, day, day_range, settings
 from transforms.errors import InputError, MissingStoreError, StoreBusyError
 
 app = typer.Typer(help="newsflow: an event-sourced news pipeline into DuckDB.",
@@ -111,34 +111,45 @@ def sql(
         help="SQL text or a .sql file; none starts an interactive session.")] = None,
     db: DbOption = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
-    store: Annotated[bool, typer.Option(
-        "--store", help="Query the pipeline's own store (raw, core, quality) instead of the "
-                        "published analyst copy; fails while a run is writing.")] = False,
+    store: StoreOption = False,
 ) -> None:
-    """Query read-only. By default the published copy (analytics.*), which never blocks a run."""
-    from warehouse.publish import analytics_db_path
+    """Query read-only: the published analyst copy (analytics.*), which never blocks a run.
 
-    config = settings(db)
-    target = config.db_path
-    published = analytics_db_path(config.published_dir)
-    if not store and db is None and published.exists():
-        target = published
-    cli_analyst.run_sql(target, query, fmt)
+    Only reading statements run there; COPY, ATTACH, EXPORT, INSTALL/LOAD, SET and anything that
+    writes are refused (exit 77), and no file outside the copy can be read.
+    """
+    con = analyst_connection(db, store)
+    try:
+        code = cli_analyst.run_sql(con, query, fmt, on_store=store)
+    finally:
+        con.close()
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
 @reports_errors
-def status(db: DbOption = None) -> None:
-    """Rows per table and the latest runs."""
-    from warehouse.reports import connect_read_only, latest_runs, table_counts
+def status(db: DbOption = None, store: StoreOption = False) -> None:
+    """How fresh the analyst copy is, rows per view, and the latest runs (--store: the store's
+    own tables)."""
+    from warehouse.reports import freshness, latest_runs, table_counts, view_counts
 
     config = settings(db)
-    con = connect_read_only(config.db_path)
+    con = analyst_connection(db, store)
     try:
-        counts = Table(title=f"newsflow store {config.db_path}")
-        counts.add_column("table")
+        if store:
+            title, counts_of = f"newsflow store {config.db_path}", table_counts(con)
+        else:
+            fresh = freshness(con)
+            console.print(f"analyst copy {config.published_dir.parent / 'analytics.duckdb'}: "
+                          f"published {fresh['published_at']:%Y-%m-%d %H:%M:%S} UTC by run "
+                          f"{fresh['run_id']} (generation {fresh['generation']}, "
+                          f"{fresh['articles']} articles)", highlight=False)
+            title, counts_of = "analyst views", view_counts(con)
+        counts = Table(title=title)
+        counts.add_column("table" if store else "view")
         counts.add_column("rows", justify="right")
-        for name, rows in table_counts(con):
+        for name, rows in counts_of:
             counts.add_row(name, str(rows))
         console.print(counts)
         console.print(report.frame_table(latest_runs(con), title="latest runs"))

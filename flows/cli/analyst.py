@@ -1,7 +1,9 @@
-"""Analyst commands: ``newsflow search``, ``export``, ``stories``, ``reindex`` and interactive SQL.
+"""Analyst commands: ``newsflow sql``, ``search``, ``export``, ``stories`` and ``reindex``.
 
-``register(app)`` adds the commands to the main typer app. Everything here reads the store
-read-only except ``reindex``, which takes the writer lock like any pipeline run.
+``register(app)`` adds them to the main typer app. Every command but ``reindex`` reads the
+published analyst copy (``analytics.duckdb`` and its Parquet generation), never the pipeline's
+store, so no analyst can make a run skip; ``--store`` is the operator's explicit way into the
+store. ``reindex`` takes the writer lock like any run, and republishes the copy.
 """
 
 from __future__ import annotations
@@ -9,31 +11,51 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+import uuid
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import typer
 from rich.console import Console
 
 from flows.cli.errors import input_file, reports_errors
-from flows.cli.options import DbOption, FormatOption, day, settings
-from transforms.errors import InputError, MissingStoreError, NothingFoundError, QueryError
-from warehouse.reports import connect_read_only
+from flows.cli.options import (
+    DbOption,
+    FormatOption,
+    StoreOption,
+    analyst_connection,
+    day,
+    settings,
+)
+from transforms.errors import InputError, MissingStoreError, NewsflowError, NothingFoundError
+from warehouse.analyst import session_examples
+from warehouse.reports import freshness
 
 log = logging.getLogger(__name__)
 console = Console()
 err = Console(stderr=True)
 
-_HELP = """\
-newsflow SQL (read-only). End a statement with ';'. Commands:
-  .tables            analyst views          .schema VIEW   its columns and their meaning
-  .format FMT        table | csv | json     .quit          leave (or Ctrl-D)
-Full-text search: the table function analytics.search('words'), best match first."""
+# The banner's examples: each must run on the published copy (tests/flows/test_analyst_surface.py).
+EXAMPLES: Final = session_examples()
+_DOTS: Final = """\
+  .tables          the analyst views      .schema [VIEW]   columns, types and meaning
+  .format FMT      table | csv | json     .quit            leave (or Ctrl-D)"""
 
 
-def _db_path(db: Path | None) -> Path:
-    return settings(db).db_path
+def banner(con: Any, on_store: bool) -> str:
+    """What the session prints first: where it reads, how fresh that is, examples that run."""
+    if on_store:
+        where = "newsflow SQL on the private store (read-only; a run started now ends skipped_locked)"
+    else:
+        where = "newsflow SQL on the published analyst copy (read-only)"
+        with contextlib.suppress(Exception):
+            fresh = freshness(con)
+            where += (f", published {fresh['published_at']:%Y-%m-%d %H:%M} UTC by run "
+                      f"{fresh['run_id']} (generation {fresh['generation']})")
+    lines = [where + ".", "End a statement with ';'. Examples:", *(f"  {e}" for e in EXAMPLES),
+             _DOTS]
+    return "\n".join(lines)
 
 
 def print_frame(frame: Any, fmt: str, title: str | None = None) -> None:
@@ -49,38 +71,36 @@ def print_frame(frame: Any, fmt: str, title: str | None = None) -> None:
         console.print(frame_table(frame, title=title))
 
 
-def run_sql(db: Path | None, query: str | None, fmt: str = "table") -> None:
-    """``newsflow sql``: run a query string or .sql file, or start the interactive session."""
-    import duckdb
+def run_sql(con: Any, query: str | None, fmt: str = "table", *, on_store: bool = False) -> int:
+    """``newsflow sql``: run a query string or .sql file, or the interactive session; its exit
+    status (a refused or failed statement in a session piped from a file is not lost)."""
+    from warehouse.analyst import run
 
-    con = connect_read_only(db if db is not None else _db_path(None))
-    try:
-        if query is None:
-            interactive(con, fmt)
-            return
-        if query.endswith(".sql") and Path(query).exists():
-            with input_file(Path(query), "query file"):
-                query = Path(query).read_text(encoding="utf-8")
-        try:
-            frame = con.execute(query).df()
-        except duckdb.Error as exc:
-            raise QueryError(str(exc)) from None
-        print_frame(frame, fmt)
-    finally:
-        con.close()
+    if query is None:
+        return interactive(con, fmt, on_store=on_store)
+    if query.endswith(".sql") and Path(query).exists():
+        with input_file(Path(query), "query file"):
+            query = Path(query).read_text(encoding="utf-8")
+    result = run(con, query, checked=not on_store)
+    if result is not None and result.description is not None:
+        print_frame(result.df(), fmt)
+    return 0
 
 
-def interactive(con: Any, fmt: str = "table") -> None:
-    """A small read-only SQL shell on ``con``: statements end with ';', dot-commands for help."""
-    import duckdb
+def interactive(con: Any, fmt: str = "table", *, on_store: bool = False) -> int:
+    """A small SQL shell on ``con``: statements end with ';', dot-commands as in the DuckDB shell.
 
+    Returns 0, or the exit code of the last statement that failed or was refused.
+    """
+    from warehouse.analyst import run
     from warehouse.reports import analyst_views, view_columns
 
     with contextlib.suppress(ImportError):
         import readline  # noqa: F401  # line editing and history for input(), where available
     tty = sys.stdin.isatty()
     if tty:
-        console.print(_HELP)
+        console.print(banner(con, on_store), markup=False, highlight=False)
+    status = 0
     buffer: list[str] = []
     while True:
         try:
@@ -93,26 +113,32 @@ def interactive(con: Any, fmt: str = "table") -> None:
         stripped = line.strip()
         if not buffer and stripped.startswith("."):
             verb, _, arg = stripped.partition(" ")
+            arg = arg.strip().rstrip(";")
             if verb in {".quit", ".exit"}:
                 break
             if verb == ".format" and arg in {"table", "csv", "json"}:
                 fmt = arg
             elif verb == ".tables":
                 print_frame(analyst_views(con), fmt)
-            elif verb == ".schema" and arg:
+            elif verb == ".schema":
                 schema, _, name = arg.rpartition(".")
-                print_frame(view_columns(con, schema or "analytics", name), fmt)
+                print_frame(view_columns(con, schema or "analytics", name or None), fmt)
             else:
-                console.print(_HELP)
+                console.print(banner(con, on_store), markup=False, highlight=False)
             continue
         buffer.append(line)
         if not stripped.endswith(";"):
             continue
         statement, buffer = "\n".join(buffer), []
         try:
-            print_frame(con.execute(statement).df(), fmt)
-        except duckdb.Error as exc:
-            err.print(f"[red]error:[/red] {exc}")
+            result = run(con, statement, checked=not on_store)
+        except NewsflowError as exc:
+            print(" ".join(exc.user_message().split()), file=sys.stderr, flush=True)
+            status = exc.exit_code
+            continue
+        if result is not None and result.description is not None:
+            print_frame(result.df(), fmt)
+    return status
 
 
 @reports_errors
@@ -125,6 +151,7 @@ def search(
     limit: Annotated[int, typer.Option(help="Results to show.")] = 20,
     db: DbOption = None,
     fmt: FormatOption = "table",
+    store: StoreOption = False,
 ) -> None:
     """Full-text search (BM25 over title and text): ranked articles with outlet, date, snippet."""
     import pandas as pd
@@ -136,7 +163,7 @@ def search(
     from warehouse.search import search as run_search
 
     first, last = day(since), day(until)
-    con = connect_read_only(_db_path(db))
+    con = analyst_connection(db, store)
     try:
         if not has_search(con):
             raise MissingStoreError("no search index yet",
@@ -175,6 +202,7 @@ def export(
         help="Parquet: folder (default data/export). CSV/JSONL: file, '-' for stdout.")] = None,
     full: Annotated[bool, typer.Option(help="Parquet: rewrite every partition.")] = False,
     db: DbOption = None,
+    store: StoreOption = False,
 ) -> None:
     """Export articles by day: Parquet partitions (only changed days rewritten), CSV or JSONL."""
     from warehouse.export import ExportFormat
@@ -185,10 +213,11 @@ def export(
     except ValueError:
         raise InputError(f"unknown format {fmt!r}", advice="use parquet, csv or jsonl") from None
     first, last = day(since), day(until)
-    path = _db_path(db)
+    path = settings(db).db_path
     target = out or (path.parent / ("export" if kind is ExportFormat.PARQUET
                                     else f"articles.{kind}"))
-    con = connect_read_only(path)
+    # newsflow's own query, which writes the export: the copy read-only, file access not fenced
+    con = analyst_connection(db, store, fenced=False)
     try:
         result = run_export(con, kind, target, since=first, until=last, full=full)
     finally:
@@ -205,12 +234,13 @@ def stories(
     limit: Annotated[int, typer.Option(help="Stories to show.")] = 20,
     db: DbOption = None,
     fmt: FormatOption = "table",
+    store: StoreOption = False,
 ) -> None:
     """Stories covered by several articles, most outlets first, with who published first."""
     from warehouse.reports import stories as top_stories
 
     first = day(since)
-    con = connect_read_only(_db_path(db))
+    con = analyst_connection(db, store)
     try:
         frame = top_stories(con, first, limit)
     finally:
@@ -227,7 +257,7 @@ def reindex(db: DbOption = None) -> None:
     from warehouse.search import rebuild_index
     from warehouse.stories import rebuild_stories
 
-    path = _db_path(db)
+    path = settings(db).db_path
     if not path.exists():  # opening to write would create an empty store
         raise MissingStoreError(f"no database at {path} yet")
     config = settings_for(db_path=path)
@@ -235,7 +265,8 @@ def reindex(db: DbOption = None) -> None:
         with store.transaction():
             index = rebuild_index(store.con)
             built = rebuild_stories(store.con)
-        publish(store, config.published_dir)  # analysts see the new index and stories
+        # analysts see the new index and stories; the copy names this reindex as its publisher
+        publish(store, config.published_dir, run_id=f"reindex-{uuid.uuid4().hex[:12]}")
     console.print(f"indexed {index['indexed']} articles in {index['seconds']:.2f}s; "
                   f"{built['stories']} stories from {built['links']} links in "
                   f"{built['seconds']:.2f}s")

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from flows.cli.errors import input_file, reports_errors
-from flows.cli.options import DbOption, settings
+from flows.cli.options import DbOption, StoreOption, analyst_connection, settings
 from transforms.feedlist import FeedConfig, dump_feeds_yaml, load_feeds_yaml, parse_opml, to_opml
 
 app = typer.Typer(help="Feed list and feed health.", no_args_is_help=True)
@@ -33,17 +33,28 @@ def _read_yaml(path: Path) -> list[FeedConfig]:
 
 @app.command("list")
 @reports_errors
-def list_feeds(db: DbOption = None) -> None:
-    """Every feed with its status, why, and next poll."""
-    from flows.cli.report import frame_table
-    from warehouse.reports import connect_read_only, feed_health
+def list_feeds(db: DbOption = None, store: StoreOption = False) -> None:
+    """Every feed with its status, why, and next poll (from the published analyst copy)."""
+    from rich.markup import escape
 
-    con = connect_read_only(settings(db).db_path)
+    from flows.cli.report import frame_table
+    from warehouse.reports import feed_health
+
+    con = analyst_connection(db, store)
     try:
         frame = feed_health(con)
     finally:
         con.close()
     console.print(frame_table(frame, title="feeds"))
+    # The facts an alert on a feed carries, one line each, for the feeds that need a person.
+    attention = frame[frame["status"].isin(["gone", "failing", "silent"])]
+    if attention.empty:
+        console.print(f"[green]all {len(frame)} feeds ok or new[/green]", highlight=False)
+    for row in attention.itertuples():
+        colour = "red" if row.status in {"gone", "failing"} else "yellow"
+        console.print(f"[{colour}]{row.status}[/{colour}] "
+                      + escape(f"{row.feed} ({row.outlet}): {row.why or 'no reason recorded'}"),
+                      highlight=False)
 
 
 @app.command("import")

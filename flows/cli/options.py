@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -65,3 +65,20 @@ def day_range(since: date | None, until: date | None, *, max_days: int
                 f"{since} to {until} is {span:,} days, more than the {max_days:,} one command "
                 "takes", advice="split the range, or raise NEWSFLOW_MAX_RANGE_DAYS")
     return since, until
+
+
+StoreOption = Annotated[bool, typer.Option(
+    "--store", help="Operators: read the pipeline's private store (raw, core, quality) instead "
+                    "of the published analyst copy. Fails while a run writes, and a run that "
+                    "starts while it is open ends skipped_locked.")]
+
+
+def analyst_connection(db: Path | None, store: bool = False, *, fenced: bool = True) -> Any:
+    """The connection an analyst command reads: the published copy (fenced to its own files,
+    see warehouse.analyst), or with ``store`` the private store, read-only."""
+    from warehouse.analyst import connect_published, connect_store
+
+    config = settings(db)
+    if store:
+        return connect_store(config.db_path)
+    return connect_published(config.published_dir, config.db_path, fenced=fenced)

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from flows.cli.errors import reports_errors
-from flows.cli.options import DbOption, day, settings
+from flows.cli.options import DbOption, StoreOption, analyst_connection, day
 from flows.cli.report import frame_table
 
 console = Console()
@@ -21,19 +21,35 @@ def quality(
     since: Annotated[str | None, typer.Option(help="Only checks on or after this date (YYYY-MM-DD).")]
     = None,
     db: DbOption = None,
+    store: StoreOption = False,
 ) -> None:
-    """Per stage: checks passed and failed, the failed checks with their reasons, worst sources."""
+    """Per stage: checks passed and failed, the failed checks with their reasons, worst sources
+    (from the published analyst copy)."""
+    from rich.markup import escape
+
+    from warehouse.analyst import require_views
     from warehouse.reports import (
         checks_per_stage,
-        connect_read_only,
         failed_checks,
+        latest_blocking,
         quarantine_by_reason,
         worst_sources,
     )
 
     first = day(since) or date(1970, 1, 1)
-    con = connect_read_only(settings(db).db_path)
+    con = analyst_connection(db, store)
     try:
+        require_views(con, "checks", "quarantine", "source_pages")
+        latest = latest_blocking(con)
+        if latest is not None:
+            run, failing, quarantined = latest
+            if failing:
+                console.print(f"[red]latest run {escape(run)}: {len(failing)} blocking check(s) "
+                              f"failed[/red] ({quarantined} rows quarantined): "
+                              + escape(", ".join(failing)), highlight=False)
+            else:
+                console.print(f"[green]latest run {escape(run)}: no blocking check failed[/green]",
+                              highlight=False)
         console.print(frame_table(checks_per_stage(con, first), title="checks per stage"))
         failed = failed_checks(con, first)
         # One block per failed check (readable at any terminal width): what, how many, examples

@@ -20,7 +20,9 @@ from typer.testing import CliRunner
 
 from bench.stories import labelled_set
 from tests.sample_mode import sample_settings
+from warehouse.analyst import connect_published
 from warehouse.articles import refresh_analyst_surface
+from warehouse.publish import publish
 from warehouse.search import load_fts
 from warehouse.store import Store
 
@@ -113,6 +115,8 @@ def handmade_store(path: Path) -> Path:
         store.insert("core.article_versions", versions)
         store.insert("core.articles", articles)
         refresh_analyst_surface(store, [a["article_key"] for a in articles])
+        # what every writer ends with: the analyst copy the analyst commands read
+        publish(store, path.parent / "published", run_id="handmade")
     return path
 
 
@@ -264,7 +268,7 @@ def test_interactive_sql_session_reads_statements(handmade: Path) -> None:
 
     from flows.cli import analyst as cli_analyst
 
-    con = cli_analyst.connect_read_only(handmade)
+    con = connect_published(handmade.parent / "published")
     old = sys.stdin
     sys.stdin = io.StringIO(".format csv\nSELECT count(*) AS n\nFROM analytics.stories;\n"
                             ".tables\n.quit\n")
@@ -284,9 +288,9 @@ def test_interactive_sql_session_reads_statements(handmade: Path) -> None:
 
 
 def test_read_only_session_cannot_write(handmade: Path) -> None:
-    from flows.cli import analyst as cli_analyst
+    from warehouse.analyst import connect_store
 
-    con = cli_analyst.connect_read_only(handmade)
+    con = connect_store(handmade)  # even the operator's way into the store is read-only
     try:
         with pytest.raises(duckdb.Error):
             con.execute("DELETE FROM core.articles")

@@ -64,3 +64,48 @@ def test_worst_sources_since_excludes_older_pages_and_an_empty_store_has_none(
         assert worst_sources(store.con, date(2027, 1, 1)).empty
     with Store.open(tmp_path / "empty.duckdb") as store:
         assert worst_sources(store.con, date(1970, 1, 1)).empty
+
+
+def test_source_pages_pick_the_extraction_that_transforms_ranks_latest(tmp_path: Path) -> None:
+    """analytics.source_pages orders extractor versions in SQL as extractor_version_key does in
+    Python: for every pair of versions, the page's class is the one of the later version."""
+    from itertools import combinations
+
+    from transforms.articles import extractor_version_key
+
+    versions = ["newsflow-extract/2 trafilatura/2.10.0", "newsflow-extract/2 trafilatura/2.9.1",
+                "newsflow-extract/10 trafilatura/1.0", "newsflow-extract/9 trafilatura/3.0",
+                "newsflow-extract/02 trafilatura/1.0", "legacy/99", "legacy/100",
+                "newsflow-extract/3"]
+    pairs = list(combinations(versions, 2))
+    with Store.open(tmp_path / "v.duckdb") as store:
+        con = store.con
+        con.execute("INSERT INTO core.feeds BY NAME SELECT 'f' AS feed_id, 'https://v.test/f' "
+                    "AS url, 'V' AS outlet, 0 AS consecutive_failures, 0 AS entries_seen, "
+                    "'ok' AS status")
+        expected = 0
+        for n, (a, b) in enumerate(pairs):
+            key = f"https://v.test/{n}"
+            con.execute("INSERT INTO raw.page_fetches BY NAME SELECT ? AS event_id, 'r' AS "
+                        "run_id, ? AS occurred_at, ? AS recorded_at, 1 AS schema_version, ? AS "
+                        "url, ? AS url_key, 'feed' AS source, 1 AS attempt, 0 AS elapsed_ms",
+                        [f"p{n}", T0, T0, key, key])
+            con.execute(
+                "INSERT INTO raw.feed_entries BY NAME SELECT ? AS event_id, 'r' AS run_id, ? AS "
+                "occurred_at, ? AS recorded_at, 1 AS schema_version, 'x' AS fetch_event_id, "
+                "'f' AS feed_id, ? AS entry_key, 'link' AS key_source, 'h' AS content_hash, "
+                "'ok' AS parse_quality, ? AS link, ? AS link_key, 'ok' AS link_status, "
+                "false AS date_suspect, false AS truncated, 0 AS position",
+                [f"e{n}", T0, T0, key, key, key])
+            later = max((a, b), key=extractor_version_key)
+            expected += later == a
+            for version in (a, b):  # the later version says no_content, the other article
+                con.execute("INSERT INTO core.page_extractions BY NAME SELECT ? AS "
+                            "page_fetch_id, 'k' AS article_key, ? AS page_class, 'x' AS "
+                            "extractor, ? AS extractor_version, ? AS occurred_at",
+                            [f"p{n}", "no_content" if version == later else "article", version,
+                             T0])
+        rows = con.execute("SELECT page_class, sum(pages) FROM analytics.source_pages "
+                           "GROUP BY ALL").fetchall()
+    assert dict(rows) == {"no_content": len(pairs)}
+    assert 0 < expected < len(pairs)  # the later version is sometimes first, sometimes second

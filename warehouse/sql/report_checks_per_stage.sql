@@ -2,7 +2,7 @@
 SELECT stage, table_name, count(DISTINCT run_id) AS runs, count(*) AS checks,
        count(*) FILTER (WHERE success) AS passed,
        count(*) FILTER (WHERE NOT success) AS failed
-FROM quality.validations
+FROM analytics.checks
 WHERE validated_at >= $since
 GROUP BY ALL
 ORDER BY 1, 2

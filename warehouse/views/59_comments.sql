@@ -170,3 +170,33 @@ COMMENT ON COLUMN analytics.story_articles.similarity IS 'Score of that link: es
 COMMENT ON COLUMN analytics.story_articles.is_syndicated IS 'True for a copy of a wire story published earlier by another outlet.';
 COMMENT ON COLUMN analytics.story_articles.syndicated_from IS 'The earliest copy of that wire story (NULL unless is_syndicated).';
 COMMENT ON COLUMN analytics.story_articles.hours_after_first IS 'Hours after the story''s first article.';
+
+COMMENT ON VIEW analytics.checks IS 'One row per check evaluated: every expectation of every stage''s batch, passed or failed (analytics.quality sums them per run).';
+COMMENT ON COLUMN analytics.checks.validated_at IS 'When the check ran.';
+COMMENT ON COLUMN analytics.checks.run_id IS 'Run whose batch was checked.';
+COMMENT ON COLUMN analytics.checks.stage IS 'Stage checked (raw, core, volume...).';
+COMMENT ON COLUMN analytics.checks.table_name IS 'Table checked.';
+COMMENT ON COLUMN analytics.checks.suite IS 'Expectation suite.';
+COMMENT ON COLUMN analytics.checks.expectation IS 'Name of the check (docs/quality.md lists each with its reason).';
+COMMENT ON COLUMN analytics.checks.checked_column IS 'Column checked, when the check is about one.';
+COMMENT ON COLUMN analytics.checks.blocking IS 'True for a blocking check: failing rows are quarantined and the run ends validation_failed; false for a warning.';
+COMMENT ON COLUMN analytics.checks.success IS 'True when the check passed.';
+COMMENT ON COLUMN analytics.checks.observed_value IS 'What the check measured, when it measures a value.';
+COMMENT ON COLUMN analytics.checks.element_count IS 'Rows checked.';
+COMMENT ON COLUMN analytics.checks.unexpected_count IS 'Rows that failed the check.';
+COMMENT ON COLUMN analytics.checks.unexpected_sample IS 'A few of the failing values (JSON list).';
+COMMENT ON COLUMN analytics.checks.why IS 'Why the check matters.';
+
+COMMENT ON VIEW analytics.quarantine IS 'One row per row kept out of the analyst views by a blocking check, with the reason; the row itself stays in raw.';
+COMMENT ON COLUMN analytics.quarantine.quarantined_at IS 'When it was quarantined.';
+COMMENT ON COLUMN analytics.quarantine.run_id IS 'Run whose checks quarantined it.';
+COMMENT ON COLUMN analytics.quarantine.stage IS 'Stage of the check.';
+COMMENT ON COLUMN analytics.quarantine.table_name IS 'Table of the quarantined row.';
+COMMENT ON COLUMN analytics.quarantine.event_id IS 'Its key in that table (event id, or article key for core.articles).';
+COMMENT ON COLUMN analytics.quarantine.reason IS 'The failed check that quarantined it.';
+
+COMMENT ON VIEW analytics.source_pages IS 'Pages fetched per source, UTC day and page class (article, no_content, ...), each page counted once by its current extraction.';
+COMMENT ON COLUMN analytics.source_pages.source IS 'Outlet of the feed that linked the page (else the feed''s name or URL).';
+COMMENT ON COLUMN analytics.source_pages.day IS 'UTC day of the page''s current extraction.';
+COMMENT ON COLUMN analytics.source_pages.page_class IS 'What the page turned out to be: article, or why not (no_content, boilerplate...).';
+COMMENT ON COLUMN analytics.source_pages.pages IS 'Pages of that source, day and class.';
