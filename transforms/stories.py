@@ -83,7 +83,7 @@ class StoryOptions:
     min_shared_entities: int = 3
     # A pair is looked at (besides LSH) when it shares min_shared_entities names and numbers
     # spelled alike, or one fewer and at least this many lead keywords.
-    min_shared_lead_words: int = 2
+    min_shared_lead_words: int = 3
     lead_words: int = 40
     lead_keywords: int = 10
     body_keywords: int = 300
@@ -266,7 +266,7 @@ def same_event_score(a: Signature, b: Signature) -> float:
 class _Prepared:
     """A signature in the shapes the pairwise tests need (built once per article in link())."""
 
-    __slots__ = ("_text", "_weights", "body_kw", "entities", "lead_kw", "lead_weight",
+    __slots__ = ("_forms", "_text", "_weights", "body_kw", "entities", "lead_kw", "lead_weight",
                  "lead_words", "minhash", "sig")
 
     def __init__(self, sig: Signature) -> None:
@@ -291,10 +291,17 @@ class _Prepared:
         self.body_kw = frozenset(body)          # the whole text's keywords
         self.entities = frozenset(entities)     # the whole text's names and numbers
         self._text: dict[str, float] | None = None
+        self._forms: frozenset[str] | None = None
 
     @classmethod
     def of(cls, sig: Signature) -> _Prepared:
         return cls(sig)
+
+    def forms(self) -> frozenset[str]:
+        """Other spellings of the text's names: their last words, their initials (on demand)."""
+        if self._forms is None:
+            self._forms = frozenset(f for name in self.entities for f in _forms(name))
+        return self._forms
 
     def text_vector(self) -> dict[str, float]:
         """The text's keywords with their tf-idf weights, of unit length (read once, on demand)."""
@@ -367,16 +374,28 @@ def link(
             by_entity[entity].append(key)
     fresh = {s.article_key for s in new}
     edges: dict[tuple[str, str], Edge] = {}
+    enough, lead_words = options.min_shared_entities, options.min_shared_lead_words
+    nearly = enough - 1
+    hours = timedelta(hours=options.same_event_hours)
     for sig in sorted(new, key=lambda s: s.article_key):
         me = pool[sig.article_key]
         candidates: set[str] = set(lsh.query(_minhash(sig, options))) if sig.shingles else set()
         shared: Counter[str] = Counter()
         for entity in me.entities:
             shared.update(by_entity[entity])
-        enough = options.min_shared_entities
-        candidates.update(k for k, n in shared.items() if n >= enough or (
-            n == enough - 1 and len(me.lead_words & pool[k].lead_words)
-            >= options.min_shared_lead_words))
+        for k in [k for k, n in shared.items() if n >= nearly]:
+            if shared[k] >= enough:
+                candidates.add(k)
+                continue
+            if k in fresh and k < sig.article_key:
+                continue  # judged from k's side
+            # One name fewer: only a same-event link can come of it (a copy shares more), so
+            # only from another outlet, close in time, whose lead says the same.
+            other = pool[k]
+            if other.sig.outlet != sig.outlet and abs(other.sig.event_at - sig.event_at) <= hours \
+                    and len(me.lead_words & other.lead_words) >= lead_words \
+                    and _shared_names(me, other, enough) >= enough:
+                candidates.add(k)
         candidates.discard(sig.article_key)
         for other_key in sorted(candidates):
             if other_key in fresh and other_key < sig.article_key:
@@ -416,8 +435,7 @@ def _judge(pa: _Prepared, pb: _Prepared, options: StoryOptions) -> Edge | None:
     if lead < options.same_event_lead:
         return None
     # One shared name is a coincidence; who, where and how many make an event.
-    if shared_names(pa.entities, pb.entities, options.min_shared_entities) \
-            < options.min_shared_entities:
+    if _shared_names(pa, pb, options.min_shared_entities) < options.min_shared_entities:
         return None
     score = (lead + _text_view(pa, pb)) / 2
     if score < options.same_event:
@@ -425,36 +443,39 @@ def _judge(pa: _Prepared, pb: _Prepared, options: StoryOptions) -> Edge | None:
     return Edge(first, second, LinkKind.SAME_EVENT, round(score, 4))
 
 
-def _initials(name: str) -> str:
-    return "".join(w[0] for w in name.split())
+@functools.lru_cache(maxsize=1 << 16)
+def _forms(name: str) -> tuple[str, ...]:
+    """Shorter spellings of a name of several words: each of its tails ("mcconnell" for "mitch
+    mcconnell") and, for three words or more, its initials ("esa")."""
+    parts = name.split()
+    if len(parts) < 2 or name[:1].isdigit():
+        return ()
+    tails = tuple(" ".join(parts[i:]) for i in range(1, len(parts)))
+    return (*tails, "".join(p[0] for p in parts)) if len(parts) >= 3 else tails
 
 
-def _variant(short: str, long: str) -> bool:
-    """Whether ``short`` names what ``long`` does: its last words, or its initials."""
-    if long.endswith(" " + short):
-        return True
-    return " " not in short and len(short) >= 3 and " " in long and _initials(long) == short
-
-
-def shared_names(a: frozenset[str], b: frozenset[str], enough: int = 1 << 30) -> int:
-    """How many names (and numbers) of ``a`` the other text ``b`` has, as such or as a variant
-    (see ``_variant``); counting stops at ``enough``.
-
-    Exact matches first; variants are looked for only when those fall short (rarely: a pair
-    gets here only when its words already agree)."""
-    exact = a & b
+def _shared_names(a: _Prepared, b: _Prepared, enough: int) -> int:
+    exact = a.entities & b.entities
     found = len(exact)
     if found >= enough:
         return found
-    rest_a, rest_b = a - exact, b - exact
-    for x in rest_a:
-        if x[:1].isdigit():
-            continue
-        if any(_variant(x, y) or _variant(y, x) for y in rest_b if not y[:1].isdigit()):
+    rest_b = b.entities - exact
+    forms_b = b.forms()
+    for x in a.entities - exact:
+        if x in forms_b or not rest_b.isdisjoint(_forms(x)):
             found += 1
             if found >= enough:
                 break
     return found
+
+
+def shared_names(a: frozenset[str], b: frozenset[str], enough: int = 1 << 30) -> int:
+    """How many names (and numbers) of ``a`` the other text ``b`` has: as such, or spelled as
+    one of the other's tails or initials, or the other way round ("McConnell" and "Mitch
+    McConnell", "ESA" and "European Space Agency"); counting stops at ``enough``."""
+    sig_a = Signature("a", None, datetime.min, None, (), 0, tuple("&" + n for n in a))
+    sig_b = Signature("b", None, datetime.min, None, (), 0, tuple("&" + n for n in b))
+    return _shared_names(_Prepared(sig_a), _Prepared(sig_b), enough)
 
 
 @functools.lru_cache(maxsize=4)
