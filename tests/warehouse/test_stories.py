@@ -138,3 +138,20 @@ def test_signatures_of_an_older_sign_are_made_again() -> None:
     assert all(h.startswith(f"{SIGNATURE_VERSION}:") for h in hashes)
     assert store.con.execute("SELECT * FROM core.story_articles ORDER BY ALL").fetchall() == before
     assert update_stories(store.con, ["alpha/1"])["signed"] == 0  # once only
+
+
+def test_a_wire_copy_names_the_outlet_it_came_from() -> None:
+    store = _hekla_store()
+    # gamma re-publishes alpha's report four hours later, with a credit line.
+    store.con.execute("DELETE FROM core.articles WHERE article_key = 'gamma/1'")
+    store.insert("core.articles", [
+        article("gamma/1", "gamma", "Hekla Island volcano erupts",
+                HEKLA + " (Reporting by alpha; edited by the gamma desk.)",
+                T0 + timedelta(hours=4))])
+    update_stories(store.con, ["alpha/1", "beta/1", "gamma/1"])
+    rows = store.con.execute(
+        "SELECT article_key, is_syndicated, syndicated_from, syndicated_from_outlet "
+        "FROM analytics.story_articles ORDER BY position").fetchall()
+    # In publication order: alpha (first), beta's own report (+3 h), gamma's copy (+4 h).
+    assert rows == [("alpha/1", False, None, None), ("beta/1", False, None, None),
+                    ("gamma/1", True, "alpha/1", "alpha")]
