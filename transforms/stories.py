@@ -36,7 +36,7 @@ from enum import StrEnum
 from typing import Any
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+from datasketch import MinHash, MinHashLSH
 
 from transforms.keywords import event_keywords
 from transforms.tokens import STOPWORDS, fold, shingles, words
@@ -364,12 +364,15 @@ def link(
     span = timedelta(days=options.window_days)
     pool: dict[str, _Prepared] = {s.article_key: _Prepared.of(s) for s in window}
     pool.update({s.article_key: _Prepared.of(s) for s in new})
-    lsh = MinHashLSH(threshold=options.lsh_threshold, num_perm=options.num_perm)
+    bands, rows = _bands(options.lsh_threshold, options.num_perm)
+    buckets: list[dict[bytes, list[str]]] = [defaultdict(list) for _ in range(bands)]
     by_entity: dict[str, list[str]] = defaultdict(list)
     for key in sorted(pool):
         prepared = pool[key]
-        if prepared.sig.shingles:
-            lsh.insert(key, _minhash(prepared.sig, options))
+        if prepared.sig.shingles and len(prepared.minhash) >= bands * rows:
+            for band, bucket in zip(_band_keys(prepared.minhash, bands, rows), buckets,
+                                    strict=True):
+                bucket[band].append(key)
         for entity in prepared.entities:
             by_entity[entity].append(key)
     fresh = {s.article_key for s in new}
@@ -379,7 +382,10 @@ def link(
     hours = timedelta(hours=options.same_event_hours)
     for sig in sorted(new, key=lambda s: s.article_key):
         me = pool[sig.article_key]
-        candidates: set[str] = set(lsh.query(_minhash(sig, options))) if sig.shingles else set()
+        candidates: set[str] = set()
+        if sig.shingles and len(me.minhash) >= bands * rows:
+            for band, bucket in zip(_band_keys(me.minhash, bands, rows), buckets, strict=True):
+                candidates.update(bucket[band])
         shared: Counter[str] = Counter()
         for entity in me.entities:
             shared.update(by_entity[entity])
@@ -484,9 +490,20 @@ def _permutations(num_perm: int, seed: int) -> Any:
     return MinHash(num_perm=num_perm, seed=seed, scheme=_SCHEME).permutations
 
 
-def _minhash(sig: Signature, options: StoryOptions) -> LeanMinHash:
-    # LeanMinHash: a stored signature needs no hash permutations, which are costly to set up.
-    return LeanMinHash(seed=options.seed, hashvalues=sig.minhash, scheme=_SCHEME)
+@functools.lru_cache(maxsize=8)
+def _bands(threshold: float, num_perm: int) -> tuple[int, int]:
+    """LSH bands and rows per band for a Jaccard threshold: datasketch's choice (it weighs false
+    positives and negatives alike), worked out once rather than for every batch."""
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    return lsh.b, lsh.r
+
+
+def _band_keys(values: np.ndarray, bands: int, rows: int) -> list[bytes]:
+    """Each band of a MinHash as one key: two texts collide in a band when all its rows agree
+    (banding as in datasketch's MinHashLSH, with plain dicts as the buckets)."""
+    raw = values[:bands * rows].tobytes()
+    step = rows * values.itemsize
+    return [raw[i:i + step] for i in range(0, bands * step, step)]
 
 
 def story_id(first_article_key: str) -> str:

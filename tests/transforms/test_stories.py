@@ -332,3 +332,15 @@ def test_same_event_score_weighs_lead_words_and_whole_text() -> None:
     assert same_event_score(a, b) == pytest.approx(same_event_score(b, a))
     assert same_event_score(a, b) >= 0.38 > 0.1 > same_event_score(a, dock)
     assert same_event_score(a, a) == pytest.approx(1.0)
+
+
+def test_copies_without_any_name_are_found_by_their_text_alone() -> None:
+    """No names or figures to share: only the MinHash bands (LSH) can bring the pair together."""
+    text = " ".join(w.lower() for w in WIRE.split() if not w[:1].isupper() and
+                    not w[:1].isdigit())
+    a = sign(StoryDoc("a/1", "alpha", T0, None, text))
+    b = sign(StoryDoc("b/1", "beta", T0 + timedelta(hours=2), None, text + " more to follow."))
+    assert not _entities(a) and not _entities(b)
+    edges = link([b], [a])
+    assert [(e.article_a, e.article_b, e.kind) for e in edges] == [
+        ("a/1", "b/1", LinkKind.SYNDICATED)]
