@@ -185,15 +185,24 @@ def _opens_sentence(text: str, start: int) -> bool:
     return len(mark) < len(before) and mark[-1:] != "" and mark[-1] in _SENTENCE_END
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _name_of(phrase: str) -> str | None:
+    """A capitalised phrase as a name: folded words, without stopwords, days and months (cached:
+    the same people and places recur across articles)."""
+    parts = [w for w in words(phrase)
+             if w not in STOPWORDS and w not in _NOT_NAMES and len(w) >= 3]
+    return " ".join(parts) if parts else None
+
+
 def _names(text: str) -> set[str]:
     found = set()
     for match in _NAME.finditer(text):
-        if " " not in match.group(1) and _opens_sentence(text, match.start()):
+        phrase = match.group(1)
+        if " " not in phrase and _opens_sentence(text, match.start()):
             continue
-        parts = [w for w in words(match.group(1))
-                 if w not in STOPWORDS and w not in _NOT_NAMES and len(w) >= 3]
-        if parts:
-            found.add(" ".join(parts))
+        name = _name_of(phrase)
+        if name:
+            found.add(name)
     found |= {fold(m.group(0)).replace(",", "") for m in _NUMBER.finditer(text)}
     return found
 
