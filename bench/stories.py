@@ -17,7 +17,8 @@ pairwise scores over all pairs and over the labelled pairs within the 3-day wind
 
 ``--scale N`` instead times clustering alone on the sample site's N articles (one week, one batch,
 as ``rebuild_stories`` does): CPU seconds of signing, linking and grouping, each (the figure of
-issue 14's "no more CPU at 10,000 articles"; compare runs side by side on one machine).
+issue 14's "no more CPU at 10,000 articles"). To compare two versions, time them in one
+process with ``bench/stories_cpu.py``: runs apart on a shared machine compare its load.
 
 Run: ``.venv/bin/python -m bench.stories [--seeds 5] [--gold DIR] [--scale 10000]``.
 """

@@ -6,11 +6,15 @@ Pure and deterministic. Two articles are linked when, within ``window_days`` of 
   when at least ``syndicated`` of the shorter text is contained in the other, the later one is a
   syndicated copy of the earlier (containment, not Jaccard: copies are trimmed and credited);
 - or, published by different outlets within ``same_event_hours``, they report the same event in
-  their own words (``same_event_score``): they share at least ``min_shared_entities`` names and
-  numbers (capitalised phrases and figures of the whole text: who, where, how many), and the
-  rare words of each lead, weighted by their rarity in general text (transforms.keywords), are
-  found among the other article's keywords (the geometric mean of both ways round is at least
-  ``same_event``). Shared text is not needed: real outlets rewrite.
+  their own words (``same_event_score``, two views of the words, averaged): the rare words of
+  each headline and lead, weighted by their rarity in general text (transforms.keywords), are
+  found among the other article's keywords (the geometric mean of both ways round), and the two
+  texts' tf-idf keyword vectors point the same way (cosine); the score must reach
+  ``same_event``, and the two must share at least ``min_shared_entities`` names and numbers
+  (capitalised phrases and figures of the whole text: who, where, how many), a name counting as
+  shared when the other text has it, or ends with it or is ended by it ("Mitch McConnell",
+  "McConnell"), or has it as initials ("ESA", "European Space Agency"). Shared text is not
+  needed: real outlets rewrite.
 Whether a pair is linked depends only on the pair, never on what else was in the batch, so the
 stories built incrementally (new articles against their time window) equal a full rebuild.
 Stories are the connected components of two or more articles; a story's id is a hash of its
@@ -23,6 +27,7 @@ import functools
 import hashlib
 import heapq
 import re
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,7 +36,7 @@ from enum import StrEnum
 from typing import Any
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+from datasketch import MinHash, MinHashLSH
 
 from transforms.keywords import event_keywords
 from transforms.tokens import STOPWORDS, fold, shingles, words
@@ -47,10 +52,13 @@ class LinkKind(StrEnum):
 
 # Version of what sign() stores: stored signatures of another version are signed again (the
 # warehouse compares it), so a change to sign() never mixes old and new signatures.
-SIGNATURE_VERSION = "2"
+SIGNATURE_VERSION = "3"
 
 # datasketch's hashing scheme, pinned: stored signatures must stay comparable across upgrades.
 _SCHEME = "affine32"
+# datasketch's affine32 constants: permutations are (a * h + b) mod the prime, cut to 32 bits.
+_PRIME = np.uint64((1 << 61) - 1)
+_MAX_HASH = np.uint64((1 << 32) - 1)
 
 _STRENGTH = {LinkKind.SYNDICATED: 3, LinkKind.NEAR_DUPLICATE: 2, LinkKind.SAME_EVENT: 1}
 
@@ -69,9 +77,13 @@ class StoryOptions:
     same_event_density: float = 0.5
     # Same event in other words (measured on bench/labels, the real set, and the synthetic sets:
     # bench/stories.py). The lead: its first words and the title (counted twice).
-    same_event: float = 0.45
+    same_event: float = 0.38
+    same_event_lead: float = 0.45
     same_event_hours: float = 48.0
     min_shared_entities: int = 3
+    # A pair is looked at (besides LSH) when it shares min_shared_entities names and numbers
+    # spelled alike, or one fewer and at least this many lead keywords.
+    min_shared_lead_words: int = 3
     lead_words: int = 40
     lead_keywords: int = 10
     body_keywords: int = 300
@@ -101,7 +113,8 @@ class Signature:
     minhash: tuple[int, ...]
     shingles: int
     # What same-event linking reads, one token each: the lead's keywords with their weights
-    # ('#word=weight'), the whole text's keywords ('+word'), its names and numbers ('&name').
+    # ('#word=weight'), the whole text's keywords with theirs ('+word=weight'), its names and
+    # numbers ('&name').
     lead_tokens: tuple[str, ...]
 
 
@@ -172,15 +185,24 @@ def _opens_sentence(text: str, start: int) -> bool:
     return len(mark) < len(before) and mark[-1:] != "" and mark[-1] in _SENTENCE_END
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _name_of(phrase: str) -> str | None:
+    """A capitalised phrase as a name: folded words, without stopwords, days and months (cached:
+    the same people and places recur across articles)."""
+    parts = [w for w in words(phrase)
+             if w not in STOPWORDS and w not in _NOT_NAMES and len(w) >= 3]
+    return " ".join(parts) if parts else None
+
+
 def _names(text: str) -> set[str]:
     found = set()
     for match in _NAME.finditer(text):
-        if " " not in match.group(1) and _opens_sentence(text, match.start()):
+        phrase = match.group(1)
+        if " " not in phrase and _opens_sentence(text, match.start()):
             continue
-        parts = [w for w in words(match.group(1))
-                 if w not in STOPWORDS and w not in _NOT_NAMES and len(w) >= 3]
-        if parts:
-            found.add(" ".join(parts))
+        name = _name_of(phrase)
+        if name:
+            found.add(name)
     found |= {fold(m.group(0)).replace(",", "") for m in _NUMBER.finditer(text)}
     return found
 
@@ -189,25 +211,37 @@ def sign(doc: StoryDoc, options: StoryOptions = StoryOptions()) -> Signature:
     """The MinHash of the text's word shingles and the title/lead tokens of one article."""
     tokens = words(doc.text)
     grams = shingles(tokens, options.shingle_size)
-    mh = MinHash(num_perm=options.num_perm, seed=options.seed, scheme=_SCHEME,
-                 permutations=_permutations(options.num_perm, options.seed))
-    if grams:
-        mh.update_batch([g.encode("utf-8") for g in sorted(grams)])
     lead_kw, body_kw = event_keywords(
         doc.title, doc.text, doc.language, lead_words=options.lead_words,
         lead_top=options.lead_keywords, body_top=options.body_keywords)
     tokens_ = {f"#{w}={weight:g}" for w, weight in lead_kw.items()}
     tokens_.update("+" + w for w in body_kw)
     tokens_.update("&" + n for n in _names(f"{doc.title or ''}. {doc.text or ''}"))
+    # The text keywords' weights, in the order of their sorted '+' tokens, as one token: read
+    # only when a pair's lead words agree (see _Prepared.text_vector).
+    tokens_.add("~" + ",".join(str(round(body_kw[w] * 10)) for w in sorted(body_kw)))
     return Signature(
         article_key=doc.article_key,
         outlet=doc.outlet,
         event_at=doc.event_at,
         title=doc.title,
-        minhash=tuple(mh.hashvalues.tolist()),
+        minhash=_minhash_values(grams, options),
         shingles=len(grams),
         lead_tokens=tuple(sorted(tokens_)),
     )
+
+
+def _minhash_values(grams: set[str], options: StoryOptions) -> tuple[int, ...]:
+    """MinHash values of the shingles: datasketch's affine permutations of a CRC-32 of each
+    (computed here in one numpy step: building a datasketch MinHash per article cost more than
+    the hashing). An empty text keeps the maximal values, as datasketch does."""
+    a, b = _permutations(options.num_perm, options.seed)
+    if not grams:
+        return (int(_MAX_HASH),) * options.num_perm
+    hv = np.fromiter((zlib.crc32(g.encode("utf-8")) for g in grams), dtype=np.uint64,
+                     count=len(grams))
+    values = np.bitwise_and((hv[:, None] * a + b) % _PRIME, _MAX_HASH).min(axis=0)
+    return tuple(values.tolist())
 
 
 def estimated_jaccard(a: Signature, b: Signature) -> float:
@@ -227,40 +261,68 @@ def containment(a: Signature, b: Signature) -> float:
 def same_event_score(a: Signature, b: Signature) -> float:
     """How surely two differently worded articles report one event, in [0, 1].
 
-    The idf-weighted share of each lead's keywords found among the other article's keywords,
-    both ways round, combined by their geometric mean: an event's rare words (who, where, what
-    happened) are in both leads and run through both texts, while a shared topic or a shared
-    name covers only part of a lead. Outlets and dates are not looked at here (see ``judge``).
+    The mean of two views of their words. The lead view: the idf-weighted share of each lead's
+    keywords (headline counted twice) found among the other article's keywords, both ways round,
+    combined by their geometric mean: an event's rare words (who, where, what happened) are in
+    both leads and run through both texts, while a shared topic or a shared name covers only part
+    of a lead. The text view: the cosine of the two texts' tf-idf keyword vectors, which weighs
+    the whole report (a comment piece or a live blog names the event deep in the text, not in its
+    lead). Outlets and dates are not looked at here (see ``judge``).
     """
     return _same_event(_Prepared.of(a), _Prepared.of(b))
 
 
-@dataclass(frozen=True, slots=True)
 class _Prepared:
     """A signature in the shapes the pairwise tests need (built once per article in link())."""
 
-    sig: Signature
-    minhash: np.ndarray
-    lead_kw: dict[str, float]      # the lead's keywords and their weights
-    lead_weight: float
-    body_kw: frozenset[str]        # the whole text's keywords
-    entities: frozenset[str]       # the whole text's names and numbers
+    __slots__ = ("_forms", "_text", "_weights", "body_kw", "entities", "lead_kw", "lead_weight",
+                 "lead_words", "minhash", "sig")
+
+    def __init__(self, sig: Signature) -> None:
+        self.sig = sig
+        self.minhash = np.asarray(sig.minhash, dtype=np.uint64)
+        entities, body = set(), []
+        self.lead_kw: dict[str, float] = {}     # the lead's keywords and their weights
+        self._weights = ""
+        for t in sig.lead_tokens:
+            head = t[:1]
+            if head == "&":
+                entities.add(t[1:])
+            elif head == "+":
+                body.append(t[1:])
+            elif head == "#":
+                word, _, weight = t.rpartition("=")
+                self.lead_kw[word[1:]] = float(weight)
+            elif head == "~":
+                self._weights = t[1:]
+        self.lead_weight = sum(self.lead_kw.values())
+        self.lead_words = frozenset(self.lead_kw)
+        self.body_kw = frozenset(body)          # the whole text's keywords
+        self.entities = frozenset(entities)     # the whole text's names and numbers
+        self._text: dict[str, float] | None = None
+        self._forms: frozenset[str] | None = None
 
     @classmethod
     def of(cls, sig: Signature) -> _Prepared:
-        body, entities = set(), set()
-        lead_kw: dict[str, float] = {}
-        for t in sig.lead_tokens:
-            head, rest = t[:1], t[1:]
-            if head == "#":
-                word, _, weight = rest.rpartition("=")
-                lead_kw[word] = float(weight)
-            elif head == "+":
-                body.add(rest)
-            elif head == "&":
-                entities.add(rest)
-        return cls(sig, np.asarray(sig.minhash, dtype=np.uint64), lead_kw,
-                   sum(lead_kw.values()), frozenset(body), frozenset(entities))
+        return cls(sig)
+
+    def forms(self) -> frozenset[str]:
+        """Other spellings of the text's names: their last words, their initials (on demand)."""
+        if self._forms is None:
+            self._forms = frozenset(f for name in self.entities for f in _forms(name))
+        return self._forms
+
+    def text_vector(self) -> dict[str, float]:
+        """The text's keywords with their tf-idf weights, of unit length (read once, on demand)."""
+        if self._text is None:
+            words_ = sorted(self.body_kw)
+            weights = [float(w) for w in self._weights.split(",")] if self._weights else []
+            if len(weights) != len(words_):   # no weights stored: the keywords weigh alike
+                weights = [1.0] * len(words_)
+            norm = float(np.sqrt(sum(v * v for v in weights)))
+            self._text = {w: v / norm for w, v in zip(words_, weights, strict=True)} if norm \
+                else {}
+        return self._text
 
 
 def _jaccard(a: _Prepared, b: _Prepared) -> float:
@@ -278,11 +340,23 @@ def _containment(jac: float, a: Signature, b: Signature) -> float:
 
 
 def _same_event(a: _Prepared, b: _Prepared) -> float:
+    return (_lead_view(a, b) + _text_view(a, b)) / 2
+
+
+def _lead_view(a: _Prepared, b: _Prepared) -> float:
+    """Each lead's keywords found among the other's text keywords (idf-weighted share), both
+    ways round, combined by their geometric mean."""
     if not a.lead_weight or not b.lead_weight:
         return 0.0
     ab = sum(w for t, w in a.lead_kw.items() if t in b.body_kw) / a.lead_weight
     ba = sum(w for t, w in b.lead_kw.items() if t in a.body_kw) / b.lead_weight
     return float(np.sqrt(ab * ba))
+
+
+def _text_view(a: _Prepared, b: _Prepared) -> float:
+    """Cosine of the two texts' tf-idf keyword vectors."""
+    small, large = sorted((a.text_vector(), b.text_vector()), key=len)
+    return min(1.0, sum(v * large[t] for t, v in small.items() if t in large))
 
 
 def link(
@@ -291,30 +365,52 @@ def link(
     """Edges between each of ``new`` and every other article of ``new`` + ``window``.
 
     ``window`` holds the stored articles near the new ones in time (duplicates of ``new`` are
-    ignored). A pair is judged when LSH puts it in a common bucket or when it shares at least
-    ``min_shared_entities`` names and numbers; both depend only on the pair, so the result does
-    not depend on the batching.
+    ignored). A pair is judged when LSH puts it in a common bucket, or when it shares at least
+    ``min_shared_entities`` names and numbers spelled alike, or one fewer and at least
+    ``min_shared_lead_words`` lead keywords (the other names may be spelled differently: see
+    ``shared_names``); all depend only on the pair, so the result does not depend on the batching.
     """
     span = timedelta(days=options.window_days)
     pool: dict[str, _Prepared] = {s.article_key: _Prepared.of(s) for s in window}
     pool.update({s.article_key: _Prepared.of(s) for s in new})
-    lsh = MinHashLSH(threshold=options.lsh_threshold, num_perm=options.num_perm)
+    bands, rows = _bands(options.lsh_threshold, options.num_perm)
+    buckets: list[dict[bytes, list[str]]] = [defaultdict(list) for _ in range(bands)]
     by_entity: dict[str, list[str]] = defaultdict(list)
     for key in sorted(pool):
         prepared = pool[key]
-        if prepared.sig.shingles:
-            lsh.insert(key, _minhash(prepared.sig, options))
+        if prepared.sig.shingles and len(prepared.minhash) >= bands * rows:
+            for band, bucket in zip(_band_keys(prepared.minhash, bands, rows), buckets,
+                                    strict=True):
+                bucket[band].append(key)
         for entity in prepared.entities:
             by_entity[entity].append(key)
     fresh = {s.article_key for s in new}
     edges: dict[tuple[str, str], Edge] = {}
+    enough, lead_words = options.min_shared_entities, options.min_shared_lead_words
+    nearly = enough - 1
+    hours = timedelta(hours=options.same_event_hours)
     for sig in sorted(new, key=lambda s: s.article_key):
         me = pool[sig.article_key]
-        candidates: set[str] = set(lsh.query(_minhash(sig, options))) if sig.shingles else set()
+        candidates: set[str] = set()
+        if sig.shingles and len(me.minhash) >= bands * rows:
+            for band, bucket in zip(_band_keys(me.minhash, bands, rows), buckets, strict=True):
+                candidates.update(bucket[band])
         shared: Counter[str] = Counter()
         for entity in me.entities:
             shared.update(by_entity[entity])
-        candidates.update(k for k, n in shared.items() if n >= options.min_shared_entities)
+        for k in [k for k, n in shared.items() if n >= nearly]:
+            if shared[k] >= enough:
+                candidates.add(k)
+                continue
+            if k in fresh and k < sig.article_key:
+                continue  # judged from k's side
+            # One name fewer: only a same-event link can come of it (a copy shares more), so
+            # only from another outlet, close in time, whose lead says the same.
+            other = pool[k]
+            if other.sig.outlet != sig.outlet and abs(other.sig.event_at - sig.event_at) <= hours \
+                    and len(me.lead_words & other.lead_words) >= lead_words \
+                    and _shared_names(me, other, enough) >= enough:
+                candidates.add(k)
         candidates.discard(sig.article_key)
         for other_key in sorted(candidates):
             if other_key in fresh and other_key < sig.article_key:
@@ -349,12 +445,52 @@ def _judge(pa: _Prepared, pb: _Prepared, options: StoryOptions) -> Edge | None:
     if a.outlet == b.outlet or abs(a.event_at - b.event_at) > timedelta(
             hours=options.same_event_hours):
         return None
-    if len(pa.entities & pb.entities) < options.min_shared_entities:
-        return None  # one shared name is a coincidence; who, where and how many is an event
-    score = _same_event(pa, pb)
-    if score >= options.same_event:
-        return Edge(first, second, LinkKind.SAME_EVENT, round(score, 4))
-    return None
+    # Cheapest first: the lead words, the names, then the whole texts.
+    lead = _lead_view(pa, pb)
+    if lead < options.same_event_lead:
+        return None
+    # One shared name is a coincidence; who, where and how many make an event.
+    if _shared_names(pa, pb, options.min_shared_entities) < options.min_shared_entities:
+        return None
+    score = (lead + _text_view(pa, pb)) / 2
+    if score < options.same_event:
+        return None
+    return Edge(first, second, LinkKind.SAME_EVENT, round(score, 4))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _forms(name: str) -> tuple[str, ...]:
+    """Shorter spellings of a name of several words: each of its tails ("mcconnell" for "mitch
+    mcconnell") and, for three words or more, its initials ("esa")."""
+    parts = name.split()
+    if len(parts) < 2 or name[:1].isdigit():
+        return ()
+    tails = tuple(" ".join(parts[i:]) for i in range(1, len(parts)))
+    return (*tails, "".join(p[0] for p in parts)) if len(parts) >= 3 else tails
+
+
+def _shared_names(a: _Prepared, b: _Prepared, enough: int) -> int:
+    exact = a.entities & b.entities
+    found = len(exact)
+    if found >= enough:
+        return found
+    rest_b = b.entities - exact
+    forms_b = b.forms()
+    for x in a.entities - exact:
+        if x in forms_b or not rest_b.isdisjoint(_forms(x)):
+            found += 1
+            if found >= enough:
+                break
+    return found
+
+
+def shared_names(a: frozenset[str], b: frozenset[str], enough: int = 1 << 30) -> int:
+    """How many names (and numbers) of ``a`` the other text ``b`` has: as such, or spelled as
+    one of the other's tails or initials, or the other way round ("McConnell" and "Mitch
+    McConnell", "ESA" and "European Space Agency"); counting stops at ``enough``."""
+    sig_a = Signature("a", None, datetime.min, None, (), 0, tuple("&" + n for n in a))
+    sig_b = Signature("b", None, datetime.min, None, (), 0, tuple("&" + n for n in b))
+    return _shared_names(_Prepared(sig_a), _Prepared(sig_b), enough)
 
 
 @functools.lru_cache(maxsize=4)
@@ -363,9 +499,20 @@ def _permutations(num_perm: int, seed: int) -> Any:
     return MinHash(num_perm=num_perm, seed=seed, scheme=_SCHEME).permutations
 
 
-def _minhash(sig: Signature, options: StoryOptions) -> LeanMinHash:
-    # LeanMinHash: a stored signature needs no hash permutations, which are costly to set up.
-    return LeanMinHash(seed=options.seed, hashvalues=sig.minhash, scheme=_SCHEME)
+@functools.lru_cache(maxsize=8)
+def _bands(threshold: float, num_perm: int) -> tuple[int, int]:
+    """LSH bands and rows per band for a Jaccard threshold: datasketch's choice (it weighs false
+    positives and negatives alike), worked out once rather than for every batch."""
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    return lsh.b, lsh.r
+
+
+def _band_keys(values: np.ndarray, bands: int, rows: int) -> list[bytes]:
+    """Each band of a MinHash as one key: two texts collide in a band when all its rows agree
+    (banding as in datasketch's MinHashLSH, with plain dicts as the buckets)."""
+    raw = values[:bands * rows].tobytes()
+    step = rows * values.itemsize
+    return [raw[i:i + step] for i in range(0, bands * step, step)]
 
 
 def story_id(first_article_key: str) -> str:

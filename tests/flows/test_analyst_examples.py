@@ -178,9 +178,9 @@ def run_query(db: Path, sql: str) -> list[tuple[Any, ...]]:
         con.close()
 
 
-def test_the_document_has_the_six_examples() -> None:
+def test_the_document_has_the_seven_examples() -> None:
     names = [n for n, _ in EXAMPLES]
-    assert len(names) == 6, names
+    assert len(names) == 7, names
 
 
 @pytest.mark.parametrize(("name", "sql"), EXAMPLES, ids=[n for n, _ in EXAMPLES])
@@ -202,6 +202,29 @@ def test_story_example_names_the_first_publisher(handmade: Path) -> None:
     rows = run_query(handmade, sql)
     firsts = [r for r in rows if r[1] == 1]
     assert firsts and all(r[4] == 0 for r in firsts)  # hours_after_first of the first is 0
+
+
+def test_three_outlet_example_names_who_was_first(handmade: Path) -> None:
+    """The labelled set's own stories of 3+ outlets in the last week, each with its earliest
+    outlet first and the others after it (the handmade store clusters them exactly)."""
+    sql = dict(EXAMPLES)["stories covered by 3+ outlets this week, who was first"]
+    rows = run_query(handmade, sql)
+    by_story: dict[str, list[Any]] = {}
+    for item in labelled_set(0):
+        if item.story:
+            by_story.setdefault(item.story, []).append(item.doc)
+    newest = max(min(d.event_at for d in docs) for docs in by_story.values())
+    expected = sorted(
+        (min(docs, key=lambda d: (d.event_at, d.article_key)).outlet,
+         len({d.outlet for d in docs}), len(docs))
+        for docs in by_story.values()
+        if len({d.outlet for d in docs}) >= 3
+        and min(d.event_at for d in docs) >= newest - timedelta(days=7))
+    assert expected  # the set has such stories
+    assert sorted((r[3], r[1], r[2]) for r in rows) == expected
+    for r in rows:
+        # followed_by: the other articles in order; the next one is another outlet's
+        assert len(r[7]) == r[2] - 1 and not r[7][0].startswith(r[3] + " ")
 
 
 def test_silent_feed_example_finds_the_quiet_feed(handmade: Path) -> None:

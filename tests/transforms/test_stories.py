@@ -25,6 +25,7 @@ from transforms.stories import (
     link,
     pair_scores,
     same_event_score,
+    shared_names,
     sign,
     story_id,
 )
@@ -278,3 +279,68 @@ def test_bcubed_scores_each_article() -> None:
     # a, b: 2 of 3 right; c: 1 of 3; d, e: alone (1.0). Recall: d and e miss their partner.
     assert precision == pytest.approx((2 / 3 + 2 / 3 + 1 / 3 + 1 + 1) / 5)
     assert recall == pytest.approx((1 + 1 + 1 + 0.5 + 0.5) / 5)
+
+
+def test_a_name_counts_as_shared_when_spelled_as_its_tail_or_initials() -> None:
+    a = frozenset({"mitch mcconnell", "european space agency", "senate", "82"})
+    b = frozenset({"mcconnell", "esa", "senate republicans", "83"})
+    # McConnell ends Mitch McConnell; ESA is the initials of European Space Agency; "senate" is
+    # neither the tail nor the initials of "senate republicans"; numbers match only as written.
+    assert shared_names(a, b) == 2
+    assert shared_names(b, a) == 2
+    assert shared_names(a, a) == 4
+    assert shared_names(frozenset({"ab"}), frozenset({"alpha beta"})) == 0  # too short to tell
+
+
+HIBERNATION_A = (
+    "BERLIN -- The European Space Agency says putting astronauts into hibernation could shrink "
+    "the spacecraft needed for a crewed mission to Mars. Research team head Lena Ortiz-Vidal "
+    "said the idea of hibernating crews on a 180-day journey is not as far-fetched as it sounds: "
+    "slowing the metabolism of astronauts would cut the food, water and living space they need. "
+    "The study found hibernation capsules could make the craft about a third lighter.")
+HIBERNATION_B = (
+    "Film crews have long slept through interstellar journeys in hibernation capsules. Now ESA "
+    "has looked at what hibernating astronauts would mean for a real crewed mission. Its design "
+    "team concluded that a Mars spacecraft carrying hibernating astronauts on a 180-day trip "
+    "could be a third lighter, with smaller living quarters, less food and water on board, said "
+    "Topical Team Leader Lena Ortiz-Vidal. Astronauts would gain weight before the trip, as bears do "
+    "before hibernation.")
+
+
+def test_a_rewrite_spelling_names_differently_is_linked() -> None:
+    """Two outlets on one study: only 'Mars' and '180' are spelled alike; the agency and the
+    researcher are named differently ('ESA', 'Topical Team Leader ...'), the words agree."""
+    a = sign(StoryDoc("alpha/1", "alpha", T0, "Study sees future for hibernating astronauts",
+                      HIBERNATION_A, "en"))
+    b = sign(StoryDoc("beta/1", "beta", T0 + timedelta(hours=1),
+                      "Hibernating astronauts would need smaller spacecraft", HIBERNATION_B, "en"))
+    exact = _entities(a) & _entities(b)
+    assert len(exact) < 3  # the old rule (three names spelled alike) could not link them
+    edges = link([a, b], [])
+    assert [(e.article_a, e.article_b, e.kind) for e in edges] == [
+        ("alpha/1", "beta/1", LinkKind.SAME_EVENT)]
+    # The same texts from one outlet are its own follow-up, not a second report.
+    assert judge(a, replace(b, outlet="alpha")) is None
+
+
+def test_same_event_score_weighs_lead_words_and_whole_text() -> None:
+    a = sign(StoryDoc("alpha/1", "alpha", T0, "Study sees future for hibernating astronauts",
+                      HIBERNATION_A, "en"))
+    b = sign(StoryDoc("beta/1", "beta", T0, "Hibernating astronauts would need smaller spacecraft",
+                      HIBERNATION_B, "en"))
+    dock = sign(StoryDoc("gamma/1", "gamma", T0, "Dock strike widens", WIRE, "en"))
+    assert same_event_score(a, b) == pytest.approx(same_event_score(b, a))
+    assert same_event_score(a, b) >= 0.38 > 0.1 > same_event_score(a, dock)
+    assert same_event_score(a, a) == pytest.approx(1.0)
+
+
+def test_copies_without_any_name_are_found_by_their_text_alone() -> None:
+    """No names or figures to share: only the MinHash bands (LSH) can bring the pair together."""
+    text = " ".join(w.lower() for w in WIRE.split() if not w[:1].isupper() and
+                    not w[:1].isdigit())
+    a = sign(StoryDoc("a/1", "alpha", T0, None, text))
+    b = sign(StoryDoc("b/1", "beta", T0 + timedelta(hours=2), None, text + " more to follow."))
+    assert not _entities(a) and not _entities(b)
+    edges = link([b], [a])
+    assert [(e.article_a, e.article_b, e.kind) for e in edges] == [
+        ("a/1", "b/1", LinkKind.SYNDICATED)]

@@ -42,9 +42,9 @@ def _bench_folder() -> Path:
 
 def test_labelled_real_pages_cluster_above_the_floors() -> None:
     """The labelled real set (bench/labels) through the pipeline's own code path: extraction,
-    date choice, core.articles, update_stories in batches. Floors sit below the measured
-    figures (pairwise P 1.000 / R 0.750 within the window, B-cubed 1.000 / 0.983) so that a
-    change that loses real stories fails here."""
+    date choice, core.articles, update_stories in batches. The floors are issue 14's acceptance
+    (pairwise P >= 0.9, R >= 0.8; measured 1.000 / 0.824 within the window, B-cubed 1.000 /
+    0.991), so a change that loses real stories, or merges other events, fails here."""
     pages = real_set(_bench_folder())
     store = Store.open(None)
     rows = [article(p.doc.article_key, p.doc.outlet or "", p.doc.title or "", p.doc.text or "",
@@ -72,11 +72,11 @@ def test_labelled_real_pages_cluster_above_the_floors() -> None:
     # of the page that used to fall outside it (bench/labels/README.md)
     assert tp + fn == 17
     precision, recall = tp / max(1, tp + fp), tp / (tp + fn)
-    assert precision >= 0.9 and recall >= 0.7, (tp, fp, fn)
+    assert precision >= 0.9 and recall >= 0.8, (tp, fp, fn)
     all_precision, all_recall = pair_scores(predicted, truth)
-    assert all_precision >= 0.9 and all_recall >= 0.65
+    assert all_precision >= 0.9 and all_recall >= 0.8
     b_precision, b_recall = bcubed(predicted, truth)
-    assert b_precision >= 0.97 and b_recall >= 0.97
+    assert b_precision >= 0.98 and b_recall >= 0.98
 
 
 HEKLA = ("The volcano on Hekla Island erupted before dawn on Tuesday, forcing 2,300 residents of "
@@ -138,3 +138,20 @@ def test_signatures_of_an_older_sign_are_made_again() -> None:
     assert all(h.startswith(f"{SIGNATURE_VERSION}:") for h in hashes)
     assert store.con.execute("SELECT * FROM core.story_articles ORDER BY ALL").fetchall() == before
     assert update_stories(store.con, ["alpha/1"])["signed"] == 0  # once only
+
+
+def test_a_wire_copy_names_the_outlet_it_came_from() -> None:
+    store = _hekla_store()
+    # gamma re-publishes alpha's report four hours later, with a credit line.
+    store.con.execute("DELETE FROM core.articles WHERE article_key = 'gamma/1'")
+    store.insert("core.articles", [
+        article("gamma/1", "gamma", "Hekla Island volcano erupts",
+                HEKLA + " (Reporting by alpha; edited by the gamma desk.)",
+                T0 + timedelta(hours=4))])
+    update_stories(store.con, ["alpha/1", "beta/1", "gamma/1"])
+    rows = store.con.execute(
+        "SELECT article_key, is_syndicated, syndicated_from, syndicated_from_outlet "
+        "FROM analytics.story_articles ORDER BY position").fetchall()
+    # In publication order: alpha (first), beta's own report (+3 h), gamma's copy (+4 h).
+    assert rows == [("alpha/1", False, None, None), ("beta/1", False, None, None),
+                    ("gamma/1", True, "alpha/1", "alpha")]

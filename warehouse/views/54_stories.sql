@@ -22,10 +22,12 @@ final AS (
         m.similarity,
         m.is_syndicated,
         m.syndicated_from,
+        origin.outlet AS syndicated_from_outlet,
         round(date_diff('second', first_value(m.published_at) OVER w, m.published_at) / 3600.0, 2)
             AS hours_after_first
     FROM members AS m
     JOIN articles AS a USING (article_key)
+    LEFT JOIN members AS origin ON origin.article_key = m.syndicated_from
     WINDOW w AS (PARTITION BY m.story_id ORDER BY m.position)
 )
 SELECT * FROM final;
@@ -92,3 +94,4 @@ SELECT * FROM final;
 
 -- Documented here rather than in 59_comments.sql, beside the column it describes.
 COMMENT ON COLUMN analytics.stories.headline IS 'Headline to read the story by: the title of its most central article (the one linked to most other members, the strongest links breaking ties, then the earliest), else of the earliest.';
+COMMENT ON COLUMN analytics.story_articles.syndicated_from_outlet IS 'The outlet that published the earliest copy (syndicated_from) of that wire story: where the copy came from (NULL unless is_syndicated).';
