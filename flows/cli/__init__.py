@@ -25,8 +25,8 @@ from flows.cli import quality as cli_quality
 from flows.cli import report
 from flows.cli import server as cli_server
 from flows.cli.errors import input_file, quiet_prefect_tracebacks, reports_errors
-from flows.cli.options import DbOption, day, settings
-from transforms.errors import IncompleteError, InputError, MissingStoreError, StoreBusyError
+from flows.cli.options import DbOption, day, require_store, settings
+from transforms.errors import IncompleteError, InputError, StoreBusyError
 
 app = typer.Typer(help="newsflow: an event-sourced news pipeline into DuckDB.",
                   no_args_is_help=True, add_completion=False)
@@ -40,6 +40,7 @@ console = Console()
 
 # The sample is served on 127.0.0.1 by this process: let the fetcher reach it, a little faster.
 SAMPLE_SETTINGS = {"allow_private_addresses": True, "per_host_concurrency": 8}
+SAMPLE_PORT = 8765  # the sample's usual port (`newsflow run --sample`, `make run`)
 
 
 @app.command()
@@ -54,9 +55,10 @@ def run(
         "--defects", help="With --sample: plant data-quality defects in the sample (a feed "
                           "repeating its keys, a boilerplate page, a source whose volume drops "
                           "to zero) so the checks fail and quarantine them.")] = False,
-    port: Annotated[int, typer.Option(
-        help="Port of the sample server; fixed so the sample's URLs (and so its article keys) "
-             "stay the same from run to run.")] = 8765,
+    port: Annotated[int | None, typer.Option(
+        help=f"Port of the sample server. Default {SAMPLE_PORT}, so the sample's URLs (and so "
+             "its article keys) stay the same from run to run, or a free port when that one is "
+             "taken; a port given here must be free.")] = None,
     all_feeds: Annotated[bool, typer.Option(
         "--all", help="Poll every feed now, not only those due.")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
@@ -76,10 +78,15 @@ def run(
 
             config = settings(db, **SAMPLE_SETTINGS)
             try:
-                server = SampleServer(n_articles=articles, port=port, defects=defects).__enter__()
+                server = SampleServer(n_articles=articles, port=port or SAMPLE_PORT,
+                                      any_port_if_busy=port is None, defects=defects).__enter__()
             except OSError as exc:
                 raise InputError(f"cannot serve the sample on 127.0.0.1:{port}: {exc}",
-                                 advice="free the port or pass --port") from None
+                                 advice="free the port or pass another --port") from None
+            if server.wanted_port_busy:
+                console.print(f"[yellow]Port {SAMPLE_PORT} is taken: serving the sample on "
+                              f"{server.base_url} instead (its articles get keys of their own "
+                              f"there).[/yellow]")
             stack.push(server.__exit__)
             # The flow resolves its own settings from its parameters; this scope adds the
             # sample's, in this process only.
@@ -161,14 +168,29 @@ def rebuild(
 
     config = settings(db)
     first, last = day(since), day(until)
-    if not config.db_path.exists():  # a rebuild never creates a store
-        raise MissingStoreError(f"no database at {config.db_path} yet")
+    require_store(config)  # a rebuild never creates a store
     result = run_rebuild(config, run_id=current_run_id(), since=first, until=last,
                          reextract=reextract)
     if result["status"] == "skipped_locked":
         raise StoreBusyError(result["message"])
     console.print(f"rebuilt {result['articles']} articles ({result['pages_extracted']} pages "
                   f"re-extracted) in {result['seconds']:.1f}s")
+
+
+@app.command()
+@reports_errors
+def migrate(db: DbOption = None) -> None:
+    """Create the store, or bring an existing one to the current schema (with `run`, the only
+    command that creates a store)."""
+    from warehouse.access import open_writer
+    from warehouse.store import schema_version
+
+    config = settings(db)
+    existed = config.db_path.exists()
+    with open_writer(config.db_path, min_free_mb=config.min_free_mb):
+        version = schema_version()  # open_writer migrated it to this
+    console.print(f"{'migrated' if existed else 'created'} {config.db_path} "
+                  f"(schema version {version})")
 
 
 @app.command()

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from flows.cli.errors import input_file, reports_errors
-from flows.cli.options import DbOption, settings
+from flows.cli.options import DbOption, require_store, settings
 from transforms.errors import IncompleteError, InputError
 
 console = Console()
@@ -70,6 +70,7 @@ def backfill(
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     config = settings(db)
+    require_store(config)  # only `run` and `migrate` create a store; a typo must not make one
     if not origins and source in FEED_LIST_SOURCES:
         with input_file(config.feeds_file, "feed list"):  # fail before the first day, not in it
             load_feed_list(config.feeds_file)

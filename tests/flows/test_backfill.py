@@ -416,6 +416,9 @@ def test_cli_backfill_then_export_warc_round_trips(tmp_path: Path,
     runner = CliRunner()
     args = ["backfill", "--source", "warc", "--from", str(warc), "--since", "2024-03-01",
             "--until", "2024-03-03", "--db", str(db), "--no-extract"]
+    refused = runner.invoke(app, args)  # backfill never creates a store (only run/migrate)
+    assert refused.exit_code == 2 and "no store" in refused.output and not db.exists()
+    Store.open(db).close()
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "expected" in result.output and "obtained" in result.output
