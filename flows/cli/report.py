@@ -69,9 +69,10 @@ def print_summary(console: Console, db_path: Path, result: dict[str, Any], query
         summary.add_row("checks passed", str(checks[0]), "")
         summary.add_row("checks failed", str(checks[1]), "")
         console.print(summary)
-        docs = stages.get("volume", {}).get("docs")
-        if docs:
-            console.print(f"Data Docs: {docs}")
+        pages = stages.get("volume", {})
+        for what, key in (("Data Docs", "docs"), ("Volume chart", "chart")):
+            if pages.get(key):
+                console.print(f"{what}: {pages[key]}", soft_wrap=True)
         console.print("\nExample query ([italic]newsflow sql \"...\"[/italic]):")
         console.print(query, style="cyan")
         console.print(frame_table(con.execute(query).df()))
