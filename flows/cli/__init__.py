@@ -26,6 +26,7 @@ from flows.cli import report
 from flows.cli import server as cli_server
 from flows.cli.errors import input_file, quiet_prefect_tracebacks, reports_errors
 from flows.cli.options import DbOption, day, require_store, settings
+from flows.cli.progress import steps
 from transforms.errors import IncompleteError, InputError, StoreBusyError
 
 app = typer.Typer(help="newsflow: an event-sourced news pipeline into DuckDB.",
@@ -169,8 +170,9 @@ def rebuild(
     config = settings(db)
     first, last = day(since), day(until)
     require_store(config)  # a rebuild never creates a store
-    result = run_rebuild(config, run_id=current_run_id(), since=first, until=last,
-                         reextract=reextract)
+    with steps(console, "rebuild") as on_step:
+        result = run_rebuild(config, run_id=current_run_id(), since=first, until=last,
+                             reextract=reextract, on_step=on_step)
     if result["status"] == "skipped_locked":
         raise StoreBusyError(result["message"])
     console.print(f"rebuilt {result['articles']} articles ({result['pages_extracted']} pages "

@@ -18,6 +18,7 @@ from rich.console import Console
 
 from flows.cli.errors import input_file, reports_errors
 from flows.cli.options import DbOption, FormatOption, day, settings
+from flows.cli.progress import steps
 from transforms.errors import InputError, MissingStoreError, NothingFoundError, QueryError
 from warehouse.reports import connect_read_only
 
@@ -231,11 +232,18 @@ def reindex(db: DbOption = None) -> None:
     if not path.exists():  # opening to write would create an empty store
         raise MissingStoreError(f"no database at {path} yet")
     config = settings_for(db_path=path)
-    with open_writer(path, min_free_mb=config.min_free_mb) as store:
+    with open_writer(path, min_free_mb=config.min_free_mb) as store, \
+            steps(console, "reindex") as step:
         with store.transaction():
+            step("search index", 0, 3)
             index = rebuild_index(store.con)
+            step("search index", 1, 3)
+            step("stories", 1, 3)
             built = rebuild_stories(store.con)
+            step("stories", 2, 3)
+        step("publishing the analyst copy", 2, 3)
         publish(store, config.published_dir)  # analysts see the new index and stories
+        step("publishing the analyst copy", 3, 3)
     console.print(f"indexed {index['indexed']} articles in {index['seconds']:.2f}s; "
                   f"{built['stories']} stories from {built['links']} links in "
                   f"{built['seconds']:.2f}s")

@@ -9,11 +9,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from flows.cli.errors import input_file, reports_errors
 from flows.cli.options import DbOption, require_store, settings
+from flows.cli.progress import bar
 from transforms.errors import IncompleteError, InputError
 
 console = Console()
@@ -76,14 +76,13 @@ def backfill(
             load_feed_list(config.feeds_file)
     first, last = since.date(), until.date()
     total = len(days(first, last)) * (len(origins) if origins and source != "raw" else 1)
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                        MofNCompleteColumn(), TimeElapsedColumn(), console=console)
+    progress = bar(console)
     try:
         with progress:
-            bar = progress.add_task(f"backfill {source}", total=total or None)
+            day_bar = progress.add_task(f"backfill {source}", total=total or None)
 
             def on_day(report: Any) -> None:
-                progress.update(bar, advance=1,
+                progress.update(day_bar, advance=1,
                                 description=f"{source} {report.day} {report.status}")
 
             result = run_backfill(config, source=source, since=first, until=last,
@@ -112,13 +111,17 @@ def export_warc(
     """Write the raw pages stored from --since to --until (UTC days) as a standard WARC file."""
     from flows.backfill_days import bounds
     from warehouse.access import open_reader
+    from warehouse.warc import count_exportable
     from warehouse.warc import export_warc as write
 
     config = settings(db)
     target = out or Path(f"newsflow-{since:%Y%m%d}-{until:%Y%m%d}.warc.gz")
     lo, hi = bounds(since.date())[0], bounds(until.date())[1]
     partial = target.with_name(target.name + ".part")
-    with open_reader(config.db_path) as store, partial.open("wb") as fh:
-        stats = write(store, fh, lo=lo, hi=hi)
+    with open_reader(config.db_path) as store, partial.open("wb") as fh, bar(console) as progress:
+        task = progress.add_task(f"export-warc {target.name}",
+                                 total=count_exportable(store, lo=lo, hi=hi))
+        stats = write(store, fh, lo=lo, hi=hi,
+                      on_batch=lambda written: progress.update(task, completed=written))
     partial.replace(target)  # a reader never sees a half-written archive
     console.print(f"wrote {stats.records} page(s), {stats.bytes_written} bytes, to {target}")
