@@ -24,15 +24,14 @@ Day = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="UTC day, YYYY
 
 
 def day_table(rows: list[dict[str, Any]], source: str) -> Table:
-    """The expected-vs-obtained table, one line per origin and day."""
-    table = Table(title=f"backfill {source}: expected vs obtained per day")
-    for name, justify in (("origin", "left"), ("day", "left"), ("expected", "right"),
-                          ("obtained", "right"), ("failed", "right"), ("new rows", "right"),
-                          ("status", "left"), ("run", "left")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    """The expected-vs-obtained table, one line per origin and day: days and counts stay whole
+    at any terminal width, origins wrap."""
+    from flows.cli.report import add_column
+
+    names = ["origin", "day", "expected", "obtained", "failed", "new rows", "status", "run"]
     if source == "raw":
-        for name in ("changed", "longer", "shorter", "moved"):
-            table.add_column(name, justify="right" if name != "moved" else "left")
+        names += ["changed", "longer", "shorter", "moved"]
+    body = []
     for r in rows:
         colour = {"done": "green", "partial": "yellow"}.get(r["status"], "red")
         cells = [r["origin"], str(r["day"]), str(r["expected"]), str(r["obtained"]),
@@ -43,6 +42,18 @@ def day_table(rows: list[dict[str, Any]], source: str) -> Table:
             moved = ", ".join(f"{k}: {v}" for k, v in (d.get("moved") or {}).items())
             cells += [str(d.get("changed", 0)), str(d.get("longer", 0)),
                       str(d.get("shorter", 0)), moved or "-"]
+        body.append(cells)
+    table = Table(title=f"backfill {source}: expected vs obtained per day")
+    for i, name in enumerate(names):
+        column = [row[i] for row in body]
+        if name in ("origin", "moved", "run"):
+            add_column(table, name, column, "text")
+        elif name == "status":  # its width without the colour markup
+            add_column(table, name, [c.split("]", 1)[1].split("[", 1)[0] for c in column],
+                       "key", justify="left")
+        else:
+            add_column(table, name, column, "key", justify="left" if name == "day" else None)
+    for cells in body:
         table.add_row(*cells)
     return table
 
