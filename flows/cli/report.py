@@ -85,7 +85,13 @@ def print_summary(console: Console, db_path: Path, result: dict[str, Any], query
     stages = result["stages"]
     ingest, pages, articles = (stages.get(k, {}) for k in
                                ("ingest_feeds", "fetch_pages", "extract_articles"))
-    from warehouse.reports import connect_read_only, run_checks, store_totals
+    from warehouse.reports import (
+        connect_read_only,
+        run_checks,
+        run_failed_checks,
+        run_failed_feeds,
+        store_totals,
+    )
 
     con = connect_read_only(db_path)
     try:
@@ -106,6 +112,8 @@ def print_summary(console: Console, db_path: Path, result: dict[str, Any], query
         summary.add_row("checks passed", str(checks[0]), "")
         summary.add_row("checks failed", str(checks[1]), "")
         console.print(summary)
+        print_failures(console, run_failed_feeds(con, result["run_id"]),
+                       run_failed_checks(con, result["run_id"]))
         pages = stages.get("volume", {})
         for what, key in (("Data Docs", "docs"), ("Volume chart", "chart")):
             if pages.get(key):
@@ -115,3 +123,19 @@ def print_summary(console: Console, db_path: Path, result: dict[str, Any], query
         console.print(frame_table(con.execute(query).df()))
     finally:
         con.close()
+
+
+def print_failures(console: Console, feeds: list[dict[str, object]], checks: pd.DataFrame) -> None:
+    """Name what failed in a run: each feed with why, each check with its policy and reason."""
+    if feeds:
+        console.print(f"\n[red]Feeds that failed ({len(feeds)}):[/red]")
+        for feed in feeds:
+            console.print(f"  {feed['feed']} <{feed['url']}>: {feed['why']}",
+                          markup=False, highlight=False)
+    if not checks.empty:
+        console.print(f"\n[red]Checks that failed ({len(checks)}):[/red]")
+        for row in checks.itertuples(index=False):
+            counted = (f", {int(row.unexpected_count)} of {int(row.element_count)} rows"
+                       if pd.notna(row.unexpected_count) and pd.notna(row.element_count) else "")
+            console.print(f"  {row.policy} {row.stage} {row.table_name}: {row.expectation}"
+                          f"{counted} - {row.why}", markup=False, highlight=False)
