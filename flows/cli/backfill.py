@@ -33,7 +33,7 @@ def day_table(rows: list[dict[str, Any]], source: str) -> Table:
         names += ["changed", "longer", "shorter", "moved"]
     body = []
     for r in rows:
-        colour = {"done": "green", "partial": "yellow"}.get(r["status"], "red")
+        colour = {"done": "green", "partial": "yellow", "empty": "dim"}.get(r["status"], "red")
         cells = [r["origin"], str(r["day"]), str(r["expected"]), str(r["obtained"]),
                  str(r["failed"]), str(r["new_rows"]), f"[{colour}]{r['status']}[/{colour}]",
                  "earlier run" if r["skipped"] else "this run"]
@@ -58,6 +58,17 @@ def day_table(rows: list[dict[str, Any]], source: str) -> Table:
     return table
 
 
+def _what_a_day_is(source: str, day_by: str) -> str:
+    """The line under the table that says what its 'day' column counts."""
+    if source == "raw":
+        what = ("pages of articles published on that UTC day (as extracted)"
+                if day_by == "published" else "pages fetched on that UTC day")
+        return (f"A day here: the stored {what}; 'empty' days had none and are looked at again "
+                "next time. Other days: --day-by fetched|published.")
+    return (f"A day here: the pages {source} dates on that UTC day; 'empty' days listed none "
+            "and are looked at again next time.")
+
+
 @reports_errors
 def backfill(
     source: Annotated[str, typer.Option(
@@ -70,9 +81,19 @@ def backfill(
     db: DbOption = None,
     no_extract: Annotated[bool, typer.Option(
         "--no-extract", help="Store the pages only; project them with the next run.")] = False,
+    day_by: Annotated[str, typer.Option(
+        "--day-by", help="raw only: what puts a stored page in a day. 'fetched' (default): the "
+        "UTC day it was fetched; 'published': the UTC day its article was published, as "
+        "extracted (pages not extracted yet have none).")] = "fetched",
     verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
 ) -> None:
-    """Pull history for a range of days (both included), day by day; re-runs skip settled days."""
+    """Pull history for a range of days (both included), day by day; re-runs skip settled days.
+
+    A day is a UTC calendar day: for sitemap, warc and archive-feed, the pages dated that day by
+    the source; for raw, the pages fetched that day (or, with --day-by published, those of
+    articles published that day). A day with nothing to do is shown 'empty' and looked at again
+    next time; a 'done' day is skipped on re-runs.
+    """
     from flows.backfill import run_backfill
     from flows.runs import current_run_id
     from flows.settings import load_feed_list
@@ -98,10 +119,11 @@ def backfill(
 
             result = run_backfill(config, source=source, since=first, until=last,
                                   sources=origins, run_id=current_run_id(),
-                                  project=not no_extract, on_day=on_day)
+                                  project=not no_extract, on_day=on_day, day_by=day_by)
     except ValueError as exc:  # run_backfill's word for arguments it cannot use
         raise InputError(str(exc)) from None
     console.print(day_table(result["table"], source))
+    console.print(_what_a_day_is(source, day_by), highlight=False)
     console.print(f"{result['status']}: {result['obtained']} of {result['expected']} obtained, "
                   f"{result['new_rows']} new row(s), {result['days_skipped']} day(s) settled "
                   f"earlier, {result['articles']} article(s) projected")
