@@ -107,6 +107,13 @@ def backfill(
         with input_file(config.feeds_file, "feed list"):  # fail before the first day, not in it
             load_feed_list(config.feeds_file)
     first, last = since.date(), until.date()
+    if last < first:
+        raise InputError(f"--until {last} is before --since {first}", advice="swap them")
+    if source == "warc":  # a WARC path that is not there fails now, not as a 'partial' day
+        for origin in origins or []:
+            if "://" not in origin and not Path(origin).is_file():
+                raise InputError(f"WARC file {origin}: no such file",
+                                 advice="check the path given with --from")
     total = len(days(first, last)) * (len(origins) if origins and source != "raw" else 1)
     progress = bar(console)
     try:

@@ -202,6 +202,17 @@ def test_a_hostile_opml_is_one_line_and_exit_2(command: str, case: tuple[str, st
     assert not Path(files["db"]).exists()
 
 
+def test_backfill_refuses_a_missing_warc_and_a_reversed_range(files: dict[str, str]) -> None:
+    Store.open(Path(files["db"])).close()
+    missing = Path(files["tmp"]) / "nope.warc.gz"
+    result = invoke(["backfill", "--source", "warc", "--from", str(missing), *DAY,
+                     "--db", "{db}"], files)
+    assert_one_line(result, 2, f"bad input: WARC file {missing}: no such file")
+    result = invoke(["backfill", "--source", "raw", "--since", "2024-03-02", "--until",
+                     "2024-03-01", "--db", "{db}"], files)
+    assert_one_line(result, 2, "bad input: --until 2024-03-01 is before --since 2024-03-02")
+
+
 def test_a_busy_sample_port_given_by_hand_is_one_line_and_exit_2(files: dict[str, str]) -> None:
     import socket
 
