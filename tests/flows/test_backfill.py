@@ -423,6 +423,7 @@ def test_cli_backfill_then_export_warc_round_trips(tmp_path: Path,
     assert result.exit_code == 0, result.output
     assert "expected" in result.output and "obtained" in result.output
     assert "ok: 6 of 7 obtained, 7 new row(s), 0 day(s) settled earlier" in result.output
+    assert "A day here: the pages warc dates on that UTC day" in " ".join(result.output.split())
     again = runner.invoke(app, args)
     assert again.exit_code == 0
     assert "0 new row(s), 3 day(s) settled earlier" in again.output
