@@ -5,6 +5,13 @@ of a run ``build_data_docs`` persists the newest result of each suite validated 
 as JSON under ``out_dir/.results/``, reloads the newest result of every suite found there (so a
 suite last run by another process still shows), and renders GX's site into ``out_dir``. The index
 lists exactly one validation per suite: the latest.
+
+GX's pages load Bootstrap, bootstrap-table and jQuery from CDNs, so on a machine without internet
+the index is unstyled and its list of validations empty (the list is drawn by bootstrap-table).
+``build_data_docs`` therefore copies the files the pages need from ``offline_assets/`` (MIT
+licensed, versions as GX asks for them; see its README) into ``out_dir/static/offline/`` and
+points every page at them; remote extras the pages work without (icon font, date picker, dark
+theme, Vega for profiling graphs) are dropped, so no page asks the network for anything.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from datetime import datetime
@@ -26,6 +34,12 @@ SITE_NAME = "newsflow"
 RESULTS_DIR = ".results"
 _SAMPLE_CHARS = 300   # article texts in samples are cut: the page shows which rows, not the text
 _HEAVY_KEYS = ("unexpected_list", "unexpected_index_list", "unexpected_index_query")
+ASSETS = Path(__file__).with_name("offline_assets")
+ASSETS_DIR = "static/offline"  # under out_dir
+# A remote <script src> or <link href> in a page GX wrote: the whole tag, and its URL.
+_REMOTE_TAG = re.compile(
+    r"""<(?P<tag>script|link|img)\b[^>]*?\b(?:src|href)=["'](?P<url>(?:https?:)?//[^"']+)["'][^>]*>"""
+    r"""(?:\s*</script>)?""", re.IGNORECASE)
 
 
 def build_data_docs(out_dir: Path | str) -> Path:
@@ -49,10 +63,53 @@ def build_data_docs(out_dir: Path | str) -> Path:
         _replace_results(context, records)
         shutil.rmtree(out / "validations", ignore_errors=True)
         context.build_data_docs(site_names=[SITE_NAME])
+    offline_pages(out)
     index = out / "index.html"
     log.info("Data Docs for %d suites in %s (%.2fs)", len(records), index,
              time.perf_counter() - started)
     return index
+
+
+def offline_pages(out: Path) -> int:
+    """Make every page under ``out`` load only local files; return how many tags were changed.
+
+    A remote script or stylesheet whose file ``offline_assets/`` holds becomes a relative link to
+    the copy in ``out/static/offline/``; a remote image GX ships itself (its logo, which it
+    otherwise fetches with the data context's id) points at GX's copy in ``out/static/images``;
+    any other remote script, stylesheet or image is removed.
+    """
+    target = out / ASSETS_DIR
+    shutil.copytree(ASSETS, target, dirs_exist_ok=True)
+    # file name (as the CDN URL ends) -> its path under target; a stylesheet keeps its folder
+    # beside the fonts it names
+    shipped = {p.name: p.relative_to(ASSETS).as_posix() for p in ASSETS.rglob("*")
+               if p.suffix in {".js", ".css"}}
+    changed = 0
+    for page in out.rglob("*.html"):
+        if ASSETS_DIR in page.as_posix() or RESULTS_DIR in page.parts:
+            continue
+        text = page.read_text(encoding="utf-8")
+        prefix = os.path.relpath(target, page.parent).replace(os.sep, "/")
+
+        def local(match: re.Match[str], page: Path = page, prefix: str = prefix) -> str:
+            name = match["url"].split("?", 1)[0].rsplit("/", 1)[-1]
+            if match["tag"].lower() == "img":  # GX's logo: its own copy in static/images
+                image = out / "static" / "images" / name
+                if not image.is_file():
+                    return ""
+                here = os.path.relpath(image, page.parent).replace(os.sep, "/")
+                return match[0].replace(match["url"], here)
+            if name not in shipped:
+                return ""
+            if match["tag"].lower() == "script":  # no integrity/crossorigin: file:// has no CORS
+                return f'<script src="{prefix}/{shipped[name]}"></script>'
+            return f'<link rel="stylesheet" href="{prefix}/{shipped[name]}">'
+
+        new, n = _REMOTE_TAG.subn(local, text)
+        if n:
+            page.write_text(new, encoding="utf-8")
+            changed += n
+    return changed
 
 
 def _persist(latest: runner.LatestValidation, results_dir: Path) -> None:

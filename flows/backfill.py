@@ -22,7 +22,7 @@ from flows.backfill_days import chunk, run_listed, run_raw, run_warcs, stage_nam
 from flows.runs import current_run_id, flow_result, skipped
 from flows.settings import Settings, settings_for
 from transforms.sitemaps import days
-from transforms.vocab import BackfillSource
+from transforms.vocab import BackfillSource, DayBy, DayStatus
 from warehouse.backfill import DayReport, unprojected_pages
 from warehouse.ledger import StageRun, cancellable_stage
 from warehouse.lock import LockedError
@@ -35,11 +35,18 @@ log = logging.getLogger(__name__)
 def run_backfill(settings: Settings, *, source: str, since: date, until: date,
                  sources: list[str] | None = None, run_id: str, pool: Any = None,
                  project: bool = True, warc_max_bytes: int = 256 * 1024 * 1024,
-                 on_day: Callable[[DayReport], None] | None = None) -> dict[str, Any]:
-    """The backfill itself, callable without Prefect (the CLI and tests do)."""
+                 on_day: Callable[[DayReport], None] | None = None,
+                 day_by: str = "fetched") -> dict[str, Any]:
+    """The backfill itself, callable without Prefect (the CLI and tests do). ``day_by`` (raw
+    only): a day is the pages fetched on it, or those of articles published on it."""
     if source not in set(BackfillSource):
         raise ValueError(f"unknown backfill source {source!r}; one of "
                          f"{', '.join(BackfillSource)}")
+    if day_by not in set(DayBy):
+        raise ValueError(f"unknown day {day_by!r}; one of {', '.join(DayBy)}")
+    if day_by != DayBy.FETCHED and source != BackfillSource.RAW:
+        raise ValueError("--day-by published applies to --source raw only (the other sources "
+                         "list pages by their own dates)")
     if until < since:
         raise ValueError(f"until ({until}) is before since ({since})")
     span = days(since, until)
@@ -55,12 +62,14 @@ def run_backfill(settings: Settings, *, source: str, since: date, until: date,
                             max_bytes=warc_max_bytes, on_day=note)
     elif source == "raw":
         reports = run_raw(settings, run_id=run_id, hosts=sources, span=span, pool=pool,
-                          on_day=note)
+                          on_day=note, by=day_by)
     else:
         reports = run_listed(settings, run_id=run_id, source=source, origins=origins, span=span,
                              on_day=note)
     new_rows = sum(r.new_rows for r in reports if not r.skipped)
-    status = "ok" if all(r.status == "done" for r in reports) else "partial"
+    # an empty day (nothing to do yet) is no failure; it is just not settled
+    status = "ok" if all(r.status in (DayStatus.DONE, DayStatus.EMPTY) for r in reports) \
+        else "partial"
     with chunk(settings) as store:
         extracted = {}
         # Not "if new_rows": a run killed after storing pages left them for this one to project.
@@ -91,9 +100,10 @@ def run_backfill(settings: Settings, *, source: str, since: date, until: date,
 @flow(name="backfill")
 def backfill(source: str, since: date | None = None, until: date | None = None,
              sources: list[str] | None = None, db_path: str | None = None,
-             project: bool = True) -> dict[str, Any]:
+             project: bool = True, day_by: str = "fetched") -> dict[str, Any]:
     """Pull history for [since, until] (UTC days, both included; default: yesterday) from
-    ``sitemap``, ``warc`` or ``archive-feed`` sources, or re-extract stored pages (``raw``)."""
+    ``sitemap``, ``warc`` or ``archive-feed`` sources, or re-extract stored pages (``raw``; a day
+    is pages fetched that day, or with ``day_by="published"`` those of articles published then)."""
     from prefect import get_run_logger
     from prefect.artifacts import create_table_artifact
 
@@ -108,7 +118,8 @@ def backfill(source: str, since: date | None = None, until: date | None = None,
     run_id = current_run_id()
     try:
         result = run_backfill(settings, source=source, since=since or until, until=until,
-                              sources=sources, run_id=run_id, project=project, on_day=on_day)
+                              sources=sources, run_id=run_id, project=project, on_day=on_day,
+                              day_by=day_by)
     except LockedError as exc:  # still held after the bounded wait
         return flow_result(skipped(exc, run_id))
     create_table_artifact(

@@ -18,6 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from flows import backfill_sources as src
 from flows.runs import run_task, writer
 from flows.settings import Settings
+from transforms.vocab import DayBy, DayStatus
 from warehouse.articles import apply_extractions
 from warehouse.backfill import DayReport, count_day, finished, record_day
 from warehouse.checks import mark_pending
@@ -67,7 +68,9 @@ def backfill_day(settings: Settings, fetcher: Any, *, run_id: str, source: str, 
             counts = count_day(store, keys)
             # an incomplete listing may have missed URLs of this day: never settle it as done
             settled = counts.pending == 0 and listing.get("complete", True)
-            report = DayReport(source, origin, day, "done" if settled else "partial",
+            status = (DayStatus.PARTIAL if not settled else DayStatus.DONE if counts.expected
+                      else DayStatus.EMPTY)  # nothing listed yet: look again next time
+            report = DayReport(source, origin, day, str(status),
                                counts.expected, counts.obtained,
                                counts.failed, detail.pop("new_rows"), False,
                                {**detail, "listing": listing})
@@ -98,8 +101,9 @@ def backfill_warc(settings: Settings, *, run_id: str, origin: str, span: list[da
 
 @task(cache_policy=NO_CACHE, task_run_name="re-extract {day}")
 def reextract(settings: Settings, pool: Any, *, run_id: str, origin: str, version: str,
-              day: date, hosts: list[str] | None) -> DayReport:
-    """Re-extract one day's stored pages with the current extractor version."""
+              day: date, hosts: list[str] | None, by: str = "fetched") -> DayReport:
+    """Re-extract one day's stored pages with the current extractor version. A day with no
+    stored page is left unsettled ('empty'), so pages stored for it later are not skipped."""
     lo, hi = bounds(day)
     with chunk(settings) as store:
 
@@ -107,10 +111,11 @@ def reextract(settings: Settings, pool: Any, *, run_id: str, origin: str, versio
             apply_extractions(store, batch, name="backfill_raw_batch")
 
         counts = src.reextract_day(store, pool, version=version, lo=lo, hi=hi, hosts=hosts,
-                                   commit=commit)
+                                   commit=commit, by=by)
         with store.transaction("backfill_raw"):
-            report = DayReport("raw", origin, day, "done", counts.expected, counts.obtained, 0,
-                               counts.new_rows, False, counts.detail)
+            status = DayStatus.DONE if counts.expected else DayStatus.EMPTY
+            report = DayReport("raw", origin, day, str(status), counts.expected,
+                               counts.obtained, 0, counts.new_rows, False, counts.detail)
             record_day(store, run_id, report)
     return report
 
@@ -176,12 +181,15 @@ def run_warcs(settings: Settings, *, run_id: str, origins: list[str], span: list
 
 
 def run_raw(settings: Settings, *, run_id: str, hosts: list[str] | None, span: list[date],
-            pool: Any, on_day: Callable[[DayReport], None]) -> list[DayReport]:
-    """Re-extraction: a task per day, with one extraction pool for the whole range."""
+            pool: Any, on_day: Callable[[DayReport], None], by: str = "fetched"
+            ) -> list[DayReport]:
+    """Re-extraction: a task per day, with one extraction pool for the whole range. A day is a
+    UTC day of fetch time, or of publication date with ``by="published"`` (its own ledger)."""
     from transforms.extraction import EXTRACTOR_VERSION
 
     hosts = sorted({h.strip().lower() for h in hosts or [] if h.strip()}) or None
-    origin = EXTRACTOR_VERSION + (f" hosts={','.join(hosts)}" if hosts else "")
+    origin = (EXTRACTOR_VERSION + (" by=published" if by == DayBy.PUBLISHED else "")
+              + (f" hosts={','.join(hosts)}" if hosts else ""))
     with chunk(settings) as store:
         done = finished(store, "raw", origin, span)
     reports: list[DayReport] = []
@@ -193,7 +201,7 @@ def run_raw(settings: Settings, *, run_id: str, hosts: list[str] | None, span: l
         for day in span:
             report = done.get(day) or run_task(reextract, settings, pool, run_id=run_id,
                                                origin=origin, version=EXTRACTOR_VERSION,
-                                               day=day, hosts=hosts)
+                                               day=day, hosts=hosts, by=by)
             reports.append(report)
             on_day(report)
     return reports

@@ -87,14 +87,14 @@ def fetch_day(fetcher: Fetcher, store: Store, *, run_id: str, source: str,
 
 def reextract_day(store: Store, pool: Any, *, version: str, lo: Any, hi: Any,
                   hosts: list[str] | None, commit: Callable[[ExtractedBatch], None],
-                  batch_size: int = 200) -> DayCounts:
+                  batch_size: int = 200, by: str = "fetched") -> DayCounts:
     """Extract the day's stored pages again with the current extractor (``version``).
 
     Batch by batch (bodies are read per batch, so memory stays bounded), ``commit`` gets each
     extracted batch; a new article version is kept only when the text changed (the old one
     stays queryable).
     """
-    pages = [p for p in day_pages(store, version=version, lo=lo, hi=hi)
+    pages = [p for p in day_pages(store, version=version, lo=lo, hi=hi, by=by)
              if hosts is None or (urlsplit(p["url"]).hostname or "") in hosts]
     todo = [p["event_id"] for p in pages if not p["current"]]
     tally: Counter[str] = Counter()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any
 
@@ -25,9 +26,10 @@ log = logging.getLogger(__name__)
 
 @cancellable_stage
 def extract(store: Store, settings: Settings, *, run_id: str, batch_size: int = 500,
-            pool: ExtractionPool | None = None, flow_name: str = "extract_articles"
-            ) -> dict[str, Any]:
-    """The stage itself, callable without Prefect. Batches commit one by one."""
+            pool: ExtractionPool | None = None, flow_name: str = "extract_articles",
+            on_pages: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """The stage itself, callable without Prefect. Batches commit one by one; ``on_pages(done,
+    total)`` hears of each committed batch (a command's progress bar)."""
     stage = StageRun(run_id, flow_name, "extract_articles", {}).begin(store)
     classes: Counter[str] = Counter()
     touched: list[str] = []
@@ -43,6 +45,8 @@ def extract(store: Store, settings: Settings, *, run_id: str, batch_size: int = 
                               checked_by=run_id if settings.run_checks else None)
             classes.update(batch.classes)
             touched += batch.keys
+            if on_pages is not None:
+                on_pages(min(start + batch_size, len(pending)), len(pending))
     stage.counts = {"pages": sum(classes.values()), "articles": len(set(touched)),
                     **{f"class_{k}": v for k, v in sorted(classes.items())}}
     status = "ok"

@@ -34,8 +34,12 @@ def run_checks(store: Store, settings: Settings, *, run_id: str) -> dict[str, An
                             "failed": sum(1 for r in report.results if not r.success)}
             status = "validation_failed" if report.blocking_failed else "ok"
         store.insert("raw.runs", [stage.final_row(status)])
+        chart = (write_chart(volume_history(store, day, WINDOW_DAYS), settings.docs_dir)
+                 if day is not None else None)
         docs = build_docs(settings)
-        return {"status": status, "day": str(day), "docs": str(docs) if docs else None, **stage.counts}
+        pages_artifact(docs, chart)
+        return {"status": status, "day": str(day), "docs": str(docs) if docs else None,
+                "chart": str(chart) if chart else None, **stage.counts}
 
 
 def check_volume(store: Store, *, run_id: str, day: date) -> Any:
@@ -47,22 +51,33 @@ def check_volume(store: Store, *, run_id: str, day: date) -> Any:
     return report
 
 
-def write_chart(daily: pd.DataFrame, out_dir: Path) -> Path:
-    """Articles per source per day as an HTML chart (Vega-Lite through altair)."""
-    import altair as alt
+def write_chart(daily: pd.DataFrame, out_dir: Path) -> Path | None:
+    """Articles per source per day with the expected band and anomalies, as a static page
+    (expectations.chart); None when it could not be drawn (a view, never a reason to fail)."""
+    from expectations.chart import write_volume_chart
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    frame = daily.assign(day=pd.to_datetime(daily["day"]))
-    chart = (
-        alt.Chart(frame, title="Articles per source per day")
-        .mark_line(point=True)
-        .encode(x="day:T", y=alt.Y("n:Q", title="articles"), color="source:N",
-                tooltip=["source", "day:T", "n"])
-        .properties(width=720, height=320)
-    )
-    target = out_dir / "volume.html"
-    chart.save(str(target))
-    return target
+    try:
+        return write_volume_chart(daily, out_dir)
+    except Exception as exc:
+        log.warning("volume chart not drawn: %s", exc)
+        return None
+
+
+def pages_artifact(docs: Path | None, chart: Path | None) -> None:
+    """Link the run's Data Docs and volume chart from its Prefect artifacts (files on disk)."""
+    try:
+        from prefect.artifacts import create_markdown_artifact
+        from prefect.context import FlowRunContext
+
+        if FlowRunContext.get() is None or (docs is None and chart is None):
+            return
+        lines = ["# Quality pages", "", "Static pages that open without internet access:", ""]
+        lines += [f"- [{what}]({path.resolve().as_uri()}) `{path.resolve()}`"
+                  for what, path in (("Data Docs", docs), ("Volume chart", chart)) if path]
+        create_markdown_artifact(markdown="\n".join(lines), key="quality-pages",
+                                 description="Data Docs and the volume chart of this run")
+    except Exception as exc:  # an artifact is a view of the results, never a reason to fail a run
+        log.debug("could not create the quality pages artifact: %s", exc)
 
 
 def build_docs(settings: Settings) -> Path | None:
@@ -83,11 +98,12 @@ def report_day(store: Store, settings: Settings, *, run_id: str, day: date) -> d
     report = check_volume(store, run_id=run_id, day=day)
     chart = write_chart(volume_history(store, day, WINDOW_DAYS), settings.docs_dir)
     docs = build_docs(settings)
+    pages_artifact(docs, chart)
     failed = [r.expectation for r in report.results if not r.success]
     stage.counts = {"checks": len(report.results), "failed": len(failed)}
     status = "validation_failed" if report.blocking_failed else "ok"
     store.insert("raw.runs", [stage.final_row(status, "; ".join(failed) or None)])
-    return {"status": status, "chart": str(chart), "docs": str(docs) if docs else None,
+    return {"status": status, "chart": str(chart) if chart else None, "docs": str(docs) if docs else None,
             **stage.counts}
 
 

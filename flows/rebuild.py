@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
@@ -21,6 +22,11 @@ from warehouse.publish import publish
 from warehouse.store import Store
 
 log = logging.getLogger(__name__)
+Step = Callable[[str, int, "int | None"], None]  # (what, done, total or None when unknown)
+
+
+def _quiet(what: str, done: int, total: int | None) -> None:
+    log.debug("rebuild: %s (%d/%s)", what, done, total)
 
 
 def _bounds(since: date | None, until: date | None) -> tuple[datetime, datetime]:
@@ -32,12 +38,15 @@ def _bounds(since: date | None, until: date | None) -> tuple[datetime, datetime]
 
 @cancellable_stage
 def rebuild_core(store: Store, settings: Settings, *, run_id: str, since: date | None = None,
-                 until: date | None = None, reextract: bool = True) -> dict[str, Any]:
+                 until: date | None = None, reextract: bool = True,
+                 on_step: Step | None = None) -> dict[str, Any]:
     """Recompute core.* for page fetches whose time falls in [since, until] (whole days, UTC).
 
     With ``reextract`` the stored pages are extracted again with the current extractor; without
-    it the stored versions are re-projected only.
+    it the stored versions are re-projected only. ``on_step(what, done, total)`` hears of each
+    step as it goes (pages while re-extracting), for a command's progress bar.
     """
+    step = on_step or _quiet
     lo, hi = _bounds(since, until)
     stage = StageRun(run_id, "rebuild", "rebuild",
                      {"since": since, "until": until, "reextract": reextract}).begin(store)
@@ -45,11 +54,15 @@ def rebuild_core(store: Store, settings: Settings, *, run_id: str, since: date |
     old_keys = ranged.keys_in_range(store, lo, hi)
     extracted: dict[str, Any] = {}
     if reextract:
+        step("clearing the range", 0, None)
         with store.transaction("rebuild_clear"):
             ranged.clear_range(store, lo, hi)
             refresh_articles(store, old_keys)
-        extracted = extract(store, settings, run_id=run_id, flow_name="rebuild")
+        step("re-extracting pages", 0, None)
+        extracted = extract(store, settings, run_id=run_id, flow_name="rebuild",
+                            on_pages=lambda done, total: step("re-extracting pages", done, total))
     keys = sorted({*old_keys, *ranged.keys_in_range(store, lo, hi)})
+    step(f"refreshing {len(keys)} articles", 0, None)
     with store.transaction("rebuild"):
         # the search index and stories follow, as after an extraction batch: keys whose article
         # vanished leave them, unchanged ones are skipped
@@ -64,13 +77,15 @@ def rebuild_core(store: Store, settings: Settings, *, run_id: str, since: date |
 
 
 def run_rebuild(settings: Settings, *, run_id: str, since: date | None = None,
-                until: date | None = None, reextract: bool = True) -> dict[str, Any]:
+                until: date | None = None, reextract: bool = True,
+                on_step: Step | None = None) -> dict[str, Any]:
     """A rebuild as one ledgered run, ending with a fresh analyst copy (analysts see what the
     rebuild changed, as after a pipeline run)."""
 
     def body(store: Store) -> dict[str, Any]:
         result = rebuild_core(store, settings, run_id=run_id, since=since, until=until,
-                              reextract=reextract)
+                              reextract=reextract, on_step=on_step)
+        (on_step or _quiet)("publishing the analyst copy", 0, None)
         result["stages"] = {"rebuild": {"status": result["status"]},
                             "publish": publish(store, settings.published_dir, run_id=run_id)}
         return result

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import gzip
 import threading
 from collections.abc import Callable
@@ -92,12 +93,14 @@ class SampleServer:
     """The sample site on a free 127.0.0.1 port, served from a daemon thread."""
 
     def __init__(self, *, n_articles: int = 36, seed: int = 7, defects: bool = False,
-                 port: int = 0, site: Callable[[str], Site] | None = None,
-                 **build_kw: Any) -> None:
+                 port: int = 0, any_port_if_busy: bool = False,
+                 site: Callable[[str], Site] | None = None, **build_kw: Any) -> None:
         # ``site``: builds another Site for the base URL (bench-real serves real pages so)
         self._site_of = site
         self._build = dict(n_articles=n_articles, seed=seed, defects=defects, **build_kw)
         self._port = port
+        self._any_port_if_busy = any_port_if_busy
+        self.wanted_port_busy = False  # set when ``port`` was taken and another one is served
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.base_url = ""
@@ -105,7 +108,13 @@ class SampleServer:
         self.request_log: list[tuple[str, str, dict[str, str]]] = []
 
     def __enter__(self) -> SampleServer:
-        self._server = _Server(("127.0.0.1", self._port), _Handler)
+        try:
+            self._server = _Server(("127.0.0.1", self._port), _Handler)
+        except OSError as exc:
+            if not (self._any_port_if_busy and exc.errno == errno.EADDRINUSE):
+                raise
+            self._server = _Server(("127.0.0.1", 0), _Handler)  # the OS picks a free one
+            self.wanted_port_busy = True
         self._server.owner = self
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self.site = (self._site_of(self.base_url) if self._site_of is not None

@@ -183,6 +183,16 @@ class DayStatus(StrEnum):
     DONE = "done"  # settled: every listed URL stored or permanently failed; never worked again
     PARTIAL = "partial"  # retryable failures left: the next run tries the day again
     FAILED = "failed"
+    # nothing to do that day (no URL listed, no page stored): not settled, so a later run looks
+    # again (a sitemap may list the day later, pages may be stored for it later)
+    EMPTY = "empty"
+
+
+class DayBy(StrEnum):
+    """Which date puts a stored page in a day, for ``backfill --source raw``."""
+
+    FETCHED = "fetched"  # when the page was fetched (raw.page_fetches.occurred_at), UTC
+    PUBLISHED = "published"  # when its article was published, as extracted (core.articles)
 
 
 class PageClass(StrEnum):

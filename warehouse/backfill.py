@@ -93,11 +93,12 @@ def count_day(store: Store, keys: Sequence[str]) -> DayCounts:
     return DayCounts(expected=len(keys), obtained=len(ok), failed=len(permanent))
 
 
-def day_pages(store: Store, *, version: str, lo: datetime, hi: datetime
-              ) -> list[dict[str, Any]]:
-    """The stored pages fetched in [lo, hi): event id, URL, and whether extractor ``version``
-    already projected it."""
-    return _rows(store, "backfill_day_pages", {"version": version, "lo": lo, "hi": hi})
+def day_pages(store: Store, *, version: str, lo: datetime, hi: datetime,
+              by: str = "fetched") -> list[dict[str, Any]]:
+    """The stored pages fetched in [lo, hi) (``by="published"``: of articles published then):
+    event id, URL, and whether extractor ``version`` already projected it."""
+    name = "backfill_day_pages" if by == "fetched" else "backfill_day_pages_published"
+    return _rows(store, name, {"version": version, "lo": lo, "hi": hi})
 
 
 def page_bodies(store: Store, ids: Sequence[str]) -> dict[str, dict[str, Any]]:

@@ -83,6 +83,29 @@ def run_checks(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[int, int]:
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
+def run_failed_feeds(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, object]]:
+    """The feeds whose last attempt in one run failed, with what went wrong (one line each)."""
+    from warehouse.feeds import succeeded
+
+    cur = con.execute(sql("run_failed_feeds"), {"run_id": run_id})
+    names = [d[0] for d in cur.description or []]
+    rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    failed = []
+    for row in rows:
+        if succeeded(row):
+            continue
+        what = row["error_class"] or row["parse_outcome"] or f"HTTP {row['status']}"
+        detail = row["error_detail"] or row["parse_reason"]
+        failed.append({"feed": row["feed"], "url": row["url"],
+                       "why": f"{what}: {detail}" if detail else str(what)})
+    return failed
+
+
+def run_failed_checks(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
+    """The checks that failed in one run: stage, table, check, policy, counts, why."""
+    return con.execute(sql("run_failed_checks"), {"run_id": run_id}).df()
+
+
 def store_totals(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rows in the store: feed entries, page fetches, articles."""
     cur = con.execute(sql("store_totals"))

@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -67,11 +68,19 @@ def _http_headers(row: dict[str, Any], body: bytes) -> StatusAndHeaders:
     return StatusAndHeaders(f"{status} {phrase}", headers, protocol="HTTP/1.1")
 
 
+def count_exportable(store: Store, *, lo: datetime, hi: datetime) -> int:
+    """How many records ``export_warc`` would write for the same range (for a progress bar)."""
+    row = store.con.execute(f"SELECT count(*) FROM ({_EXPORT_SQL})", {"lo": lo, "hi": hi}).fetchone()
+    return int(row[0]) if row else 0
+
+
 def export_warc(store: Store, out: IO[bytes], *, lo: datetime, hi: datetime,
-                software: str = "newsflow", batch_size: int = 200) -> ExportStats:
+                software: str = "newsflow", batch_size: int = 200,
+                on_batch: Callable[[int], None] | None = None) -> ExportStats:
     """Write the successful page fetches with ``lo <= occurred_at < hi`` to ``out`` as a WARC.
 
-    Rows are read in batches and written one record at a time, so memory stays bounded.
+    Rows are read in batches and written one record at a time, so memory stays bounded;
+    ``on_batch(records_so_far)`` hears of each batch written.
     """
     writer = WARCWriter(out, gzip=True, warc_version="1.1")
     start = out.tell() if out.seekable() else 0
@@ -105,6 +114,8 @@ def export_warc(store: Store, out: IO[bytes], *, lo: datetime, hi: datetime,
                 )
                 writer.write_record(record)
                 written += 1
+            if on_batch is not None:
+                on_batch(written)
     finally:
         cur.close()
     size = (out.tell() - start) if out.seekable() else 0

@@ -26,8 +26,17 @@ from flows.cli import report, runner
 from flows.cli import server as cli_server
 from flows.cli import store as cli_store
 from flows.cli.errors import input_file, reports_errors
-from flows.cli.options import DbOption, StoreOption, analyst_connection, day, day_range, settings
-from transforms.errors import InputError, MissingStoreError, StoreBusyError
+from flows.cli.options import (
+    DbOption,
+    StoreOption,
+    analyst_connection,
+    day,
+    day_range,
+    require_store,
+    settings,
+)
+from flows.cli.progress import steps
+from transforms.errors import InputError, StoreBusyError
 
 app = typer.Typer(help="newsflow: an event-sourced news pipeline into DuckDB.",
                   no_args_is_help=True, add_completion=False)
@@ -42,6 +51,7 @@ console = Console()
 
 # The sample is served on 127.0.0.1 by this process: let the fetcher reach it, a little faster.
 SAMPLE_SETTINGS = {"allow_private_addresses": True, "per_host_concurrency": 8}
+SAMPLE_PORT = 8765  # the sample's usual port (`newsflow run --sample`, `make run`)
 
 
 @app.command()
@@ -56,9 +66,10 @@ def run(
         "--defects", help="With --sample: plant data-quality defects in the sample (a feed "
                           "repeating its keys, a boilerplate page, a source whose volume drops "
                           "to zero) so the checks fail and quarantine them.")] = False,
-    port: Annotated[int, typer.Option(
-        help="Port of the sample server; fixed so the sample's URLs (and so its article keys) "
-             "stay the same from run to run.")] = 8765,
+    port: Annotated[int | None, typer.Option(
+        help=f"Port of the sample server. Default {SAMPLE_PORT}, so the sample's URLs (and so "
+             "its article keys) stay the same from run to run, or a free port when that one is "
+             "taken; a port given here must be free.")] = None,
     all_feeds: Annotated[bool, typer.Option(
         "--all", help="Poll every feed now, not only those due.")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
@@ -77,10 +88,15 @@ def run(
 
             config = settings(db, **SAMPLE_SETTINGS)
             try:
-                server = SampleServer(n_articles=articles, port=port, defects=defects).__enter__()
+                server = SampleServer(n_articles=articles, port=port or SAMPLE_PORT,
+                                      any_port_if_busy=port is None, defects=defects).__enter__()
             except OSError as exc:
                 raise InputError(f"cannot serve the sample on 127.0.0.1:{port}: {exc}",
-                                 advice="free the port or pass --port") from None
+                                 advice="free the port or pass another --port") from None
+            if server.wanted_port_busy:
+                console.print(f"[yellow]Port {SAMPLE_PORT} is taken: serving the sample on "
+                              f"{server.base_url} instead (its articles get keys of their own "
+                              f"there).[/yellow]")
             stack.push(server.__exit__)
             # The flow resolves its own settings from its parameters; this scope adds the
             # sample's, in this process only.
@@ -172,14 +188,30 @@ def rebuild(
     config = settings(db)
     first, last = day_range(day(since, "--since"), day(until, "--until"),
                             max_days=config.max_range_days)
-    if not config.db_path.exists():  # a rebuild never creates a store
-        raise MissingStoreError(f"no database at {config.db_path} yet")
-    result = run_rebuild(config, run_id=current_run_id(), since=first, until=last,
-                         reextract=reextract)
+    require_store(config)  # a rebuild never creates a store
+    with steps(console, "rebuild") as on_step:
+        result = run_rebuild(config, run_id=current_run_id(), since=first, until=last,
+                             reextract=reextract, on_step=on_step)
     if result["status"] == "skipped_locked":
         raise StoreBusyError(result["message"])
     console.print(f"rebuilt {result['articles']} articles ({result['pages_extracted']} pages "
                   f"re-extracted) in {result['seconds']:.1f}s")
+
+
+@app.command()
+@reports_errors
+def migrate(db: DbOption = None) -> None:
+    """Create the store, or bring an existing one to the current schema (with `run`, the only
+    command that creates a store)."""
+    from warehouse.access import open_writer
+    from warehouse.store import schema_version
+
+    config = settings(db)
+    existed = config.db_path.exists()
+    with open_writer(config.db_path, min_free_mb=config.min_free_mb):
+        version = schema_version()  # open_writer migrated it to this
+    console.print(f"{'migrated' if existed else 'created'} {config.db_path} "
+                  f"(schema version {version})")
 
 
 @app.command()

@@ -28,6 +28,7 @@ from flows.cli.options import (
     day,
     settings,
 )
+from flows.cli.progress import steps
 from transforms.errors import InputError, MissingStoreError, NewsflowError, NothingFoundError
 from warehouse.analyst import session_examples
 from warehouse.reports import freshness
@@ -261,12 +262,19 @@ def reindex(db: DbOption = None) -> None:
     if not path.exists():  # opening to write would create an empty store
         raise MissingStoreError(f"no database at {path} yet")
     config = settings_for(db_path=path)
-    with open_writer(path, min_free_mb=config.min_free_mb) as store:
+    with open_writer(path, min_free_mb=config.min_free_mb) as store, \
+            steps(console, "reindex") as step:
         with store.transaction():
+            step("search index", 0, 3)
             index = rebuild_index(store.con)
+            step("search index", 1, 3)
+            step("stories", 1, 3)
             built = rebuild_stories(store.con)
+            step("stories", 2, 3)
+        step("publishing the analyst copy", 2, 3)
         # analysts see the new index and stories; the copy names this reindex as its publisher
         publish(store, config.published_dir, run_id=f"reindex-{uuid.uuid4().hex[:12]}")
+        step("publishing the analyst copy", 3, 3)
     console.print(f"indexed {index['indexed']} articles in {index['seconds']:.2f}s; "
                   f"{built['stories']} stories from {built['links']} links in "
                   f"{built['seconds']:.2f}s")

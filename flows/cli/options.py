@@ -10,7 +10,7 @@ import typer
 
 from flows.settings import Settings, settings_for
 from transforms.dates import EARLIEST, FUTURE_SLACK
-from transforms.errors import InputError
+from transforms.errors import InputError, MissingStoreError
 
 DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB file (NEWSFLOW_DB_PATH).")]
 FormatOption = Annotated[str, typer.Option("--format", help="table, csv or json.")]
@@ -82,3 +82,14 @@ def analyst_connection(db: Path | None, store: bool = False, *, fenced: bool = T
     if store:
         return connect_store(config.db_path)
     return connect_published(config.published_dir, config.db_path, fenced=fenced)
+
+
+def require_store(config: Settings) -> None:
+    """Refuse a store path where no store exists: only `run` and `migrate` create one, so a
+    mistyped --db is an error, not a new empty store. A DuckLake address is the lake's to judge."""
+    from warehouse import lake
+
+    if not lake.is_lake(config.db_path) and not Path(config.db_path).exists():
+        raise MissingStoreError(f"no database at {config.db_path} yet",
+                                advice="run `newsflow run` or `newsflow migrate` first, or "
+                                       "check --db / NEWSFLOW_DB_PATH")

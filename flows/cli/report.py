@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -9,20 +10,56 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-_MAX_CELL = 60
+_MAX_CELL = 60  # free text (an article's text, a title) is shortened past this
+# Columns that say why (a check's reason, an error) are never shortened, only wrapped.
+_REASON_WORDS = ("reason", "why", "message", "error", "check", "expectation", "failed")
+# Columns that are counts or days keep their width: wrapped text is fine, a cut number is not.
+_DAY_WORDS = ("day", "date")
+
+
+def column_kind(name: str, numeric: bool = False) -> str:
+    """'key' (a count or a day: never wrapped or cut), 'reason' (wrapped, never shortened) or
+    'text' (wrapped, shortened past _MAX_CELL)."""
+    lowered = name.lower()
+    if numeric:
+        return "key"
+    if any(w in lowered for w in _REASON_WORDS):
+        return "reason"
+    if any(w in lowered for w in _DAY_WORDS) or lowered.endswith("_at"):
+        return "key"
+    return "text"
+
+
+def add_column(table: Table, name: str, cells: Sequence[str], kind: str,
+               justify: str | None = None) -> None:
+    """A column that wraps (never cuts) its text and keeps key columns whole at any width."""
+    if kind == "key":
+        width = max([len(name), *(len(c) for c in cells)])
+        table.add_column(name, no_wrap=True, min_width=width,
+                         justify=justify or "right")  # type: ignore[arg-type]
+    else:
+        table.add_column(name, overflow="fold", ratio=2 if kind == "reason" else 1,
+                         justify=justify or "left")  # type: ignore[arg-type]
 
 
 def frame_table(frame: pd.DataFrame, title: str | None = None, max_rows: int = 50) -> Table:
-    """A DataFrame as a rich table (long cells shortened)."""
+    """A DataFrame as a rich table: counts and days whole, reasons wrapped, long text shortened."""
     table = Table(title=title, show_lines=False)
+    shown = frame.head(max_rows)
+    columns = []
     for name in frame.columns:
-        table.add_column(str(name), overflow="fold")
-    for row in frame.head(max_rows).itertuples(index=False):
-        cells = []
-        for value in row:
-            text = _cell(value)
-            cells.append(text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…")
-        table.add_row(*cells)
+        numeric = (pd.api.types.is_numeric_dtype(frame[name])
+                   and not pd.api.types.is_bool_dtype(frame[name]))
+        kind = ("key" if pd.api.types.is_datetime64_any_dtype(frame[name])
+                else column_kind(str(name), numeric))
+        cells = [_cell(v) for v in shown[name].tolist()]
+        if kind == "text":
+            cells = [c if len(c) <= _MAX_CELL else c[: _MAX_CELL - 1] + "…" for c in cells]
+        add_column(table, str(name), cells, kind,
+                   justify=None if numeric else "left")
+        columns.append(cells)
+    for row in zip(*columns, strict=True):
+        table.add_row(*row)
     if len(frame) > max_rows:
         table.caption = f"{len(frame)} rows, first {max_rows} shown"
     return table
@@ -48,7 +85,13 @@ def print_summary(console: Console, db_path: Path, result: dict[str, Any], query
     stages = result["stages"]
     ingest, pages, articles = (stages.get(k, {}) for k in
                                ("ingest_feeds", "fetch_pages", "extract_articles"))
-    from warehouse.reports import connect_read_only, run_checks, store_totals
+    from warehouse.reports import (
+        connect_read_only,
+        run_checks,
+        run_failed_checks,
+        run_failed_feeds,
+        store_totals,
+    )
 
     con = connect_read_only(db_path)
     try:
@@ -69,11 +112,30 @@ def print_summary(console: Console, db_path: Path, result: dict[str, Any], query
         summary.add_row("checks passed", str(checks[0]), "")
         summary.add_row("checks failed", str(checks[1]), "")
         console.print(summary)
-        docs = stages.get("volume", {}).get("docs")
-        if docs:
-            console.print(f"Data Docs: {docs}")
+        print_failures(console, run_failed_feeds(con, result["run_id"]),
+                       run_failed_checks(con, result["run_id"]))
+        pages = stages.get("volume", {})
+        for what, key in (("Data Docs", "docs"), ("Volume chart", "chart")):
+            if pages.get(key):
+                console.print(f"{what}: {pages[key]}", soft_wrap=True)
         console.print("\nExample query ([italic]newsflow sql \"...\"[/italic]):")
         console.print(query, style="cyan")
         console.print(frame_table(con.execute(query).df()))
     finally:
         con.close()
+
+
+def print_failures(console: Console, feeds: list[dict[str, object]], checks: pd.DataFrame) -> None:
+    """Name what failed in a run: each feed with why, each check with its policy and reason."""
+    if feeds:
+        console.print(f"\n[red]Feeds that failed ({len(feeds)}):[/red]")
+        for feed in feeds:
+            console.print(f"  {feed['feed']} <{feed['url']}>: {feed['why']}",
+                          markup=False, highlight=False)
+    if not checks.empty:
+        console.print(f"\n[red]Checks that failed ({len(checks)}):[/red]")
+        for row in checks.itertuples(index=False):
+            counted = (f", {int(row.unexpected_count)} of {int(row.element_count)} rows"
+                       if pd.notna(row.unexpected_count) and pd.notna(row.element_count) else "")
+            console.print(f"  {row.policy} {row.stage} {row.table_name}: {row.expectation}"
+                          f"{counted} - {row.why}", markup=False, highlight=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -68,3 +69,26 @@ def test_stored_results_drop_full_unexpected_lists(build: Builders, tmp_path: Pa
     details = [r["result"] for r in json.loads(raw)["result"]["results"]]
     assert not any("unexpected_list" in d or "unexpected_index_list" in d for d in details)
     assert len(raw) < 100_000                    # 60 x 5 KB texts would be 300 KB
+
+
+_TAG_URL = re.compile(r"""<(script|link|img)\b[^>]*?\b(?:src|href)=["']([^"'#]+)["']""", re.I)
+
+
+def test_pages_load_nothing_from_the_network(build: Builders, tmp_path: Path) -> None:
+    bad = build["raw.feed_entries"]()
+    bad.loc[0, "link"] = "/relative"
+    validate_batch("raw.feed_entries", bad, stage="offline")
+    html_pages = [p for p in build_data_docs(tmp_path).parent.rglob("*.html")
+                  if "static" not in p.parts]
+    assert len(html_pages) >= 3  # the index, a suite page, a validation page
+    for page in html_pages:
+        for tag, url in _TAG_URL.findall(page.read_text(encoding="utf-8")):
+            assert "//" not in url, (page, url)  # no CDN, no remote logo
+            if tag.lower() in ("script", "img") or url.endswith(".css"):
+                assert (page.parent / url.split("?")[0]).is_file(), (page, url)
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    for needed in ("jquery-3.7.1.min.js", "bootstrap-table.min.js", "bootstrap.min.css",
+                   "fontawesome/css/all.min.css"):
+        assert f"static/offline/{needed}" in index
+    fonts = (tmp_path / "static" / "offline" / "fontawesome" / "webfonts")
+    assert (fonts / "fa-solid-900.woff2").is_file()  # the status icons' glyphs

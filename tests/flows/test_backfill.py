@@ -416,10 +416,14 @@ def test_cli_backfill_then_export_warc_round_trips(tmp_path: Path,
     runner = CliRunner()
     args = ["backfill", "--source", "warc", "--from", str(warc), "--since", "2024-03-01",
             "--until", "2024-03-03", "--db", str(db), "--no-extract"]
+    refused = runner.invoke(app, args)  # backfill never creates a store (only run/migrate)
+    assert refused.exit_code == 2 and "no store" in refused.output and not db.exists()
+    Store.open(db).close()
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "expected" in result.output and "obtained" in result.output
     assert "ok: 6 of 7 obtained, 7 new row(s), 0 day(s) settled earlier" in result.output
+    assert "A day here: the pages warc dates on that UTC day" in " ".join(result.output.split())
     again = runner.invoke(app, args)
     assert again.exit_code == 0
     assert "0 new row(s), 3 day(s) settled earlier" in again.output
@@ -538,3 +542,48 @@ def test_case_64_65_backfill_killed_before_its_ledger_commit_resumes_to_a_clean_
     finally:
         a.close()
         b.close()
+
+
+def test_a_raw_day_with_nothing_to_do_is_not_settled_for_ever(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    empty_day = date(2024, 3, 5)  # no page was fetched that day
+    first = run_backfill(settings, source="raw", since=empty_day, until=empty_day,
+                         run_id="e1", pool=InlinePool())
+    assert first["status"] == "ok" and _table(first) == [(empty_day, 0, 0, 0, "empty")]
+    # pages for that day arrive later (here: a WARC captured then) ...
+    at = datetime(2024, 3, 5, 9, tzinfo=UTC)
+    late = write_warc(tmp_path / "late.warc.gz", [
+        Capture(f"https://w.example/late-{i}", at, article_html(f"Late {i}")) for i in (1, 2)])
+    run_backfill(settings, source="warc", since=empty_day, until=empty_day, sources=[str(late)],
+                 run_id="w-late", project=False)
+    # ... and the next raw run looks at the day again instead of skipping it as settled
+    second = run_backfill(settings, source="raw", since=empty_day, until=empty_day,
+                          run_id="e2", pool=InlinePool())
+    assert _table(second) == [(empty_day, 2, 2, 0, "done")]
+    assert not second["table"][0]["skipped"]
+    third = run_backfill(settings, source="raw", since=empty_day, until=empty_day,
+                         run_id="e3", pool=InlinePool())
+    assert third["table"][0]["skipped"]  # now settled
+
+
+def test_raw_days_can_be_publication_days(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    run_backfill(settings, source="warc", since=D1, until=D3,
+                 sources=[str(_warc(tmp_path / "news.warc.gz"))], run_id="w1")
+    published = date(2024, 2, 20)  # days before any page was fetched
+    with Store.open(settings.db_path) as store:
+        keys = [r[0] for r in store.con.execute(
+            "SELECT article_key FROM core.articles ORDER BY article_key").fetchall()]
+        assert len(keys) == 6
+        store.con.execute("UPDATE core.articles SET published_at = ? WHERE article_key IN ?",
+                          [datetime(2024, 2, 20, 8, tzinfo=UTC), keys[:4]])
+    by_fetch = run_backfill(settings, source="raw", since=published, until=published,
+                            run_id="r1", pool=InlinePool())
+    assert _table(by_fetch) == [(published, 0, 0, 0, "empty")]  # nothing fetched that day
+    by_publication = run_backfill(settings, source="raw", since=published, until=published,
+                                  run_id="r2", pool=InlinePool(), day_by="published")
+    assert _table(by_publication) == [(published, 4, 4, 0, "done")]
+    assert "by=published" in by_publication["table"][0]["origin"]  # a ledger of its own
+    with pytest.raises(ValueError, match="raw only"):
+        run_backfill(settings, source="warc", since=D1, until=D1, sources=["x.warc"],
+                     run_id="r3", day_by="published")

@@ -125,3 +125,39 @@ def test_ranged_rebuild_outside_the_data_changes_nothing(incremental: tuple[Path
                               until=date(2001, 1, 2))
     assert result["keys"] == 0
     assert _except_both_ways(source, copy) == {t: (0, 0) for t in CORE}
+
+
+def test_long_commands_show_their_progress(incremental: tuple[Path, Settings],
+                                           tmp_path: Path) -> None:
+    # rebuild, reindex and export-warc each name their steps (or count their records) as
+    # backfill counts its days, so a person can follow a long one
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    _, copy, _ = _copy_of(incremental, tmp_path, "progress.duckdb")
+    runner = CliRunner()
+    env = {"NEWSFLOW_EXTRACT_WORKERS": "1", "NEWSFLOW_RUN_CHECKS": "false"}
+    rebuilt = runner.invoke(app, ["rebuild", "--db", str(copy)], env=env)
+    assert rebuilt.exit_code == 0, rebuilt.output
+    out = " ".join(rebuilt.output.split())
+    for step in ("done: clearing the range", "done: re-extracting pages", "done: refreshing",
+                 "done: publishing the analyst copy"):
+        assert step in out, out
+    pages = int(out.split("articles (")[1].split(" pages")[0])
+    assert f"done: re-extracting pages ({pages}/{pages})" in out  # the pages bar ended full
+    reindexed = runner.invoke(app, ["reindex", "--db", str(copy)], env=env)
+    assert reindexed.exit_code == 0, reindexed.output
+    out = " ".join(reindexed.output.split())
+    assert "done: search index (1/3)" in out and "done: stories (2/3)" in out and "(3/3)" in out
+    with Store.open(copy) as store:
+        days = store.con.execute("SELECT min(occurred_at)::DATE, max(occurred_at)::DATE "
+                                 "FROM raw.page_fetches").fetchone()
+        stored = store.scalar("SELECT count(*) FROM raw.page_fetches WHERE error_class IS NULL "
+                              "AND body IS NOT NULL AND status IS NOT NULL")
+    warc = tmp_path / "all.warc.gz"
+    exported = runner.invoke(app, ["export-warc", "--since", str(days[0]), "--until",
+                                   str(days[1]), "--db", str(copy), "--out", str(warc)], env=env)
+    assert exported.exit_code == 0, exported.output
+    out = " ".join(exported.output.split())
+    assert f"{stored}/{stored}" in out and f"wrote {stored} page(s)" in out, out

@@ -115,3 +115,36 @@ def test_command_line_serves_and_prints_feed_urls(tmp_path: Path) -> None:
         child.terminate()
         _out, err = child.communicate(timeout=10)
     assert "GET" not in err  # quiet: no access log on stderr
+
+
+@pytest.fixture()
+def busy_port() -> Iterator[int]:
+    """A 127.0.0.1 port held by a listening socket of this test."""
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    try:
+        yield holder.getsockname()[1]
+    finally:
+        holder.close()
+
+
+def test_a_busy_port_is_an_error_unless_any_port_will_do(busy_port: int) -> None:
+    with pytest.raises(OSError), SampleServer(n_articles=3, port=busy_port):
+        pass
+    with SampleServer(n_articles=3, port=busy_port, any_port_if_busy=True) as running:
+        assert running.wanted_port_busy
+        port = int(running.base_url.rsplit(":", 1)[1])
+        assert port != busy_port
+        with httpx.Client() as client:  # the site is served, with URLs on the port it got
+            feed = running.site.feeds[0]
+            assert feed.url.startswith(running.base_url)
+            assert client.get(feed.url).status_code == 200
+
+
+def test_a_free_port_is_used_as_asked() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    with SampleServer(n_articles=3, port=free, any_port_if_busy=True) as running:
+        assert running.base_url == f"http://127.0.0.1:{free}" and not running.wanted_port_busy
