@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from prefect import flow
@@ -23,15 +24,16 @@ log = logging.getLogger(__name__)
 
 # SIGTERM (a process worker cancelling the run) unwinds the stages so they record 'cancelled'
 @sigterm_as_interrupt()
-def run_pipeline(settings: Settings, *, run_id: str, only_due: bool = True) -> dict[str, Any]:
+def run_pipeline(settings: Settings, *, run_id: str, only_due: bool = True,
+                 now: datetime | None = None) -> dict[str, Any]:
     """All three stages in order, checked and published, as one ledgered run; returns each
-    stage's counts and the overall status."""
+    stage's counts and the overall status. ``now`` sets the page stage's clock (revisits)."""
     feeds = load_feed_list(settings.feeds_file)
 
     def stages(store: Store) -> dict[str, Any]:
         done = {
             "ingest_feeds": ingest(store, settings, feeds, run_id=run_id, only_due=only_due),
-            "fetch_pages": fetch(store, settings, run_id=run_id),
+            "fetch_pages": fetch(store, settings, run_id=run_id, now=now),
             "extract_articles": extract(store, settings, run_id=run_id),
         }
         if settings.run_checks:

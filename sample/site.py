@@ -159,10 +159,12 @@ def _plan(rng: random.Random, n_articles: int, n_outlets: int, start: datetime,
 
 def build_site(base_url: str, *, n_articles: int = 36, seed: int = 7,
                start: datetime = datetime(2026, 11, 16, tzinfo=UTC), days: int = 7,
-               defects: bool = False, correction: str | None = None) -> Site:
+               defects: bool = False, correction: str | None = None,
+               page_validators: bool = False) -> Site:
     """Generate the whole site for ``base_url`` (no trailing slash). ``correction`` adds the
     article that is corrected later (see ``_add_correction``): "original", "retitled" (only its
-    feed entry has the new headline) or "corrected" (page and feed entry corrected)."""
+    feed entry has the new headline) or "corrected" (page and feed entry corrected).
+    ``page_validators`` gives every article page an ETag and Last-Modified (bench/revisits.py)."""
     base_url = base_url.rstrip("/")
     rng = random.Random(seed)
     n_outlets = max(3, n_articles // 25)
@@ -186,7 +188,9 @@ def build_site(base_url: str, *, n_articles: int = 36, seed: int = 7,
             others=[(drafts[i].title, base_url + paths[i]) for i in rng.sample(
                 range(len(drafts)), k=min(5, len(drafts)))],
         )
-        resources[path] = Resource("text/html; charset=utf-8", page.encode("utf-8"))
+        body = page.encode("utf-8")
+        resources[path] = Resource("text/html; charset=utf-8", body,
+                                   _page_validators(body, d.published) if page_validators else ())
         articles.append(SampleArticle(
             path=path, url=base_url + path, outlet=outlet_names[d.outlet],
             feed_path=f"/{slugs[d.outlet]}/feed.xml", title=d.title, authors=d.authors,
@@ -225,6 +229,11 @@ def _feed_resource(body: str, fmt: str, items: list[SampleArticle]) -> Resource:
         "application/rss+xml; charset=utf-8"
     return Resource(ctype, data, (("ETag", etag),
                                   ("Last-Modified", format_datetime(newest, usegmt=True))))
+
+
+def _page_validators(body: bytes, modified: datetime) -> tuple[tuple[str, str], ...]:
+    return (("ETag", '"' + hashlib.sha256(body).hexdigest()[:20] + '"'),
+            ("Last-Modified", format_datetime(modified, usegmt=True)))
 
 
 def _summary(text: str, limit: int = 200) -> str:
@@ -418,9 +427,7 @@ def _add_correction(resources: dict[str, Resource], feed: SampleFeed, base: str,
         others=others, modified=CORRECTION_MODIFIED if page_fixed else None)
     body = page.encode("utf-8")
     modified = CORRECTION_MODIFIED if page_fixed else CORRECTION_PUBLISHED
-    resources[path] = Resource("text/html; charset=utf-8", body, (
-        ("ETag", '"' + hashlib.sha256(body).hexdigest()[:20] + '"'),
-        ("Last-Modified", format_datetime(modified, usegmt=True))))
+    resources[path] = Resource("text/html; charset=utf-8", body, _page_validators(body, modified))
     feed_title = CORRECTION_TITLE[state != "original"]
     item = (f"<item><title>{html.escape(feed_title)}</title><link>{base}{path}</link>"
             f'<guid isPermaLink="false">{path}</guid>'
