@@ -70,7 +70,7 @@ def main() -> None:
     from sample.server import SampleServer
     from warehouse.store import utcnow
 
-    console = Console()
+    console = Console(width=160)
     results: dict[str, list[dict[str, Any]]] = {"without revisits": [], "with revisits": []}
     with tempfile.TemporaryDirectory() as tmp, \
             SampleServer(n_articles=args.articles, page_validators=True) as server:
