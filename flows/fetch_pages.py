@@ -1,4 +1,5 @@
-"""fetch_pages: fetch the article pages that feed entries point at -> raw.page_fetches."""
+"""fetch_pages: fetch the article pages that feed entries point at, then revisit known ones that
+are due (conditional GET; transforms.revisits) -> raw.page_fetches."""
 
 from __future__ import annotations
 
@@ -85,7 +86,7 @@ def plan(store: Store, settings: Settings, now: datetime, budget: int) -> list[P
 
 @flow(name="fetch_pages")
 def fetch_pages(db_path: str | None = None, limit: int | None = None) -> dict[str, Any]:
-    """Fetch pages for feed entries that have none yet."""
+    """Fetch pages for feed entries that have none yet, and revisit the pages that are due."""
     settings = settings_for(db_path=db_path)
     run_id = current_run_id()
     result = run_as_writer(settings, run_id=run_id, flow="fetch_pages", parameters={"limit": limit},
