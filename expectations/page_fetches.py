@@ -32,7 +32,11 @@ SOURCES = [str(source) for source in PageSource]
 
 def prepare(df: pd.DataFrame) -> pd.DataFrame:
     """Derived columns the checks read (on a copy the caller owns)."""
-    return mark_success(df, has_not_modified=False)
+    df = mark_success(df, has_not_modified=False)
+    if "status" in df:
+        # a revisit answered 304 Not Modified (FAULTS 12) is a success without a body
+        df["_success"] = df["_success"] & (df["status"].fillna(0) != 304)
+    return df
 
 
 def checks() -> tuple[Check, ...]:

@@ -1,9 +1,10 @@
-"""fetch_pages: fetch the article pages that feed entries point at -> raw.page_fetches."""
+"""fetch_pages: fetch the article pages that feed entries point at, then revisit known ones that
+are due (conditional GET; transforms.revisits) -> raw.page_fetches."""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from prefect import flow, task
@@ -13,11 +14,12 @@ from flows.checks import check_batch
 from flows.runs import current_run_id, flow_result, run_as_writer, run_task
 from flows.settings import Settings, settings_for
 from transforms.retries import PageAttempt, RetryPolicy, is_rate_limited
+from transforms.revisits import PlannedRevisit, plan_revisits, schedule_of
 from transforms.urls import host_of
 from warehouse.checks import mark_pending
-from warehouse.events import page_fetch_row
+from warehouse.events import page_fetch_row, revisit_row
 from warehouse.ledger import StageRun, cancellable_stage, stage_status
-from warehouse.projections import pages_to_fetch
+from warehouse.projections import pages_to_fetch, revisit_candidates
 from warehouse.retries import hosts_backing_off, refresh_page_retries
 from warehouse.store import Store, utcnow
 from web import Fetcher, FetchRequest, FetchResult, HostLimiter
@@ -32,9 +34,13 @@ def _as_attempt(result: FetchResult) -> PageAttempt:
 
 @task(cache_policy=NO_CACHE)
 def download(settings: Settings, requests: list[FetchRequest],
-             limiter: HostLimiter | None = None) -> list[list[FetchResult]]:
-    """Fetch pages concurrently within the run's per-host limits (one result per attempt)."""
-    with Fetcher(settings.http_options(), limiter=limiter) as fetcher:
+             limiter: HostLimiter | None = None, clock_at: datetime | None = None
+             ) -> list[list[FetchResult]]:
+    """Fetch pages concurrently within the run's per-host limits (one result per attempt);
+    ``clock_at`` (tests) dates the attempts as if the run started then."""
+    shift = (clock_at - utcnow()) if clock_at is not None else timedelta(0)
+    with Fetcher(settings.http_options(), limiter=limiter,
+                 now=lambda: utcnow() + shift) as fetcher:
         return fetcher.fetch_all(requests)
 
 
@@ -49,7 +55,9 @@ def retry_policy(settings: Settings) -> RetryPolicy:
 def fetch(store: Store, settings: Settings, *, run_id: str, limit: int | None = None,
           now: datetime | None = None, limiter: HostLimiter | None = None) -> dict[str, Any]:
     """The stage itself, callable without Prefect. ``limiter`` is the run's host budget (the
-    pipeline shares one across stages); ``now`` decides which waits are over (tests inject it)."""
+    pipeline shares one across stages); ``now`` injects the clock (tests): which waits are
+    over, which revisits are due, and the time of the attempts."""
+    injected = now
     stage = StageRun(run_id, "fetch_pages", "fetch_pages", {"limit": limit}).begin(store)
     now = now or utcnow()
     policy = retry_policy(settings)
@@ -61,15 +69,30 @@ def fetch(store: Store, settings: Settings, *, run_id: str, limit: int | None = 
     todo = [(link, key) for link, key in pages_to_fetch(store, now=now)
             if host_of(link) not in resting][:limit]
     requests = [FetchRequest(link, kind="page", key=key) for link, key in todo]
-    attempts = run_task(download, settings, requests, limiter) if requests else []
+    # new pages first; revisits (conditional GET) fill the rest of the budget, never on a host
+    # that asked to rest
+    room = settings.revisit_budget if limit is None else min(settings.revisit_budget,
+                                                             limit - len(requests))
+    revisits = [p for p in plan(store, settings, now, room)
+                if host_of(p.candidate.url) not in resting]
+    requests += [FetchRequest(p.candidate.url, kind="page", etag=p.candidate.etag,
+                              last_modified=p.candidate.last_modified, key=p.candidate.key)
+                 for p in revisits]
+    attempts = run_task(download, settings, requests, limiter, injected) if requests else []
+    first = len(requests) - len(revisits)
     # An empty list: the host asked this run to stop; the page was not asked, nothing to store.
-    attempts = [results for results in attempts if results]
     rows = [page_fetch_row(run_id, str(r.request.key), r, "feed")
-            for results in attempts for r in results]
-    failed = sum(1 for results in attempts if results[-1].error_class is not None
+            for results in attempts[:first] for r in results]
+    rows += [revisit_row(run_id, p.candidate.key, r, str(p.reason), p.candidate.body_sha256)
+             for p, results in zip(revisits, attempts[first:], strict=True) for r in results]
+    asked = [results for results in attempts if results]
+    failed = sum(1 for results in asked if results[-1].error_class is not None
                  and not is_rate_limited(_as_attempt(results[-1])))
+    unchanged = sum(1 for r in rows if r.get("revisit") and r["error_class"] is None
+                    and r["body"] is None)  # 304, or the same body hash as before
     stage.counts = {"pages_requested": len(requests), "pages_failed": failed,
-                    "attempts": len(rows), "hosts_resting": len(resting)}
+                    "attempts": len(rows), "hosts_resting": len(resting),
+                    "revisits": len(revisits), "revisits_unchanged": unchanged}
     status = stage_status(failed, len(requests))
     with store.transaction("fetch"):
         stage.counts["page_rows_new"] = store.insert("raw.page_fetches", rows)
@@ -85,9 +108,19 @@ def fetch(store: Store, settings: Settings, *, run_id: str, limit: int | None = 
     return {"status": status, **stage.counts}
 
 
+def plan(store: Store, settings: Settings, now: datetime, budget: int) -> list[PlannedRevisit]:
+    """The revisits due at ``now`` within the run's budget (transforms.revisits)."""
+    schedule = schedule_of(settings.revisit_hours)
+    if budget <= 0:
+        return []
+    horizon = now - (schedule[-1] if schedule else timedelta(0))
+    return plan_revisits(revisit_candidates(store, horizon=horizon), now=now, schedule=schedule,
+                         budget=budget, per_host=settings.revisit_per_host)
+
+
 @flow(name="fetch_pages")
 def fetch_pages(db_path: str | None = None, limit: int | None = None) -> dict[str, Any]:
-    """Fetch pages for feed entries that have none yet."""
+    """Fetch pages for feed entries that have none yet, and revisit the pages that are due."""
     settings = settings_for(db_path=db_path)
     run_id = current_run_id()
     result = run_as_writer(settings, run_id=run_id, flow="fetch_pages", parameters={"limit": limit},

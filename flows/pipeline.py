@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +27,13 @@ log = logging.getLogger(__name__)
 # SIGTERM (a process worker cancelling the run) unwinds the stages so they record 'cancelled'
 @sigterm_as_interrupt()
 def run_pipeline(settings: Settings, *, run_id: str, only_due: bool = True,
-                 orchestrator: str = "prefect") -> dict[str, Any]:
+                 orchestrator: str = "prefect", now: datetime | None = None
+                 ) -> dict[str, Any]:
     """All three stages in order, checked and published, as one ledgered run; returns each
     stage's counts and the overall status. Inside a Prefect flow run each stage is its own
     task (state, duration, logs, a retry after an unexpected error); outside one (no Prefect
-    API answered: ``orchestrator`` says why, and the ledger keeps it) they are plain calls."""
+    API answered: ``orchestrator`` says why, and the ledger keeps it) they are plain calls.
+    ``now`` sets the page stage's clock (revisits)."""
     feeds = load_feed_list(settings.feeds_file)
 
     def stages(store: Store) -> dict[str, Any]:
@@ -41,7 +44,7 @@ def run_pipeline(settings: Settings, *, run_id: str, only_due: bool = True,
             "ingest_feeds": run_stage("ingest", ingest, store, settings, feeds, run_id=run_id,
                                       only_due=only_due, limiter=limiter),
             "fetch_pages": run_stage("fetch", fetch, store, settings, run_id=run_id,
-                                     limiter=limiter),
+                                     limiter=limiter, now=now),
             "extract_articles": run_stage("extract", extract, store, settings, run_id=run_id),
         }
         if settings.run_checks:

@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from transforms.errors import ConfigError, InputError
 from transforms.feedlist import FeedConfig, load_feeds_yaml, parse_opml
+from transforms.revisits import DEFAULT_SCHEDULE_HOURS
 from web import HttpOptions
 
 ENV_PREFIX = "NEWSFLOW_"
@@ -115,6 +116,16 @@ class Settings(BaseSettings):
         10, ge=1, description="Every Nth poll in a row of a feed answering 304 Not Modified (every "
         "N/2th when the feed is silent, its new items overdue) is checked "
         "with an unconditional fetch; a contradicted 304 marks the feed untrusted.")
+    revisit_hours: list[float] = Field(
+        list(DEFAULT_SCHEDULE_HOURS),
+        description="Hours after an article page was first fetched at which it is fetched again "
+        "(conditional GET); after the last, never. Empty: no scheduled revisits.",
+    )
+    revisit_budget: int = Field(
+        500, ge=0, description="Most article revisits per run (new pages always go first); "
+        "0 turns revisits off, feed-triggered ones included.",
+    )
+    revisit_per_host: int = Field(50, ge=0, description="Most article revisits per host per run.")
     run_checks: bool = Field(True, description="Run great-expectations checks after each stage.")
     min_free_mb: int = Field(
         256, description="Free disk space a writing run needs under the database; below it the "

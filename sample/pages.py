@@ -46,12 +46,15 @@ def _e(text: str) -> str:
 
 
 def _head(outlet: str, title: str, url: str, authors: Sequence[str], published: datetime,
-          description: str, tags: Sequence[str]) -> str:
-    ld = {"@context": "https://schema.org", "@type": "NewsArticle", "headline": title,
-          "datePublished": published.isoformat(), "author": [
-              {"@type": "Person", "name": a} for a in authors],
-          "publisher": {"@type": "Organization", "name": outlet}, "mainEntityOfPage": url,
-          "keywords": list(tags)}
+          description: str, tags: Sequence[str], modified: datetime | None = None) -> str:
+    ld: dict[str, object] = {
+        "@context": "https://schema.org", "@type": "NewsArticle", "headline": title,
+        "datePublished": published.isoformat(), "author": [
+            {"@type": "Person", "name": a} for a in authors],
+        "publisher": {"@type": "Organization", "name": outlet}, "mainEntityOfPage": url,
+        "keywords": list(tags)}
+    if modified is not None:  # only the corrected article of the sample says when it changed
+        ld["dateModified"] = modified.isoformat()
     ld_text = json.dumps(ld).replace("</", "<\\/")
     return (
         f"<head><meta charset=\"utf-8\"><title>{_e(title)} | {_e(outlet)}</title>"
@@ -154,9 +157,10 @@ def _inline_boxes(others: Sequence[tuple[str, str]]) -> tuple[str, str]:
 
 def render_article(*, template: int, outlet: str, title: str, paragraphs: Sequence[str],
                    authors: Sequence[str], published: datetime, url: str, tags: Sequence[str],
-                   rng: random.Random, site_url: str, others: Sequence[tuple[str, str]]) -> str:
+                   rng: random.Random, site_url: str, others: Sequence[tuple[str, str]],
+                   modified: datetime | None = None) -> str:
     """One article page in one of three outlet templates."""
-    head = _head(outlet, title, url, authors, published, paragraphs[0][:160], tags)
+    head = _head(outlet, title, url, authors, published, paragraphs[0][:160], tags, modified)
     byline = ", ".join(authors)
     read_more, signup = _inline_boxes(others)
     body_ps = [f"<p>{_e(p)}</p>" for p in paragraphs]

@@ -124,6 +124,12 @@ class SampleServer:
         self._thread.start()
         return self
 
+    def set_correction(self, state: str) -> None:
+        """Serve the site again with the corrected-later article in ``state`` ("original",
+        "retitled" or "corrected"; the server must have been built with ``correction=...``)."""
+        self._build["correction"] = state
+        self.site = build_site(self.base_url, **self._build)
+
     def __exit__(self, *exc: object) -> None:
         if self._server is not None:
             self._server.shutdown()

@@ -159,8 +159,12 @@ def _plan(rng: random.Random, n_articles: int, n_outlets: int, start: datetime,
 
 def build_site(base_url: str, *, n_articles: int = 36, seed: int = 7,
                start: datetime = datetime(2026, 11, 16, tzinfo=UTC), days: int = 7,
-               defects: bool = False) -> Site:
-    """Generate the whole site for ``base_url`` (no trailing slash)."""
+               defects: bool = False, correction: str | None = None,
+               page_validators: bool = False) -> Site:
+    """Generate the whole site for ``base_url`` (no trailing slash). ``correction`` adds the
+    article that is corrected later (see ``_add_correction``): "original", "retitled" (only its
+    feed entry has the new headline) or "corrected" (page and feed entry corrected).
+    ``page_validators`` gives every article page an ETag and Last-Modified (bench/revisits.py)."""
     base_url = base_url.rstrip("/")
     rng = random.Random(seed)
     n_outlets = max(3, n_articles // 25)
@@ -184,7 +188,9 @@ def build_site(base_url: str, *, n_articles: int = 36, seed: int = 7,
             others=[(drafts[i].title, base_url + paths[i]) for i in rng.sample(
                 range(len(drafts)), k=min(5, len(drafts)))],
         )
-        resources[path] = Resource("text/html; charset=utf-8", page.encode("utf-8"))
+        body = page.encode("utf-8")
+        resources[path] = Resource("text/html; charset=utf-8", body,
+                                   _page_validators(body, d.published) if page_validators else ())
         articles.append(SampleArticle(
             path=path, url=base_url + path, outlet=outlet_names[d.outlet],
             feed_path=f"/{slugs[d.outlet]}/feed.xml", title=d.title, authors=d.authors,
@@ -205,6 +211,9 @@ def build_site(base_url: str, *, n_articles: int = 36, seed: int = 7,
 
     resources["/robots.txt"] = Resource("text/plain; charset=utf-8",
                                         b"User-agent: *\nDisallow: /private/\n")
+    if correction is not None:
+        others = [(a.title, a.url) for a in articles[:3]]
+        articles.append(_add_correction(resources, feeds[0], base_url, correction, others))
     found_defects: dict[str, str] = {}
     if defects:
         found_defects = _add_defects(resources, feeds, articles, base_url, rng)
@@ -220,6 +229,11 @@ def _feed_resource(body: str, fmt: str, items: list[SampleArticle]) -> Resource:
         "application/rss+xml; charset=utf-8"
     return Resource(ctype, data, (("ETag", etag),
                                   ("Last-Modified", format_datetime(newest, usegmt=True))))
+
+
+def _page_validators(body: bytes, modified: datetime) -> tuple[tuple[str, str], ...]:
+    return (("ETag", '"' + hashlib.sha256(body).hexdigest()[:20] + '"'),
+            ("Last-Modified", format_datetime(modified, usegmt=True)))
 
 
 def _summary(text: str, limit: int = 200) -> str:
@@ -364,3 +378,63 @@ def _add_silent_outlet(resources: dict[str, Resource], feeds: list[SampleFeed],
     resources[feed_path] = _feed_resource(body, "rss2", own)
     feeds.append(SampleFeed(feed_path, base + feed_path, name, "rss2", f"{name} - Latest"))
     return feed_path
+
+
+# The article that is corrected between two runs (issue 12): a wrong figure, fixed with a new
+# headline and a correction note, as newsrooms do. Fixed text, so the rest of the site and its
+# random draws stay as they are.
+CORRECTION_TITLE = ("Harbour bridge reopens after repairs",
+                    "Harbour bridge reopens after repairs costing 4.2 million euros")
+CORRECTION_PARAGRAPHS = (
+    ["The harbour bridge reopened to traffic on Sunday morning after eleven weeks of repairs to "
+     "its steel deck and the two lifting spans.",
+     "The city engineering office said the repairs cost 2.4 million euros, most of it paid from "
+     "the regional transport fund. Work on the footpaths will continue until the end of the "
+     "month.",
+     "Ferry services that carried commuters across the harbour during the closure return to "
+     "their winter timetable next week. Local traders said the reopening came just in time "
+     "for the holiday season."],
+    ["The harbour bridge reopened to traffic on Sunday morning after eleven weeks of repairs to "
+     "its steel deck and the two lifting spans.",
+     "The city engineering office said the repairs cost 4.2 million euros, most of it paid from "
+     "the regional transport fund. Work on the footpaths will continue until the end of the "
+     "month.",
+     "Ferry services that carried commuters across the harbour during the closure return to "
+     "their winter timetable next week. Local traders said the reopening came just in time "
+     "for the holiday season.",
+     "Correction: an earlier version of this article gave the cost of the repairs as 2.4 "
+     "million euros."],
+)
+CORRECTION_PUBLISHED = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+CORRECTION_MODIFIED = datetime(2026, 11, 22, 15, 30, tzinfo=UTC)
+
+
+def _add_correction(resources: dict[str, Resource], feed: SampleFeed, base: str,
+                    state: str, others: list[tuple[str, str]]) -> SampleArticle:
+    """Add the corrected-later article to ``feed`` (an RSS feed) in ``state``; its page has an
+    ETag and Last-Modified, so an unchanged page answers a revisit with 304."""
+    if state not in ("original", "retitled", "corrected"):
+        raise ValueError(f"unknown correction state {state!r}")
+    slug = feed.path.rsplit("/", 1)[0]
+    path = f"{slug}/2026/11/22/harbour-bridge-reopens-after-repairs.html"
+    page_fixed = state == "corrected"
+    title = CORRECTION_TITLE[page_fixed]
+    paragraphs = CORRECTION_PARAGRAPHS[page_fixed]
+    page = pages.render_article(
+        template=0, outlet=feed.outlet, title=title, paragraphs=paragraphs,
+        authors=("Hedda Lund",), published=CORRECTION_PUBLISHED, url=base + path,
+        tags=("transport", "local"), rng=random.Random(12), site_url=base + slug + "/",
+        others=others, modified=CORRECTION_MODIFIED if page_fixed else None)
+    body = page.encode("utf-8")
+    modified = CORRECTION_MODIFIED if page_fixed else CORRECTION_PUBLISHED
+    resources[path] = Resource("text/html; charset=utf-8", body, _page_validators(body, modified))
+    feed_title = CORRECTION_TITLE[state != "original"]
+    item = (f"<item><title>{html.escape(feed_title)}</title><link>{base}{path}</link>"
+            f'<guid isPermaLink="false">{path}</guid>'
+            f"<pubDate>{format_datetime(CORRECTION_PUBLISHED, usegmt=True)}</pubDate>"
+            f"<description>{html.escape(_summary(paragraphs[0]))}</description></item>")
+    text = resources[feed.path].body.decode().replace("</channel>", item + "</channel>")
+    resources[feed.path] = _feed_resource(text, "rss2", [])
+    return SampleArticle(path=path, url=base + path, outlet=feed.outlet, feed_path=feed.path,
+                         title=title, authors=("Hedda Lund",), published=CORRECTION_PUBLISHED,
+                         gold_text="\n".join(paragraphs), story_id=None, syndicated_from=None)

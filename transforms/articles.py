@@ -132,7 +132,8 @@ def project_article(
         page_fetch_id=current["page_fetch_id"],
         first_seen_at=first_seen,
         last_seen_at=max([last_page, *(s["first_seen_at"] for s in sources)]),
-        version_count=len({v["content_hash"] for v in ordered}),
+        # a version is a distinct text, headline and authors (version_hash, migration 0007)
+        version_count=len({v.get("version_hash") or v["content_hash"] for v in ordered}),
         is_short=bool(current.get("is_short") or False),
         access=str(current.get("access") or "unknown"),
     )

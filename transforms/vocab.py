@@ -163,6 +163,23 @@ class PageSource(StrEnum):
     ARCHIVE_FEED = "archive-feed"
 
 
+class Revisit(StrEnum):
+    """Why an article page we already had was fetched again (raw.page_fetches.revisit; NULL on
+    a first fetch)."""
+
+    SCHEDULE = "schedule"  # the decaying revisit schedule after first seen
+    FEED_CHANGED = "feed_changed"  # its feed entry got a new version (title, content, dates)
+
+
+class ArticleChange(StrEnum):
+    """What changed between two versions of an article (core.article_changes.changed)."""
+
+    TITLE = "title"
+    BODY = "body"
+    DATES = "dates"
+    AUTHORS = "authors"
+
+
 class BackfillSource(StrEnum):
     """What a backfill reads: a page source for the range, or ``raw`` (re-extract stored pages)."""
 

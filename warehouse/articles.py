@@ -13,6 +13,7 @@ from dataclasses import asdict
 from typing import Any
 
 from transforms.articles import project_article
+from transforms.revisits import changes as version_changes
 from warehouse import projections
 from warehouse.checks import mark_pending
 from warehouse.events import ExtractedBatch
@@ -45,9 +46,13 @@ def refresh_articles(store: Store, keys: list[str]) -> int:
          "first_seen_at": s["first_seen_at"]}
         for k in keys for s in sources.get(k, [])
     ]
+    # each change between consecutive versions, with its diff (derived, so a rebuild agrees)
+    changed = [c for k in keys for c in version_changes(k, versions.get(k, []))]
     store.con.execute(projections.sql("articles_drop"), {"keys": list(keys)})
+    store.con.execute(projections.sql("article_changes_drop"), {"keys": list(keys)})
     store.replace("core.articles", "article_key", rows)
     store.replace("core.article_feeds", "article_key", links)
+    store.insert("core.article_changes", changed)
     return len(rows)
 
 

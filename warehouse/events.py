@@ -19,6 +19,7 @@ import zstandard
 
 from transforms.extraction import Extraction
 from transforms.feeds import FeedEntry, ParsedFeed
+from transforms.revisits import version_hash
 from transforms.urls import article_key as key_of_article
 from transforms.urls import canonicalize_url, url_key
 from transforms.vocab import PageSource
@@ -229,6 +230,18 @@ def page_fetch_row(run_id: str, url_key: str, result: HttpAttempt, source: str) 
     }
 
 
+def revisit_row(run_id: str, url_key: str, result: HttpAttempt, reason: str,
+                previous_sha256: str | None) -> dict[str, Any]:
+    """A raw.page_fetches row for one attempt of a revisit. A 304 has no body; a 200 whose body
+    hashes as the page's previous one keeps hash and size but not the body again (the earlier
+    row holds it), so it is not extracted again (migration 0007)."""
+    row = page_fetch_row(run_id, url_key, result, str(PageSource.FEED)) | {"revisit": reason}
+    if result.error_class is None and result.body_sha256 is not None \
+            and result.body_sha256 == previous_sha256:
+        row["body"] = None
+    return row
+
+
 def extraction_rows(
     page: Mapping[str, Any], article_key: str, extraction: Extraction
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -279,6 +292,8 @@ def extraction_rows(
         "extractor": extraction.extractor,
         "is_short": extraction.is_short,
         "access": str(extraction.access),
+        "version_hash": version_hash(extraction.content_hash, extraction.title,
+                                     extraction.authors),
     }
     return outcome, version
 

@@ -12,6 +12,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from transforms.revisits import RevisitCandidate
 from transforms.vocab import ErrorClass
 from warehouse.store import Store
 
@@ -37,6 +38,18 @@ def pages_to_fetch(store: Store, *, now: datetime) -> list[tuple[str, str]]:
         sql("pages_to_fetch"), {"permanent": list(PERMANENT_PAGE_ERRORS), "now": now}
     )
     return [(str(link), str(key)) for link, key in cur.fetchall()]
+
+
+def revisit_candidates(store: Store, *, horizon: datetime) -> list[RevisitCandidate]:
+    """Pages a revisit may be due for: first fetched since ``horizon``, or whose feed entry
+    changed after our latest request (see pages_to_revisit.sql)."""
+    rows = _rows(store, sql("pages_to_revisit"),
+                 {"permanent": list(PERMANENT_PAGE_ERRORS), "horizon": horizon})
+    return [RevisitCandidate(url=r["url"], key=r["url_key"], first_seen_at=r["first_seen_at"],
+                             last_attempt_at=r["last_attempt_at"],
+                             feed_changed_at=r["feed_changed_at"], etag=r["etag"],
+                             last_modified=r["last_modified"], body_sha256=r["body_sha256"])
+            for r in rows]
 
 
 def pages_to_extract(store: Store, *, batch_size: int = 500) -> Iterator[list[dict[str, Any]]]:

@@ -37,6 +37,7 @@ WRITABLE = frozenset(
         "core.feeds",
         "core.page_extractions",
         "core.article_versions",
+        "core.article_changes",
         "core.articles",
         "core.article_feeds",
         "core.page_retries",

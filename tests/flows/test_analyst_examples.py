@@ -20,11 +20,12 @@ from typer.testing import CliRunner
 
 from bench.stories import labelled_set
 from tests.sample_mode import sample_settings
+from transforms.revisits import changes, version_hash
 from warehouse.analyst import connect_published
 from warehouse.articles import refresh_analyst_surface
 from warehouse.publish import publish
 from warehouse.search import load_fts
-from warehouse.store import Store
+from warehouse.store import Store, utcnow
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "analysts.md"
 
@@ -57,7 +58,7 @@ def _article_row(doc: Any, i: int, feed_id: str) -> dict[str, Any]:
 
 
 def handmade_store(path: Path) -> Path:
-    """Labelled articles from ten outlets, their feeds and entries, one edited article."""
+    """Labelled articles from ten outlets, their feeds and entries, one article corrected today."""
     items = labelled_set(0)
     # Articles about elections so the search example has something to find.
     with Store.open(path) as store:
@@ -88,15 +89,17 @@ def handmade_store(path: Path) -> Path:
                 "authors": [], "tags": [], "published_raw": None, "published_at": doc.event_at,
                 "updated_raw": None, "updated_at": None, "date_suspect": False,
                 "truncated": False, "position": 0})
-        # The first article was edited a day after publication.
+        # The first article was corrected today, its headline too.
         edited = dict(versions[0])
-        edited.update(content_hash="h0-v2", page_fetch_id="p0-v2",
-                      observed_at=edited["observed_at"] + timedelta(days=1),
+        edited.update(content_hash="h0-v2", page_fetch_id="p0-v2", observed_at=utcnow(),
+                      title=f"{edited['title']} (corrected)",
                       text=edited["text"] + " Correction: an earlier version misstated a figure.")
         edited["word_count"] = len(edited["text"].split())
         versions.append(edited)
+        for v in versions:
+            v["version_hash"] = version_hash(v["content_hash"], v["title"], v["authors"])
         articles[0].update(content_hash="h0-v2", text=edited["text"], version_count=2,
-                           word_count=edited["word_count"])
+                           word_count=edited["word_count"], title=edited["title"])
         # A feed that stopped: its entries are old, while others were fetched recently.
         latest = max(e["occurred_at"] for e in entries)
         fetch = {"event_id": "ff", "run_id": "r1", "occurred_at": latest,
@@ -114,6 +117,8 @@ def handmade_store(path: Path) -> Path:
             "status": "silent" if o == "quiet" else "ok"} for f, o in sorted(feeds.items())])
         store.insert("core.article_versions", versions)
         store.insert("core.articles", articles)
+        store.insert("core.article_changes", changes(versions[0]["article_key"],
+                                                     [versions[0], edited]))
         refresh_analyst_surface(store, [a["article_key"] for a in articles])
         # what every writer ends with: the analyst copy the analyst commands read
         publish(store, path.parent / "published", run_id="handmade")
@@ -154,9 +159,10 @@ def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
     folder = tmp_path_factory.mktemp("sample-store")
     db = folder / "newsflow.duckdb"
-    with SampleServer(defects=True) as server:
+    with SampleServer(defects=True, correction="original") as server:
         settings = sample_settings(server, folder)
         run_pipeline(settings, run_id="analyst-examples-1", only_due=False)
+        server.set_correction("corrected")  # retitled and corrected: the next run revisits it
         edited = server.site.articles[0]
         with Store.open(db) as store:
             _republish_edited(store, edited.url, edited.gold_text.split("\n")[0])
@@ -178,9 +184,9 @@ def run_query(db: Path, sql: str) -> list[tuple[Any, ...]]:
         con.close()
 
 
-def test_the_document_has_the_seven_examples() -> None:
+def test_the_document_has_the_nine_examples() -> None:
     names = [n for n, _ in EXAMPLES]
-    assert len(names) == 7, names
+    assert len(names) == 9, names
 
 
 @pytest.mark.parametrize(("name", "sql"), EXAMPLES, ids=[n for n, _ in EXAMPLES])

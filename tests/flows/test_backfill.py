@@ -19,6 +19,7 @@ from flows.backfill import run_backfill
 from flows.settings import Settings
 from tests.fixtures.backfill.warcs import Capture, article_html, write_warc
 from transforms.extraction import extract_page
+from transforms.revisits import version_hash
 from transforms.urls import article_key
 from warehouse.articles import refresh_articles
 from warehouse.events import decompress
@@ -346,7 +347,8 @@ def _old_extractions(settings: Settings) -> dict[str, dict[str, Any]]:
                               "page_fetch_id": by_url[url]["event_id"],
                               "observed_at": by_url[url]["occurred_at"], "url": url,
                               "text": "old text", "word_count": words or fresh[url].word_count,
-                              "extractor": "old"})
+                              "extractor": "old",
+                              "version_hash": version_hash(digest, None, None)})
         for n, url in enumerate(by_url):
             entries.append({
                 "event_id": f"e{n}", "run_id": "feed-run", "occurred_at": by_url[url]["occurred_at"],

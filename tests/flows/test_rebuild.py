@@ -1,23 +1,27 @@
-"""Replay: rebuilding core from raw equals the incrementally built store, row for row (case 76)."""
+"""Replay: rebuilding core from raw equals the incrementally built store, row for row (case 76),
+revisits (a corrected article, unchanged pages kept without their body) and versions included."""
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from flows.extract_articles import extract
+from flows.fetch_pages import fetch
 from flows.pipeline import run_pipeline
 from flows.rebuild import rebuild_core
 from flows.settings import Settings
 from sample.server import SampleServer
 from tests.sample_mode import sample_settings
-from warehouse.store import Store
+from warehouse.store import Store, utcnow
 
 CORE = ("core.feeds", "core.articles", "core.article_versions", "core.article_feeds",
-        "core.page_extractions")
+        "core.page_extractions", "core.article_changes")
 # the analyst's surface: search index and stories, projections of core.articles
 ANALYST = ("core.search_docs", "core.search_terms", "core.story_signatures", "core.story_edges",
            "core.stories", "core.story_articles")
@@ -26,7 +30,7 @@ ANALYST = ("core.search_docs", "core.search_terms", "core.story_signatures", "co
 @pytest.fixture(scope="module")
 def incremental(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Settings]]:
     folder = tmp_path_factory.mktemp("replay")
-    with SampleServer(n_articles=18) as server:
+    with SampleServer(n_articles=18, correction="original") as server:
         settings = sample_settings(server, folder, "inc.duckdb", extract_workers=2)
         feeds = settings.feeds_file
         # Three incremental runs that each bring new data: the feed list grows by one feed a
@@ -43,7 +47,16 @@ def incremental(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path
             result = run_pipeline(step, run_id=f"inc-{n}", only_due=False)
             assert result["status"] == "ok", result
             counts.append(result["stages"]["extract_articles"]["articles"])
+            # issue 12: the first feed's article is corrected after the first run; the second
+            # run's poll sees its entry retitled and revisits the page (a second version)
+            server.set_correction("corrected")
         assert all(c > 0 for c in counts), counts
+        # and a scheduled revisit of every page 2 h later (clock injected): all unchanged
+        with Store.open(settings.db_path) as store:
+            later = fetch(store, settings, run_id="inc-revisit", now=utcnow() + timedelta(hours=2))
+            extract(store, settings, run_id="inc-revisit")
+            assert later["revisits"] == later["revisits_unchanged"] > 0, later
+            assert store.scalar("SELECT count(*) FROM core.article_changes") == 1
     yield settings.db_path, settings
 
 

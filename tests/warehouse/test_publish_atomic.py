@@ -81,7 +81,7 @@ def state_rows(k: int) -> dict[str, list[dict[str, Any]]]:
                 "page_published_at": seen, "page_published_source": "meta", "modified_at": None,
                 "language": "en", "declared_language": "en", "site_name": "Example",
                 "description": None, "image": None, "tags": [], "text": text, "word_count": 200,
-                "extractor": "trafilatura",
+                "extractor": "trafilatura", "version_hash": f"v{i}-{k}-{v}",
             })
         story = f"s{i // 2}"
         members.append({"article_key": key, "story_id": story, "outlet": f"outlet{i % 2}",

@@ -22,7 +22,7 @@ final AS (
     SELECT
         n.article_key,
         n.version,
-        n.content_hash = a.content_hash
+        n.content_hash = a.content_hash AND n.page_fetch_id = a.page_fetch_id
             AND n.extractor_version = a.extractor_version AS is_current,
         n.observed_at,
         n.content_hash,

@@ -72,6 +72,26 @@ COMMENT ON COLUMN analytics.article_versions.text IS 'Clean text of this version
 COMMENT ON COLUMN analytics.article_versions.page_fetch_id IS 'raw.page_fetches event of this version.';
 COMMENT ON COLUMN analytics.article_versions.url IS 'URL fetched for this version.';
 
+COMMENT ON VIEW analytics.article_changes IS 'One row per change of an article between two versions seen by the same extractor version (revisits fetch pages again after feed changes and 1, 6, 24, 72 h after first seen): what changed, words added and removed, and the changed sentences.';
+COMMENT ON COLUMN analytics.article_changes.article_key IS 'The article (analytics.articles).';
+COMMENT ON COLUMN analytics.article_changes.outlet IS 'Outlet of the article.';
+COMMENT ON COLUMN analytics.article_changes.url IS 'URL of the article.';
+COMMENT ON COLUMN analytics.article_changes.current_title IS 'Headline of the current version (analytics.articles.title).';
+COMMENT ON COLUMN analytics.article_changes.seen_at IS 'Response time of the page fetch that first saw the new version.';
+COMMENT ON COLUMN analytics.article_changes.previous_seen_at IS 'Response time of the page fetch that saw the version before it.';
+COMMENT ON COLUMN analytics.article_changes.changed IS 'What changed, of: title, body, dates (published or modified time the page declares), authors.';
+COMMENT ON COLUMN analytics.article_changes.title_changed IS 'True when the headline changed.';
+COMMENT ON COLUMN analytics.article_changes.body_changed IS 'True when the text changed.';
+COMMENT ON COLUMN analytics.article_changes.dates_changed IS 'True when the declared publication or modification time changed.';
+COMMENT ON COLUMN analytics.article_changes.authors_changed IS 'True when the author names changed.';
+COMMENT ON COLUMN analytics.article_changes.title_before IS 'Headline before the change.';
+COMMENT ON COLUMN analytics.article_changes.title_after IS 'Headline after the change.';
+COMMENT ON COLUMN analytics.article_changes.words_added IS 'Words in the new text that the old one did not have (counted inside the changed sentences; 0 when the body did not change).';
+COMMENT ON COLUMN analytics.article_changes.words_removed IS 'Words of the old text that the new one no longer has.';
+COMMENT ON COLUMN analytics.article_changes.diff IS 'The changed sentences of the body, one a line: "- " before, "+ " after, hunks separated by a blank line; empty when the body did not change; cut at 20,000 characters.';
+COMMENT ON COLUMN analytics.article_changes.extractor_version IS 'Extractor version that produced both versions compared.';
+COMMENT ON COLUMN analytics.article_changes.page_fetch_id IS 'raw.page_fetches event of the new version.';
+
 COMMENT ON VIEW analytics.daily_volume IS 'One row per outlet and UTC day between its first and last article, zero days included.';
 COMMENT ON COLUMN analytics.daily_volume.outlet IS 'Outlet.';
 COMMENT ON COLUMN analytics.daily_volume.day IS 'UTC day of the articles'' event time (published_at, else first seen).';
