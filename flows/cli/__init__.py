@@ -203,13 +203,18 @@ def rebuild(
 def migrate(db: DbOption = None) -> None:
     """Create the store, or bring an existing one to the current schema (with `run`, the only
     command that creates a store)."""
+    import uuid
+
     from warehouse.access import open_writer
+    from warehouse.publish import publish
     from warehouse.store import schema_version
 
     config = settings(db)
     existed = config.db_path.exists()
-    with open_writer(config.db_path, min_free_mb=config.min_free_mb):
+    with open_writer(config.db_path, min_free_mb=config.min_free_mb) as store:
         version = schema_version()  # open_writer migrated it to this
+        # the analyst copy follows the schema (new views), and exists from the first migrate on
+        publish(store, config.published_dir, run_id=f"migrate-{uuid.uuid4().hex[:12]}")
     console.print(f"{'migrated' if existed else 'created'} {config.db_path} "
                   f"(schema version {version})")
 

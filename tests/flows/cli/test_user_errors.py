@@ -48,11 +48,14 @@ COMMANDS = {
     "feeds export": ["feeds", "export", "--from", "{feeds}"],
     "server up": ["server", "up", "--port", "0", "--state-dir", "{tmp}/state"],
     "migrate": ["migrate", "--db", "{db}"],
+    "store recover": ["store", "recover", "--db", "{db}"],
+    "server alerts": ["server", "alerts"],
 }
 # Commands that read no NEWSFLOW_* setting (only their own --state-dir): nothing to misspell.
 NO_SETTINGS = {"server down", "server status"}
 # Every command that reads a store: each refuses a path where none exists.
 STORE_READERS = {
+    "store recover": ["store", "recover", "--db", "{db}"],
     "sql": ["sql", "SELECT 1", "--db", "{db}"],
     "sql --store": ["sql", "SELECT 1", "--store", "--db", "{db}"],
     "status": ["status", "--db", "{db}"],
