@@ -169,8 +169,9 @@ def test_case_75_backfill_serialized_after_the_run_and_leaves_its_state_alone(
 
 # -- 77: a run interrupted inside a transaction ----------------------------------------------
 
-# The pipeline, slowed inside the extract stage's transaction (after its inserts, before COMMIT).
-SLOWED = textwrap.dedent("""
+# The extract stage, slowed inside its transaction (after its inserts, before COMMIT); the
+# Ctrl-C tests of the CLI (tests/flows/cli/test_run_startup_signals.py) start from it too.
+SLOWED_EXTRACT = textwrap.dedent("""
     import sys, time
     import warehouse.articles as stage
     real = stage.refresh_analyst_surface
@@ -179,6 +180,9 @@ SLOWED = textwrap.dedent("""
         print("in-transaction", flush=True)
         time.sleep(120)
     stage.refresh_analyst_surface = slowed
+""")
+# The pipeline with that stage.
+SLOWED = SLOWED_EXTRACT + textwrap.dedent("""
     from flows.pipeline import run_pipeline
     from flows.settings import load_settings
     print(run_pipeline(load_settings(), run_id=sys.argv[1], only_due=False)["status"])

@@ -23,6 +23,7 @@ import psutil
 import pytest
 
 from flows.cli.prefect_server import free_port
+from tests.flows.test_orchestration_faults import SLOWED_EXTRACT
 from transforms.errors import RunCancelledError, ValidationFailedError
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -74,15 +75,7 @@ def test_defects_exit_with_the_checks_status_and_no_api_is_no_reason_to_fail(
 
 
 # The pipeline, slowed inside the extract stage's transaction, run through the CLI.
-SLOWED_CLI = textwrap.dedent("""
-    import sys, time
-    import warehouse.articles as stage
-    real = stage.refresh_analyst_surface
-    def slowed(store, keys):
-        real(store, keys)
-        print("in-transaction", flush=True)
-        time.sleep(120)
-    stage.refresh_analyst_surface = slowed
+SLOWED_CLI = SLOWED_EXTRACT + textwrap.dedent("""
     from flows.cli import main
     sys.argv = ["newsflow", *sys.argv[1:]]
     main()
