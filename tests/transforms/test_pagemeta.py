@@ -11,7 +11,7 @@ import pytest
 from transforms.bylines import split_byline
 from transforms.extraction import Extraction, extract_page
 from transforms.pageclass import Access, PageClass, ends_at_paywall
-from transforms.pagemeta import strip_site_name
+from transforms.pagemeta import pick_headline, strip_site_name
 
 META = Path(__file__).parent / "fixtures" / "pages" / "meta"
 URL = "https://www.dailyexample.com/news/flood-barrier"
@@ -91,6 +91,57 @@ def test_organisation_alone_stays_the_byline() -> None:
 def test_site_name_suffix_is_stripped_from_title() -> None:
     assert extract("site_name_title.html").title == "Flood barrier opens after four years"
 
+
+
+def test_kicker_in_the_json_ld_headline_is_dropped_when_og_title_gives_it_without() -> None:
+    # JSON-LD and <title> carry "Harbour works: " before the headline, the <h1> shows it in a
+    # span; OpenGraph states the headline alone.
+    assert extract("kicker_headline.html").title == "Ferry service resumes after storm damage"
+
+
+def test_separator_most_sources_give_wins_and_a_bare_h1_is_no_kicker_evidence() -> None:
+    # JSON-LD "Harbour works - Ferry ...", OpenGraph and <title> "Harbour works: Ferry ...";
+    # the <h1> leaves the kicker to a paragraph above it, which does not make it the headline.
+    e = extract("separator_headline.html")
+    assert e.title == "Harbour works: Ferry service resumes after storm damage"
+
+
+LONG = "Harbour works: Ferry service resumes after storm damage"
+SHORT = "Ferry service resumes after storm damage"
+
+
+@pytest.mark.parametrize(("candidates", "expected"), [
+    ([("json-ld", LONG), ("og", SHORT)], SHORT),
+    ([("json-ld", LONG), ("twitter", SHORT), ("h1", LONG)], SHORT),
+    ([("json-ld", "MSV-Trainer Schubert: no time to lose"),
+      ("og", "Trainer Schubert: no time to lose")], "Trainer Schubert: no time to lose"),
+    # Only the <h1> or the <title> lacks the kicker: no evidence, the JSON-LD headline stays.
+    ([("json-ld", LONG), ("h1", SHORT)], LONG),
+    ([("json-ld", LONG), ("og", LONG), ("title", SHORT)], LONG),
+    # A shorter SEO variant that starts mid-sentence is not a kicker removed.
+    ([("json-ld", "In a late meeting, council approves the harbour plan"),
+      ("og", "council approves the harbour plan")],
+     "In a late meeting, council approves the harbour plan"),
+    ([("json-ld", 'Minister says "We will build the barrier"'),
+      ("og", '"We will build the barrier"')], 'Minister says "We will build the barrier"'),
+    # Too little left without the kicker to be a headline.
+    ([("json-ld", "Storm: Ferry resumes"), ("og", "Ferry resumes")], "Storm: Ferry resumes"),
+    # Same words, another separator: the form most sources give.
+    ([("json-ld", "Harbour works - Ferry service resumes"),
+      ("og", "Harbour works: Ferry service resumes"),
+      ("title", "Harbour works: Ferry service resumes")], "Harbour works: Ferry service resumes"),
+    # Dash kinds, quote kinds, capitals and a trailing "..." are not another separator.
+    ([("json-ld", "I left the city \u2013 two years alone"),
+      ("og", "I left the city - two years alone"), ("title", "I left the city - two years alone")],
+     "I left the city \u2013 two years alone"),
+    ([("json-ld", "Who is the \u2018harbour master\u2019?..."),
+      ("h1", "Who is the 'harbour master'?"), ("title", "Who Is The 'Harbour Master'?")],
+     "Who is the \u2018harbour master\u2019?..."),
+    ([("json-ld", None), ("og", None), ("h1", "Ferry service resumes")], "Ferry service resumes"),
+    ([("json-ld", None), ("og", None)], None),
+])
+def test_pick_headline(candidates: list[tuple[str, str | None]], expected: str | None) -> None:
+    assert pick_headline(candidates) == expected
 
 @pytest.mark.parametrize(("byline", "names"), [
     ("By Jane Doe and John Roe", ["Jane Doe", "John Roe"]),
