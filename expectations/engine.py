@@ -63,7 +63,9 @@ def _one(suite: str, check: Check, data: pd.DataFrame, id_column: str,
             narrow = narrow.assign(**{id_column: data[id_column]})
         return _map_check(suite, check, _rows(narrow, check.when), kwargs, id_column)
     except KeyError as exc:  # a column the batch lacks: GX errors on it too (columns_present fails)
-        return _error(suite, check, f"column {exc} is missing", len(data))
+        return _error(suite, check, f"column {exc} is missing")
+    except (TypeError, ValueError) as exc:  # values that cannot be compared: this check fails
+        return _error(suite, check, repr(exc))
 
 
 def _resolve(value: Any, parameters: Mapping[str, Any]) -> Any:
@@ -250,9 +252,10 @@ def _aggregate(suite: str, check: Check, success: bool, observed: str) -> CheckR
                        None, (), check.why, ())
 
 
-def _error(suite: str, check: Check, message: str, n: int) -> CheckResult:
+def _error(suite: str, check: Check, message: str) -> CheckResult:
+    """One check that could not be computed: failed, as GX reports an expectation that raised."""
     return CheckResult(suite, check.name, check.column, False, check.blocking,
-                       shown(f"error: {message}"), n, None, (), check.why, ())
+                       shown(f"error: {message}"), None, None, (), check.why, ())
 
 
 # Rendering, as runner._check_result renders GX's values --------------------------------------
@@ -264,7 +267,7 @@ def _present(columns: list[str], frame: pd.DataFrame) -> list[str]:
 def _ids(unexpected: pd.DataFrame, id_column: str) -> list[str]:
     if id_column not in unexpected.columns:
         return []
-    return [str(v) for v in unexpected[id_column].tolist() if v is not None and v == v]
+    return [str(v) for v in unexpected[id_column].tolist() if v is not None]
 
 
 def _id_row(row: Mapping[str, Any], id_column: str, columns: list[str]) -> str:
