@@ -9,6 +9,7 @@ batches of a whole pipeline run over the sample with its planted defects.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -145,3 +146,22 @@ def test_an_unknown_engine_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown check engine"):
         validate_batch("raw.page_fetches", BUILDERS["raw.page_fetches"](), stage="x",
                        engine="sql")
+
+
+def test_checking_a_batch_never_imports_gx() -> None:
+    # a fresh process: the stages' checks and their recording need neither GX nor its import
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from tests.expectations.conftest import BUILDERS\n"
+        "from expectations import validate_batch, validate_volume\n"
+        "from tests.expectations.conftest import daily_volume\n"
+        "for table, build in BUILDERS.items():\n"
+        "    assert validate_batch(table, build(), stage='x').success, table\n"
+        "validate_volume(daily_volume({'a': [3] * 29}))\n"
+        "assert 'great_expectations' not in sys.modules\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=300, cwd=root)
