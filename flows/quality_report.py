@@ -97,8 +97,8 @@ def build_docs(store: Store, settings: Settings) -> Path | None:
 def report_day(store: Store, settings: Settings, *, run_id: str, day: date) -> dict[str, Any]:
     """The report itself, callable without Prefect."""
     stage = StageRun(run_id, "quality_report", "volume", {"day": day}).begin(store)
-    report = check_volume(store, run_id=run_id, day=day)
     with timed_as_checks():
+        report = check_volume(store, run_id=run_id, day=day)
         chart = write_chart(volume_history(store, day, WINDOW_DAYS), settings.docs_dir)
         docs = build_docs(store, settings)
     pages_artifact(docs, chart)
