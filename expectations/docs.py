@@ -22,11 +22,13 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from expectations import runner
+from expectations.report import CheckResult, StageReport
 
 log = logging.getLogger(__name__)
 
@@ -42,23 +44,30 @@ _REMOTE_TAG = re.compile(
     r"""(?:\s*</script>)?""", re.IGNORECASE)
 
 
-def build_data_docs(out_dir: Path | str) -> Path:
+def build_data_docs(out_dir: Path | str,
+                    stored: Iterable[runner.LatestValidation] = ()) -> Path:
     """Rebuild Data Docs into ``out_dir`` and return the path of its index.html.
 
-    Shows the latest validation of each suite: from this process when it ran the suite,
-    otherwise the one persisted under ``out_dir`` by an earlier run. Old validation pages are
-    removed; other files in ``out_dir`` (e.g. a volume chart) are left alone.
+    Shows the latest validation of each suite: ``stored`` (the newest results recorded in
+    quality.validations, read by the daily report) or this process's own when newer, otherwise
+    the one persisted under ``out_dir`` by an earlier build. Old validation pages are removed;
+    other files in ``out_dir`` (e.g. a volume chart) are left alone.
     """
     started = time.perf_counter()
     out = Path(out_dir).resolve()
     results_dir = out / RESULTS_DIR
     results_dir.mkdir(parents=True, exist_ok=True)
-    for latest in runner.latest_validations().values():
-        _persist(latest, results_dir)
-    records = _load(results_dir)
+    newest: dict[str, runner.LatestValidation] = {}
+    for latest in [*stored, *runner.latest_validations().values()]:
+        if latest.suite not in newest or latest.validated_at >= newest[latest.suite].validated_at:
+            newest[latest.suite] = latest
     with runner._lock:  # the context is shared with validation; GX is not thread-safe
         context = runner.gx_context()
         runner.register_all_suites()
+        for latest in newest.values():
+            _persist(latest, results_dir)
+    records = _load(results_dir)
+    with runner._lock:
         _point_site_at(context, out)
         _replace_results(context, records)
         shutil.rmtree(out / "validations", ignore_errors=True)
@@ -68,6 +77,34 @@ def build_data_docs(out_dir: Path | str) -> Path:
     log.info("Data Docs for %d suites in %s (%.2fs)", len(records), index,
              time.perf_counter() - started)
     return index
+
+
+def stored_validations(rows: Iterable[Mapping[str, Any]]) -> list[runner.LatestValidation]:
+    """Each suite's newest report rebuilt from its quality.validations rows (as
+    ``warehouse.checks.newest_validations`` reads them), in the suite's check order."""
+    by_suite: dict[str, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        by_suite.setdefault(str(row["suite"]), []).append(row)
+    out = []
+    for suite, found in by_suite.items():
+        order = {c.name: i for i, c in enumerate(runner.checks_of_suite(suite))}
+        found.sort(key=lambda r: order.get(str(r["expectation"]), len(order)))
+        results = tuple(CheckResult(
+            suite=suite, expectation=str(r["expectation"]), column=r["column_name"],
+            success=bool(r["success"]), blocking=bool(r["blocking"]),
+            observed_value=r["observed_value"], element_count=r["element_count"],
+            unexpected_count=r["unexpected_count"],
+            unexpected_sample=tuple(json.loads(r["unexpected_sample"] or "[]")), why=r["why"] or "",
+            failing_event_ids=()) for r in found)
+        first = found[0]
+        rows_checked = next((int(str(r.observed_value)) for r in results
+                             if r.expectation == "batch_not_empty"
+                             and str(r.observed_value).isdigit()), 0)
+        report = StageReport(stage=str(first["stage"]), table=str(first["table_name"]),
+                             suite=suite, row_count=rows_checked, results=results)
+        out.append(runner.LatestValidation(suite, report.table, report.stage,
+                                           first["validated_at"], report))
+    return out
 
 
 def offline_pages(out: Path) -> int:
@@ -114,17 +151,61 @@ def offline_pages(out: Path) -> int:
 
 def _persist(latest: runner.LatestValidation, results_dir: Path) -> None:
     """Write one suite's newest result as slim JSON (atomically: readers never see half)."""
+    result = (latest.result.to_json_dict() if latest.result is not None
+              else _as_gx_result(latest))
     record = {
         "suite": latest.suite,
         "table": latest.table,
         "stage": latest.stage,
         "validated_at": latest.validated_at.isoformat(),
-        "result": _slim(latest.result.to_json_dict()),
+        "result": _slim(result),
     }
     target = results_dir / f"{latest.suite}.json"
     tmp = target.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(record, default=str), encoding="utf-8")
     os.replace(tmp, target)
+
+
+def _as_gx_result(latest: runner.LatestValidation) -> dict[str, Any]:
+    """A result the native engine computed, in GX's result format (the GX suite built from the
+    same declarations supplies each expectation's configuration), so GX renders it."""
+    import great_expectations as gx
+
+    configs = {e.meta.get("name"): e.configuration.to_json_dict()
+               for e in runner.suite_expectations(latest.suite)}
+    results = []
+    for r in latest.report.results:
+        config = configs.get(r.expectation)
+        if config is None:  # validator_error: the suite did not run; nothing to render per check
+            continue
+        if r.element_count is None:
+            detail: dict[str, Any] = {"observed_value": r.observed_value}
+        else:
+            unexpected = r.unexpected_count or 0
+            detail = {"element_count": r.element_count, "unexpected_count": unexpected,
+                      "unexpected_percent": (100 * unexpected / r.element_count
+                                             if r.element_count else None),
+                      "partial_unexpected_list": list(r.unexpected_sample)}
+        results.append({"success": r.success, "expectation_config": config, "result": detail,
+                        "meta": {}, "exception_info": {"raised_exception": False,
+                                                       "exception_traceback": None,
+                                                       "exception_message": None}})
+    passed = sum(1 for r in results if r["success"])
+    return {
+        "success": latest.report.success, "results": results, "suite_name": latest.suite,
+        "suite_parameters": {},
+        "statistics": {"evaluated_expectations": len(results), "successful_expectations": passed,
+                       "unsuccessful_expectations": len(results) - passed,
+                       "success_percent": 100 * passed / len(results) if results else None},
+        "meta": {"great_expectations_version": gx.__version__,
+                 "run_id": {"run_name": latest.stage,
+                            "run_time": latest.validated_at.isoformat()},
+                 "checked_by": "newsflow native engine (expectations.engine)",
+                 "active_batch_definition": {"datasource_name": "newsflow",
+                                             "data_connector_name": "fluent",
+                                             "data_asset_name": latest.suite,
+                                             "batch_identifiers": {}}},
+    }
 
 
 def _slim(result: dict[str, Any]) -> dict[str, Any]:

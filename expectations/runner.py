@@ -1,9 +1,11 @@
-"""Run a suite on a pandas batch with great_expectations and turn the result into a StageReport.
+"""Run a suite on a pandas batch and turn the result into a StageReport.
 
-great_expectations is imported here only inside functions (import costs ~7 s and ~220 MB). One
-ephemeral GX context per process is built on first use and reused; suites are built once per
-table. GX's SQL datasource does not work with DuckDB, so callers read the batch they just wrote
-into a DataFrame (without BLOB columns) and hand it over.
+By default the checks are computed by ``expectations.engine`` (pandas, milliseconds); with
+``engine="gx"`` great_expectations validates the batch, giving the same results. GX is imported
+here only inside functions (import costs ~7 s and ~220 MB). One ephemeral GX context per process
+is built on first use and reused; suites are built once per table. GX's SQL datasource does not
+work with DuckDB, so callers read the batch they just wrote into a DataFrame (without BLOB
+columns) and hand it over.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from expectations import articles, feed_entries, feed_fetches, page_fetches, volume
+from expectations import engine as native
+from expectations.engine import SAMPLE_SIZE
+from expectations.engine import shown as _text
 from expectations.policy import Check
 from expectations.report import CheckResult, StageReport
 from transforms.limits import MAX_BODY_BYTES
@@ -33,9 +38,11 @@ log = logging.getLogger(__name__)
 SUITES: dict[str, ModuleType] = {
     m.TABLE: m for m in (feed_fetches, feed_entries, page_fetches, articles)
 }
-SAMPLE_SIZE = 20
 VALIDATOR_ERROR = "validator_error"   # the CheckResult name when GX itself fails on a batch
-_MAX_OBSERVED = 500
+ENGINES = ("native", "gx")
+# What validate_batch and validate_volume use unless told: the pandas computation of the checks
+# (expectations.engine); "gx" runs GX itself (Data Docs conversion, the equivalence tests).
+DEFAULT_ENGINE = "native"
 
 
 @dataclass
@@ -46,22 +53,23 @@ class _Gx:
     datasource: Any
     batch_definitions: dict[str, Any] = field(default_factory=dict)
     suites: dict[str, Any] = field(default_factory=dict)
-    latest: dict[str, LatestValidation] = field(default_factory=dict)   # by suite name
 
 
 @dataclass(frozen=True, slots=True)
 class LatestValidation:
-    """The newest GX result of a suite in this process, kept for Data Docs."""
+    """The newest result of a suite in this process, kept for Data Docs."""
 
     suite: str
     table: str
     stage: str
     validated_at: datetime
-    result: Any   # great_expectations ExpectationSuiteValidationResult
+    report: StageReport
+    result: Any = None   # GX's ExpectationSuiteValidationResult when GX validated the batch
 
 
 _lock = threading.RLock()   # GX contexts are not thread-safe; flows may check from threads
 _state: _Gx | None = None
+_latest: dict[str, LatestValidation] = {}   # by suite name, whichever engine ran it
 
 
 def _gx() -> _Gx:
@@ -169,7 +177,23 @@ def gx_context() -> Any:
 def latest_validations() -> dict[str, LatestValidation]:
     """The newest validation of each suite run in this process."""
     with _lock:
-        return {} if _state is None else dict(_state.latest)
+        return dict(_latest)
+
+
+def checks_of_suite(name: str) -> tuple[Check, ...]:
+    """A suite's checks by suite name (volume with its default bounds)."""
+    for table, module in SUITES.items():
+        if name == module.SUITE:
+            return _checks(table)
+    return volume.checks() if name == volume.SUITE else ()
+
+
+def suite_expectations(name: str) -> list[Any]:
+    """The GX expectations of a suite (built on first use), for rendering stored results."""
+    with _lock:
+        register_all_suites()
+        assert _state is not None
+        return list(_state.suites[name].expectations)
 
 
 def register_all_suites() -> None:
@@ -205,22 +229,27 @@ def run_suite(
     data: pd.DataFrame,
     id_column: str,
     parameters: Mapping[str, Any],
+    engine: str | None = None,
 ) -> StageReport:
-    """Validate a prepared DataFrame against a suite's checks and apply the policy."""
+    """Validate a prepared DataFrame against a suite's checks and apply the policy.
+
+    ``engine`` "native" (the default, ``DEFAULT_ENGINE``) computes the checks with pandas in
+    ``expectations.engine``; "gx" runs the GX suite built from the same declarations. Both give
+    the same results (tests/expectations/test_engine_equivalence.py)."""
     started = time.perf_counter()
+    engine = engine or DEFAULT_ENGINE
+    if engine not in ENGINES:
+        raise ValueError(f"unknown check engine {engine!r}; known: {', '.join(ENGINES)}")
+    gx_result: Any = None
     try:
-        with _lock:
-            state = _gx()
-            batch_definition, gx_suite = _suite_objects(state, suite, checks)
-            result_format: dict[str, Any] = {"result_format": "COMPLETE",
-                                             "partial_unexpected_count": SAMPLE_SIZE}
-            if id_column in data.columns:
-                result_format["unexpected_index_column_names"] = [id_column]
-            batch = batch_definition.get_batch(batch_parameters={"dataframe": data})
-            validation = batch.validate(gx_suite, result_format=result_format,
-                                        expectation_parameters=dict(parameters))
-            state.latest[suite] = LatestValidation(suite, table, stage, datetime.now(UTC),
-                                                   validation)
+        if engine == "native" and native.supported(checks):
+            results = native.evaluate(suite, checks, data, id_column=id_column,
+                                      parameters=parameters)
+        else:
+            gx_result = _validate_with_gx(suite, checks, data, id_column, parameters)
+            by_name = {res.expectation_config.meta.get("name"): res for res in gx_result.results}
+            results = tuple(_check_result(suite, check, by_name.get(check.name), id_column)
+                            for check in checks)
     except Exception as exc:
         # the batch is already committed: an unvalidated batch is reported as failed (the stage
         # becomes validation_failed) rather than crashing the run after its write
@@ -230,13 +259,29 @@ def run_suite(
                             "unchecked; treated as a blocking failure", ())
         return StageReport(stage=stage, table=table, suite=suite, row_count=len(data),
                            results=(error,))
-    by_name = {res.expectation_config.meta.get("name"): res for res in validation.results}
-    results = tuple(_check_result(suite, check, by_name.get(check.name), id_column)
-                    for check in checks)
-    log.debug("%s on %d rows: %d checks in %.3fs", suite, len(data), len(results),
+    report = StageReport(stage=stage, table=table, suite=suite, row_count=len(data),
+                         results=results)
+    with _lock:
+        _latest[suite] = LatestValidation(suite, table, stage, datetime.now(UTC), report,
+                                          gx_result)
+    log.debug("%s on %d rows (%s): %d checks in %.3fs", suite, len(data), engine, len(results),
               time.perf_counter() - started)
-    return StageReport(stage=stage, table=table, suite=suite, row_count=len(data),
-                       results=results)
+    return report
+
+
+def _validate_with_gx(suite: str, checks: tuple[Check, ...], data: pd.DataFrame, id_column: str,
+                      parameters: Mapping[str, Any]) -> Any:
+    """GX's ExpectationSuiteValidationResult for the frame."""
+    with _lock:
+        state = _gx()
+        batch_definition, gx_suite = _suite_objects(state, suite, checks)
+        result_format: dict[str, Any] = {"result_format": "COMPLETE",
+                                         "partial_unexpected_count": SAMPLE_SIZE}
+        if id_column in data.columns:
+            result_format["unexpected_index_column_names"] = [id_column]
+        batch = batch_definition.get_batch(batch_parameters={"dataframe": data})
+        return batch.validate(gx_suite, result_format=result_format,
+                              expectation_parameters=dict(parameters))
 
 
 def validate_batch(
@@ -246,6 +291,7 @@ def validate_batch(
     stage: str,
     expect_rows: bool = True,
     max_body_bytes: int = MAX_BODY_BYTES,
+    engine: str | None = None,
 ) -> StageReport:
     """Validate the batch a stage just wrote to ``table`` with that table's suite.
 
@@ -267,6 +313,7 @@ def validate_batch(
         suite=module.SUITE, table=table, stage=stage, checks=_checks(table), data=data,
         id_column=module.ID_COLUMN,
         parameters={"min_rows": 1 if expect_rows else 0, "max_body_bytes": max_body_bytes},
+        engine=engine,
     )
 
 
@@ -276,6 +323,7 @@ def validate_volume(
     stage: str = "volume",
     bounds: volume.VolumeBounds | None = None,
     expect_rows: bool = True,
+    engine: str | None = None,
 ) -> StageReport:
     """Judge each source's latest day against its trailing 28-day median.
 
@@ -291,6 +339,7 @@ def validate_volume(
         data=data, id_column=volume.ID_COLUMN,
         parameters={"min_rows": 1 if expect_rows else 0, "min_total": volume.min_total(data),
                     "min_history_days": bounds.min_history_days},
+        engine=engine,
     )
 
 
@@ -368,8 +417,3 @@ def _int(value: Any) -> int | None:
         return None if value is None else int(value)
     except (TypeError, ValueError):
         return None
-
-
-def _text(value: Any) -> str:
-    text = "null" if value is None or (isinstance(value, float) and value != value) else str(value)
-    return text if len(text) <= _MAX_OBSERVED else text[: _MAX_OBSERVED - 1] + "…"

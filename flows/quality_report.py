@@ -1,4 +1,9 @@
-"""quality_report: daily volume per source against its history, Data Docs, and a volume chart."""
+"""quality_report: daily volume per source against its history, Data Docs, and a volume chart.
+
+A pipeline run ends with the volume check only (``run_checks``); the pages (Data Docs from the
+newest recorded result of every suite, and the volume chart) are drawn here, by the daily
+report: drawing them costs seconds (GX's import and renderer, altair and vl-convert) that a run
+checking its batches in milliseconds should not pay (docs/quality.md, "Speed and footprint")."""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from prefect import flow
 from flows.checks import record_report, timed_as_checks
 from flows.runs import current_run_id, flow_result, run_as_writer
 from flows.settings import Settings, settings_for
-from warehouse.checks import latest_data_day, volume_history
+from warehouse.checks import latest_data_day, newest_validations, volume_history
 from warehouse.ledger import StageRun, cancellable_stage
 from warehouse.store import Store
 
@@ -23,7 +28,8 @@ WINDOW_DAYS = 29  # the day judged plus a trailing 28-day history
 
 @cancellable_stage
 def run_checks(store: Store, settings: Settings, *, run_id: str) -> dict[str, Any]:
-    """End of a pipeline run: the volume check on the newest day, then Data Docs."""
+    """End of a pipeline run: the volume check on the newest day (the pages are drawn by the
+    daily report, ``report_day``)."""
     with timed_as_checks():
         stage = StageRun(run_id, "pipeline", "volume", {}).begin(store)
         day = latest_data_day(store)
@@ -34,12 +40,7 @@ def run_checks(store: Store, settings: Settings, *, run_id: str) -> dict[str, An
                             "failed": sum(1 for r in report.results if not r.success)}
             status = "validation_failed" if report.blocking_failed else "ok"
         store.insert("raw.runs", [stage.final_row(status)])
-        chart = (write_chart(volume_history(store, day, WINDOW_DAYS), settings.docs_dir)
-                 if day is not None else None)
-        docs = build_docs(settings)
-        pages_artifact(docs, chart)
-        return {"status": status, "day": str(day), "docs": str(docs) if docs else None,
-                "chart": str(chart) if chart else None, **stage.counts}
+        return {"status": status, "day": str(day), **stage.counts}
 
 
 def check_volume(store: Store, *, run_id: str, day: date) -> Any:
@@ -80,12 +81,13 @@ def pages_artifact(docs: Path | None, chart: Path | None) -> None:
         log.debug("could not create the quality pages artifact: %s", exc)
 
 
-def build_docs(settings: Settings) -> Path | None:
-    """Rebuild Data Docs for the checks run in this process; None when none ran."""
+def build_docs(store: Store, settings: Settings) -> Path | None:
+    """Rebuild Data Docs from the newest recorded result of every suite; None on failure."""
     from expectations import build_data_docs
+    from expectations.docs import stored_validations
 
     try:
-        return build_data_docs(settings.docs_dir)
+        return build_data_docs(settings.docs_dir, stored_validations(newest_validations(store)))
     except Exception as exc:  # docs are a view of stored results: never fail a run for them
         log.warning("Data Docs not rebuilt: %s", exc)
         return None
@@ -95,9 +97,10 @@ def build_docs(settings: Settings) -> Path | None:
 def report_day(store: Store, settings: Settings, *, run_id: str, day: date) -> dict[str, Any]:
     """The report itself, callable without Prefect."""
     stage = StageRun(run_id, "quality_report", "volume", {"day": day}).begin(store)
-    report = check_volume(store, run_id=run_id, day=day)
-    chart = write_chart(volume_history(store, day, WINDOW_DAYS), settings.docs_dir)
-    docs = build_docs(settings)
+    with timed_as_checks():
+        report = check_volume(store, run_id=run_id, day=day)
+        chart = write_chart(volume_history(store, day, WINDOW_DAYS), settings.docs_dir)
+        docs = build_docs(store, settings)
     pages_artifact(docs, chart)
     failed = [r.expectation for r in report.results if not r.success]
     stage.counts = {"checks": len(report.results), "failed": len(failed)}

@@ -72,6 +72,13 @@ def pending_batches(store: Store) -> list[PendingBatch]:
             for run, stage, table, keys, flow in rows]
 
 
+def newest_validations(store: Store) -> list[dict[str, Any]]:
+    """Every check of each suite's newest recorded report (quality.validations rows)."""
+    cursor = store.con.execute(sql("newest_validations"))
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
 def volume_history(store: Store, day: date, window: int) -> pd.DataFrame:
     """Articles per source per day for the ``window`` days ending at ``day`` (zero-filled)."""
     return store.con.execute(sql("volume_history"), {"day": day, "window": window}).df()

@@ -19,7 +19,9 @@ quarantine reasons.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -68,10 +70,28 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     analytics = con.execute(
         "SELECT url, outlet FROM analytics.articles").fetchall()
     con.close()
+    # the pages are drawn by the daily report from what the run recorded, not by the run
+    pages = _daily_report(settings)
     yield {"result": result, "failed": failed, "tables": tables, "defects": defects,
            "quarantined": quarantined, "repeat_entries": {r[0] for r in repeat_entries},
            "boilerplate_key": boilerplate_key, "analytics": analytics, "requested": requested,
-           "db": settings.db_path, "docs": folder / "docs"}
+           "db": settings.db_path, "docs": folder / "docs", "pages": pages}
+
+
+def _daily_report(settings: Any) -> dict[str, Any]:
+    """What the scheduled quality_report flow does, without Prefect."""
+    from flows.quality_report import report_day
+    from flows.runs import run_as_writer
+    from warehouse.checks import latest_data_day
+    from warehouse.store import Store
+
+    def body(store: Store) -> dict[str, Any]:
+        day = latest_data_day(store)
+        assert day is not None
+        return report_day(store, settings, run_id="report-1", day=day)
+
+    return run_as_writer(settings, run_id="report-1", flow="quality_report", parameters={},
+                         body=body)
 
 
 def _failed(outcome: dict[str, Any], expectation: str) -> tuple[Any, ...]:
@@ -155,3 +175,79 @@ def test_every_stage_and_the_volume_were_checked_and_documented(outcome: dict[st
     for suite in ("raw_feed_fetches", "raw_feed_entries", "raw_page_fetches", "core_articles",
                   "volume"):
         assert f"validations/{suite}/" in html, suite
+    # the Data Docs render what the run recorded: the planted defect's check shows as failed
+    entries = next(Path(outcome["docs"]).glob("validations/raw_feed_entries/**/*.html"))
+    page = entries.read_text()
+    assert "Status: Failed" in " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    assert "unexpected values found" in page and "fetch_event_id" in page
+
+
+def test_the_daily_report_draws_the_pages_the_run_left_to_it(outcome: dict[str, Any]) -> None:
+    assert "docs" not in outcome["result"]["stages"]["volume"]   # the run drew no pages
+    pages = outcome["pages"]
+    docs, chart = Path(outcome["docs"]) / "index.html", Path(outcome["docs"]) / "volume.html"
+    assert Path(pages["docs"]) == docs and Path(pages["chart"]) == chart
+    page = chart.read_text(encoding="utf-8")
+    assert "<svg" in page and QUIET in page  # its drop is marked as an anomaly
+
+
+# The checks the stages ran (expectations.engine) against GX itself, on the very batches the run
+# wrote: the same results row for row in quality.validations, the same quarantine.
+_BATCHES = {"raw.feed_fetches": ("raw", True), "raw.feed_entries": ("raw", False),
+            "raw.page_fetches": ("raw", True), "core.articles": ("core", True)}
+_COMPARED = ("run_id", "stage", "table_name", "suite", "expectation", "column_name", "success",
+             "blocking", "observed_value", "element_count", "unexpected_count",
+             "unexpected_sample", "why")
+
+
+def test_gx_gives_the_recorded_results_on_the_same_batches(outcome: dict[str, Any]) -> None:
+    from datetime import UTC, datetime
+
+    from expectations import validate_batch, validate_volume
+    from flows.quality_report import WINDOW_DAYS
+    from warehouse.checks import _BATCH
+    from warehouse.projections import sql
+
+    run = outcome["result"]["run_id"]
+    con = duckdb.connect(str(outcome["db"]), read_only=True)
+    try:
+        def rows(query: str, *args: Any) -> list[tuple[Any, ...]]:
+            cur = con.execute(query, list(args))
+            return sorted(tuple(json.loads(v) if c[0] == "unexpected_sample" else v
+                                for v, c in zip(r, cur.description, strict=True))
+                          for r in cur.fetchall())
+
+        at = datetime.now(UTC)
+        keys = [k for (k,) in con.execute("SELECT article_key FROM core.articles").fetchall()]
+        compared = 0
+        for table, (stage, expect_rows) in _BATCHES.items():
+            params = {"keys": keys} if table == "core.articles" else {"run": run}
+            batch = con.execute(sql(_BATCH[table]), params).df()
+            native = validate_batch(table, batch, stage=stage, expect_rows=expect_rows,
+                                    engine="native")
+            gx = validate_batch(table, batch, stage=stage, expect_rows=expect_rows, engine="gx")
+            assert native.results == gx.results, table
+            recorded = rows(f"SELECT {', '.join(_COMPARED)} FROM quality.validations "
+                            "WHERE run_id = ? AND table_name = ?", run, table)
+            assert recorded == sorted(tuple(json.loads(v) if k == "unexpected_sample" else v
+                                            for k, v in r.items() if k in _COMPARED)
+                                      for r in gx.validation_rows(run, at)), table
+            quarantined = rows("SELECT event_id, reason FROM quality.quarantine "
+                               "WHERE run_id = ? AND table_name = ?", run, table)
+            assert quarantined == sorted(gx.quarantine()), table
+            compared += len(recorded)
+        # the volume check of the run, on the window it judged
+        day = date.fromisoformat(outcome["result"]["stages"]["volume"]["day"])
+        daily = con.execute(sql("volume_history"), {"day": day, "window": WINDOW_DAYS}).df()
+        native = validate_volume(daily, engine="native")
+        gx = validate_volume(daily, engine="gx")
+        assert native.results == gx.results
+        recorded = rows(f"SELECT {', '.join(_COMPARED)} FROM quality.validations "
+                        "WHERE run_id = ? AND table_name = 'volume'", run)
+        assert recorded == sorted(tuple(json.loads(v) if k == "unexpected_sample" else v
+                                        for k, v in r.items() if k in _COMPARED)
+                                  for r in gx.validation_rows(run, at))
+        assert any(not r.success for r in gx.results)   # the quiet outlet's drop
+    finally:
+        con.close()
+    assert compared > 60

@@ -14,6 +14,15 @@ pytestmark = pytest.mark.usefixtures("gx_ready")
 Builders = dict[str, Callable[..., pd.DataFrame]]
 
 
+@pytest.fixture(autouse=True, params=["native", "gx"])
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs on both engines: the pandas checks the stages use, and GX itself."""
+    from expectations import runner
+
+    monkeypatch.setattr(runner, "DEFAULT_ENGINE", request.param)
+    return str(request.param)
+
+
 def failed(report: StageReport) -> set[str]:
     return {r.expectation for r in report.results if not r.success}
 
@@ -368,14 +377,15 @@ def test_warm_up_in_a_thread_builds_the_shared_context(monkeypatch: pytest.Monke
     assert runner._state is not None and runner._state.context is not None
 
 
-def test_a_gx_crash_becomes_a_blocking_failure_not_an_exception(
+def test_a_crash_in_the_checks_becomes_a_blocking_failure_not_an_exception(
         build: Builders, monkeypatch: pytest.MonkeyPatch) -> None:
     from expectations import runner
 
-    def broken(*args: object) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("metric graph exploded")
 
     monkeypatch.setattr(runner, "_suite_objects", broken)
+    monkeypatch.setattr(runner.native, "evaluate", broken)
     report = validate_batch("raw.page_fetches", build["raw.page_fetches"](), stage="raw")
     assert report.blocking_failed and report.quarantine() == []
     (only,) = report.results
