@@ -15,15 +15,17 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 
 from warehouse.faults import fault_point
 from warehouse.migrate import available_migrations, migrate
 from warehouse.views import apply_views
+
+if TYPE_CHECKING:  # pandas is imported by .df(), where a caller asks for a DataFrame
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
