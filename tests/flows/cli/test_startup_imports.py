@@ -168,9 +168,12 @@ def test_commands_that_run_no_flow_import_no_heavy_package(published: Path) -> N
     codes = [(r["argv"], r["code"], r["output"]) for r in results]
     assert [c for _, c, _ in codes] == [code for _, code in commands], codes
     _assert_light(results)
-    by_command = {" ".join(map(str, r["argv"][:2])): str(r["output"]) for r in results}
-    assert "analytics.articles" in by_command["status --db"]  # the rows per view were shown
-    assert "Election results" in by_command["search election results"]
+    output = {" ".join(map(str, r["argv"])): str(r["output"]) for r in results}
+    d = f"--db {published}"
+    assert "analytics.articles" in output[f"status {d}"]  # the rows per view were shown
+    assert "Election results" in output[f"search election results {d}"]
+    assert output[f"sql SELECT count(*) AS n FROM analytics.articles {d}"].count("│") >= 2
+    assert output[f"stories {d} --format csv"].startswith("story_id,headline,first_outlet")
 
 
 def test_the_probe_sees_a_heavy_import(tmp_path: Path) -> None:
