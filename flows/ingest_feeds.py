@@ -126,7 +126,7 @@ def ingest(store: Store, settings: Settings, feeds: list[FeedConfig], *, run_id:
     host budget (the pipeline shares one across stages)."""
     _warn_if_old_expat()
     stage = StageRun(run_id, "ingest_feeds", "ingest_feeds", {"only_due": only_due}).begin(store)
-    feedstate.upsert_configs(store, feeds)
+    configs_new, configs_updated = feedstate.upsert_configs(store, feeds)
     now = now or utcnow()
     resting = hosts_backing_off(store, now=now, cap_s=settings.retry_after_cap_s)
     plan = feedstate.due_feeds(store, feeds, now=now, only_due=only_due,
@@ -141,7 +141,8 @@ def ingest(store: Store, settings: Settings, feeds: list[FeedConfig], *, run_id:
     keyed_by_link = {f.feed_id for f in plan if f.entry_identity == LINK}
     fetch_rows, entry_rows, failed = build_rows(settings, run_id, attempts, keyed_by_link, store)
     stage.counts = {"feeds_polled": len(due), "feeds_failed": failed,
-                    "attempts": len(fetch_rows), "trust_checks": sum(verify)}
+                    "attempts": len(fetch_rows), "trust_checks": sum(verify),
+                    "feed_configs_new": configs_new, "feed_configs_updated": configs_updated}
     status = stage_status(failed, len(due))
     with store.transaction("ingest"):
         store.insert("raw.feed_fetches", fetch_rows)

@@ -14,8 +14,6 @@ import re
 import time
 from datetime import UTC, datetime, timedelta
 
-import feedparser.datetimes
-
 from transforms.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -132,6 +130,8 @@ def _strptime(s: str) -> datetime | None:
 
 
 def _feedparser(s: str) -> datetime | None:
+    import feedparser.datetimes  # the last resort, imported when first needed (not by the CLI)
+
     parsed = feedparser.datetimes._parse_date(s)  # the public API wraps this
     if parsed is None:
         return None

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from warehouse.projections import sql
 from warehouse.store import Store, utcnow
+
+if TYPE_CHECKING:  # pandas is imported by .df(), where a caller asks for a DataFrame
+    import pandas as pd
 
 # How each checked table's batch is found: by the run that wrote it, or (core) by its keys.
 _BATCH = {

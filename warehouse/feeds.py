@@ -37,28 +37,34 @@ def succeeded(row: Mapping[str, Any]) -> bool:
     return bool(row["not_modified"]) or row.get("parse_outcome") not in _BAD_PARSE
 
 
-def upsert_configs(store: Store, feeds: Sequence[FeedConfig]) -> None:
-    """Make sure every configured feed has a core.feeds row; refresh name, outlet and URL
-    where they changed (an unchanged feed list writes nothing)."""
+def upsert_configs(store: Store, feeds: Sequence[FeedConfig]) -> tuple[int, int]:
+    """Make sure every configured feed has a core.feeds row; refresh name, outlet, URL and
+    poll interval only where they changed, in one set-based UPDATE joined on an Arrow table (an
+    unchanged feed list updates no row). Returns (rows inserted, rows updated)."""
     rows = [
         {"feed_id": feed_id(f.url), "url": f.url, "name": f.name, "outlet": f.outlet or f.name,
          "poll_minutes": f.poll_minutes}
         for f in feeds
     ]
     if not rows:
-        return
+        return 0, 0
     known = {r[0] for r in store.con.execute(sql("feed_ids")).fetchall()}
     new = [r | {"consecutive_failures": 0, "entries_seen": 0, "status": "new",
                 "entry_identity": "guid"}
            for r in rows if r["feed_id"] not in known]
-    store.insert("core.feeds", new)
+    inserted = store.insert("core.feeds", new)
     configs = [r for r in rows if r["feed_id"] in known]
-    if configs:
-        store.con.register("_feed_configs", pa.Table.from_pylist(configs))
-        try:
-            store.con.execute(sql("feed_config_update"))
-        finally:
-            store.con.unregister("_feed_configs")
+    if not configs:
+        return inserted, 0
+    schema = store.arrow_schema("core.feeds")
+    batch = pa.Table.from_pylist(configs, schema=pa.schema([schema.field(n) for n in configs[0]]))
+    store.con.register("_feed_configs", batch)
+    try:
+        # the statement's WHERE keeps only rows whose configuration differs
+        changed = store.con.execute(sql("feed_config_update")).fetchone()
+    finally:
+        store.con.unregister("_feed_configs")
+    return inserted, int(changed[0]) if changed else 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,11 +13,11 @@ from importlib import resources
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
 from transforms.errors import StoreBusyError
 from warehouse.access import connect_reader
 from warehouse.lock import LockedError
+from warehouse.rows import Rows, inline
 
 STORE_SCHEMAS = ("raw", "core", "quality")
 
@@ -27,6 +27,14 @@ def sql(name: str) -> str:
     """The text of ``warehouse/sql/report_<name>.sql``."""
     return resources.files("warehouse").joinpath("sql", f"report_{name}.sql").read_text(
         encoding="utf-8")
+
+
+def _execute(con: duckdb.DuckDBPyConnection, name: str,
+             params: dict[str, object]) -> duckdb.DuckDBPyConnection:
+    """Run ``report_<name>.sql`` with its parameters written in as literals (warehouse.rows.inline:
+    binding them would import pandas into a command that needs none)."""
+    text, kept = inline(sql(name), params)
+    return con.execute(text, kept or None)
 
 
 def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
@@ -72,14 +80,14 @@ def freshness(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
     return {d[0]: v for d, v in zip(cur.description or [], row, strict=False)}
 
 
-def latest_runs(con: duckdb.DuckDBPyConnection, limit: int = 12) -> pd.DataFrame:
+def latest_runs(con: duckdb.DuckDBPyConnection, limit: int = 12) -> Rows:
     """The latest stage runs from the ledger, newest first."""
-    return con.execute(sql("latest_runs"), {"limit": limit}).df()
+    return Rows.of(_execute(con, "latest_runs", {"limit": limit}))
 
 
 def run_checks(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[int, int]:
     """(passed, failed) checks of one run."""
-    row = con.execute(sql("run_checks"), {"run_id": run_id}).fetchone()
+    row = _execute(con, "run_checks", {"run_id": run_id}).fetchone()
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
@@ -87,7 +95,7 @@ def run_failed_feeds(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[s
     """The feeds whose last attempt in one run failed, with what went wrong (one line each)."""
     from warehouse.feeds import succeeded
 
-    cur = con.execute(sql("run_failed_feeds"), {"run_id": run_id})
+    cur = _execute(con, "run_failed_feeds", {"run_id": run_id})
     names = [d[0] for d in cur.description or []]
     rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
     failed = []
@@ -101,9 +109,9 @@ def run_failed_feeds(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[s
     return failed
 
 
-def run_failed_checks(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
+def run_failed_checks(con: duckdb.DuckDBPyConnection, run_id: str) -> Rows:
     """The checks that failed in one run: stage, table, check, policy, counts, why."""
-    return con.execute(sql("run_failed_checks"), {"run_id": run_id}).df()
+    return Rows.of(_execute(con, "run_failed_checks", {"run_id": run_id}))
 
 
 def store_totals(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -118,9 +126,9 @@ def example_query() -> str:
     return sql("example").strip()
 
 
-def feed_health(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def feed_health(con: duckdb.DuckDBPyConnection) -> Rows:
     """Every feed with its status, why, failures and next poll."""
-    return con.execute(sql("feeds")).df()
+    return Rows.of(con.execute(sql("feeds")))
 
 
 def latest_blocking(con: duckdb.DuckDBPyConnection) -> tuple[str, list[str], int] | None:
@@ -130,44 +138,44 @@ def latest_blocking(con: duckdb.DuckDBPyConnection) -> tuple[str, list[str], int
     return (str(row[0]), list(row[1] or []), int(row[2])) if row else None
 
 
-def checks_per_stage(con: duckdb.DuckDBPyConnection, since: date) -> pd.DataFrame:
+def checks_per_stage(con: duckdb.DuckDBPyConnection, since: date) -> Rows:
     """Runs and checks passed and failed per stage and table, since ``since``."""
-    return con.execute(sql("checks_per_stage"), {"since": since}).df()
+    return Rows.of(_execute(con, "checks_per_stage", {"since": since}))
 
 
 def failed_checks(con: duckdb.DuckDBPyConnection, since: date,
                   limit: int = 30) -> list[tuple[object, ...]]:
     """Failed checks, latest first: at, stage, table, expectation, policy, observed value,
     unexpected and element counts, unexpected sample (JSON), why."""
-    return con.execute(sql("failed_checks"), {"since": since, "limit": limit}).fetchall()
+    return _execute(con, "failed_checks", {"since": since, "limit": limit}).fetchall()
 
 
-def quarantine_by_reason(con: duckdb.DuckDBPyConnection, since: date) -> pd.DataFrame:
+def quarantine_by_reason(con: duckdb.DuckDBPyConnection, since: date) -> Rows:
     """Quarantined rows per table and reason, since ``since``."""
-    return con.execute(sql("quarantine"), {"since": since}).df()
+    return Rows.of(_execute(con, "quarantine", {"since": since}))
 
 
-def worst_sources(con: duckdb.DuckDBPyConnection, since: date, limit: int = 10) -> pd.DataFrame:
+def worst_sources(con: duckdb.DuckDBPyConnection, since: date, limit: int = 10) -> Rows:
     """The sources with the largest share of pages that are not articles, since ``since``."""
-    return con.execute(sql("worst_sources"), {"since": since, "limit": limit}).df()
+    return Rows.of(_execute(con, "worst_sources", {"since": since, "limit": limit}))
 
 
 def article_texts(con: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[str, str | None]:
     """article_key -> text, for the given articles."""
-    return {str(k): t for k, t in con.execute(sql("article_texts"), {"keys": keys}).fetchall()}
+    return {str(k): t for k, t in _execute(con, "article_texts", {"keys": keys}).fetchall()}
 
 
-def stories(con: duckdb.DuckDBPyConnection, since: date | None, limit: int) -> pd.DataFrame:
+def stories(con: duckdb.DuckDBPyConnection, since: date | None, limit: int) -> Rows:
     """Stories covered by several articles, most outlets first."""
-    return con.execute(sql("stories"), {"since": since, "limit": limit}).df()
+    return Rows.of(_execute(con, "stories", {"since": since, "limit": limit}))
 
 
-def analyst_views(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def analyst_views(con: duckdb.DuckDBPyConnection) -> Rows:
     """The analyst views with their comments."""
-    return con.execute(sql("views")).df()
+    return Rows.of(con.execute(sql("views")))
 
 
-def view_columns(con: duckdb.DuckDBPyConnection, schema: str, name: str | None) -> pd.DataFrame:
+def view_columns(con: duckdb.DuckDBPyConnection, schema: str, name: str | None) -> Rows:
     """A view's (or table's) columns with their types and comments; every view's when ``name``
     is None. ``analytics`` names the schema in the store and the catalog of the published copy."""
-    return con.execute(sql("columns"), {"schema": schema, "name": name}).df()
+    return Rows.of(_execute(con, "columns", {"schema": schema, "name": name}))

@@ -22,6 +22,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from warehouse.rows import inline
+
 log = logging.getLogger(__name__)
 
 _DUCKDB_VERSION = "v1.5.5"
@@ -145,9 +147,9 @@ def search(
     naive times are UTC); works on read-only connections once a writer has built the index.
     """
     load_fts(con)
-    rows = con.execute(
-        _sql("search_query.sql"),
-        {"q": query, "since": _utc(since), "until": _utc(until), "outlet": outlet,
-         "limit": limit},
-    ).fetchall()
+    # literals, not bound parameters: binding would import pandas into `newsflow search`
+    text, kept = inline(_sql("search_query.sql"), {
+        "q": query, "since": _utc(since), "until": _utc(until), "outlet": outlet,
+        "limit": limit})
+    rows = con.execute(text, kept or None).fetchall()
     return [SearchHit(*row) for row in rows]

@@ -13,16 +13,19 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 
 from warehouse.faults import fault_point
 from warehouse.migrate import available_migrations, migrate
 from warehouse.views import apply_views
+
+if TYPE_CHECKING:  # pandas is imported by .df(), where a caller asks for a DataFrame
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +51,10 @@ WRITABLE = frozenset(
 )
 
 
+@cache
 def schema_version() -> int:
-    """The schema version this code writes (the latest migration)."""
+    """The schema version this code writes (the latest migration). Cached: every raw row's
+    envelope carries it, and the migrations shipped with the code do not change under it."""
     return available_migrations()[-1].version
 
 

@@ -30,15 +30,27 @@ from flows.cli.options import (
 )
 from flows.cli.progress import steps
 from transforms.errors import InputError, MissingStoreError, NewsflowError, NothingFoundError
-from warehouse.analyst import session_examples
-from warehouse.reports import freshness
+from warehouse.rows import Rows
 
 log = logging.getLogger(__name__)
 console = Console()
 err = Console(stderr=True)
 
-# The banner's examples: each must run on the published copy (tests/flows/test_analyst_surface.py).
-EXAMPLES: Final = session_examples()
+
+def __getattr__(name: str) -> Any:
+    """``EXAMPLES``: the banner's examples, each of which must run on the published copy
+    (tests/flows/test_analyst_surface.py); read when first asked for, not at import (the
+    commands import no store module before they run)."""
+    if name == "EXAMPLES":
+        from warehouse.analyst import session_examples
+
+        return session_examples()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+# `newsflow search --format csv|json`: its columns and their types
+HIT_TYPES: Final = {"rank": "BIGINT", "score": "DOUBLE", "outlet": "VARCHAR",
+                    "published_at": "TIMESTAMP WITH TIME ZONE", "title": "VARCHAR",
+                    "snippet": "VARCHAR", "url": "VARCHAR", "story_id": "VARCHAR"}
 _DOTS: Final = """\
   .tables          the analyst views      .schema [VIEW]   columns, types and meaning
   .format FMT      table | csv | json     .quit            leave (or Ctrl-D)"""
@@ -46,6 +58,9 @@ _DOTS: Final = """\
 
 def banner(con: Any, on_store: bool) -> str:
     """What the session prints first: where it reads, how fresh that is, examples that run."""
+    from warehouse.analyst import session_examples
+    from warehouse.reports import freshness
+
     if on_store:
         where = "newsflow SQL on the private store (read-only; a run started now ends skipped_locked)"
     else:
@@ -54,20 +69,20 @@ def banner(con: Any, on_store: bool) -> str:
             fresh = freshness(con)
             where += (f", published {fresh['published_at']:%Y-%m-%d %H:%M} UTC by run "
                       f"{fresh['run_id']} (generation {fresh['generation']})")
-    lines = [where + ".", "End a statement with ';'. Examples:", *(f"  {e}" for e in EXAMPLES),
+    lines = [where + ".", "End a statement with ';'. Examples:", *(f"  {e}" for e in session_examples()),
              _DOTS]
     return "\n".join(lines)
 
 
 def print_frame(frame: Any, fmt: str, title: str | None = None) -> None:
-    """Print a DataFrame as a rich table, CSV or JSON records."""
-    from flows.cli.report import frame_table
+    """Print query rows (warehouse.rows.Rows, or a DataFrame) as a rich table, CSV or JSON
+    records."""
+    from flows.cli.report import frame_table, write_csv, write_json
 
     if fmt == "csv":
-        frame.to_csv(sys.stdout, index=False)
+        write_csv(frame, sys.stdout)
     elif fmt == "json":
-        sys.stdout.write(frame.to_json(orient="records", date_format="iso", force_ascii=False))
-        sys.stdout.write("\n")
+        write_json(frame, sys.stdout)
     else:
         console.print(frame_table(frame, title=title))
 
@@ -84,7 +99,7 @@ def run_sql(con: Any, query: str | None, fmt: str = "table", *, on_store: bool =
             query = Path(query).read_text(encoding="utf-8")
     result = run(con, query, checked=not on_store)
     if result is not None and result.description is not None:
-        print_frame(result.df(), fmt)
+        print_frame(Rows.of(result), fmt)
     return 0
 
 
@@ -138,7 +153,7 @@ def interactive(con: Any, fmt: str = "table", *, on_store: bool = False) -> int:
             status = exc.exit_code
             continue
         if result is not None and result.description is not None:
-            print_frame(result.df(), fmt)
+            print_frame(Rows.of(result), fmt)
     return status
 
 
@@ -155,7 +170,6 @@ def search(
     store: StoreOption = False,
 ) -> None:
     """Full-text search (BM25 over title and text): ranked articles with outlet, date, snippet."""
-    import pandas as pd
     from rich.table import Table
 
     from transforms.tokens import snippet
@@ -177,10 +191,10 @@ def search(
     if not hits:
         raise NothingFoundError(f"no articles match {query!r}")
     if fmt != "table":
-        print_frame(pd.DataFrame([{
+        print_frame(Rows.from_records([{
             "rank": h.rank, "score": h.score, "outlet": h.outlet, "published_at": h.published_at,
             "title": h.title, "snippet": snippet(texts.get(h.article_key), query),
-            "url": h.url, "story_id": h.story_id} for h in hits]), fmt)
+            "url": h.url, "story_id": h.story_id} for h in hits], HIT_TYPES), fmt)
         return
     table = Table(title=f"{len(hits)} result(s) for {query!r}", show_lines=True)
     for col in ("#", "score", "outlet", "date", "title / snippet"):

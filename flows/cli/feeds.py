@@ -47,13 +47,15 @@ def list_feeds(db: DbOption = None, store: StoreOption = False) -> None:
         con.close()
     console.print(frame_table(frame, title="feeds"))
     # The facts an alert on a feed carries, one line each, for the feeds that need a person.
-    attention = frame[frame["status"].isin(["gone", "failing", "silent"])]
-    if attention.empty:
+    attention = [row for row in frame.records()
+                 if row["status"] in {"gone", "failing", "silent"}]
+    if not attention:
         console.print(f"[green]all {len(frame)} feeds ok or new[/green]", highlight=False)
-    for row in attention.itertuples():
-        colour = "red" if row.status in {"gone", "failing"} else "yellow"
-        console.print(f"[{colour}]{row.status}[/{colour}] "
-                      + escape(f"{row.feed} ({row.outlet}): {row.why or 'no reason recorded'}"),
+    for row in attention:
+        colour = "red" if row["status"] in {"gone", "failing"} else "yellow"
+        console.print(f"[{colour}]{row['status']}[/{colour}] "
+                      + escape(f"{row['feed']} ({row['outlet']}): "
+                               f"{row['why'] or 'no reason recorded'}"),
                       highlight=False)
 
 

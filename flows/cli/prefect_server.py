@@ -22,13 +22,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-import psutil
 import yaml
 
 from transforms.errors import ConfigError, NewsflowError, ServiceError
+
+if TYPE_CHECKING:  # imported where used: the CLI imports this module for every command
+    import psutil
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +216,8 @@ def down(state_dir: Path, *, grace_s: float = 20.0) -> dict[str, list[int]]:
 def stop_tree(pid: int, *, grace_s: float = 20.0) -> list[int]:
     """SIGTERM a process and its descendants, a second SIGTERM after a pause (a Prefect worker
     stops its loop on the first and exits on the second), then SIGKILL what is left."""
+    import psutil
+
     try:
         root = psutil.Process(pid)
         procs = [root, *root.children(recursive=True)]
@@ -254,6 +257,8 @@ def status(state_dir: Path) -> dict[str, Any]:
 
 def running_pid(state_dir: Path, name: str) -> int | None:
     """The PID in ``<state_dir>/<name>.pid`` if that process still runs (and is ours)."""
+    import psutil
+
     path = state_dir / f"{name}.pid"
     try:
         pid, created = path.read_text(encoding="utf-8").split()
@@ -268,6 +273,8 @@ def running_pid(state_dir: Path, name: str) -> int | None:
 
 def is_healthy(api_url: str) -> bool:
     """Whether the Prefect API at ``api_url`` answers its health check."""
+    import httpx
+
     try:
         return httpx.get(f"{api_url}/health", timeout=2.0).status_code == 200
     except httpx.HTTPError:
@@ -292,6 +299,8 @@ def _prefect() -> str:
 
 
 def _spawn(cfg: ServerConfig, name: str, argv: list[str], env: Mapping[str, str]) -> int:
+    import psutil
+
     log_path = cfg.state_dir / f"{name}.log"
     with open(log_path, "ab") as out:
         proc = subprocess.Popen(argv, cwd=cfg.project_dir, env=dict(env), stdout=out,
@@ -316,11 +325,15 @@ def _run(cfg: ServerConfig, name: str, argv: list[str], env: Mapping[str, str]) 
 
 
 def _signal(proc: psutil.Process, sig: int) -> None:
+    import psutil
+
     with contextlib.suppress(psutil.NoSuchProcess, ProcessLookupError):
         proc.send_signal(sig)
 
 
 def _with_children(procs: list[psutil.Process]) -> list[psutil.Process]:
+    import psutil
+
     found: dict[int, psutil.Process] = {}
     for p in procs:
         try:
@@ -336,6 +349,8 @@ def flow_runs(api_url: str, *, upcoming: bool, limit: int = 10) -> list[dict[str
 
     Each row: deployment, run name, state, and start (expected start for scheduled runs).
     """
+    import httpx
+
     scheduled = {"type": {"any_": ["SCHEDULED"]}}
     body: dict[str, Any] = {
         "limit": limit,

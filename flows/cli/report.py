@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import json
+import math
 from collections.abc import Sequence
+from datetime import date, datetime, time
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-import pandas as pd
 from rich.console import Console
 from rich.table import Table
+
+from warehouse.rows import Rows
 
 _MAX_CELL = 60  # free text (an article's text, a title) is shortened past this
 # Columns that say why (a check's reason, an error) are never shortened, only wrapped.
@@ -42,35 +48,89 @@ def add_column(table: Table, name: str, cells: Sequence[str], kind: str,
                          justify=justify or "left")  # type: ignore[arg-type]
 
 
-def frame_table(frame: pd.DataFrame, title: str | None = None, max_rows: int = 50) -> Table:
-    """A DataFrame as a rich table: counts and days whole, reasons wrapped, long text shortened."""
-    table = Table(title=title, show_lines=False)
-    shown = frame.head(max_rows)
-    columns = []
+def as_rows(frame: Any) -> Rows:
+    """``frame`` as Rows: Rows themselves, or a pandas DataFrame (its dtypes as DuckDB types)."""
+    if isinstance(frame, Rows):
+        return frame
+    import pandas as pd  # only a caller that built a DataFrame gets here
+
+    types = []
     for name in frame.columns:
-        numeric = (pd.api.types.is_numeric_dtype(frame[name])
-                   and not pd.api.types.is_bool_dtype(frame[name]))
-        kind = ("key" if pd.api.types.is_datetime64_any_dtype(frame[name])
-                else column_kind(str(name), numeric))
-        cells = [_cell(v) for v in shown[name].tolist()]
+        column = frame[name]
+        types.append("TIMESTAMP" if pd.api.types.is_datetime64_any_dtype(column)
+                     else "BOOLEAN" if pd.api.types.is_bool_dtype(column)
+                     else "BIGINT" if pd.api.types.is_integer_dtype(column)
+                     else "DOUBLE" if pd.api.types.is_numeric_dtype(column)
+                     else "VARCHAR")
+    return Rows(tuple(str(c) for c in frame.columns), tuple(types),
+                list(frame.itertuples(index=False, name=None)))
+
+
+def frame_table(frame: Any, title: str | None = None, max_rows: int = 50) -> Table:
+    """Query rows (or a DataFrame) as a rich table: counts and days whole, reasons wrapped, long
+    text shortened."""
+    rows = as_rows(frame)
+    table = Table(title=title, show_lines=False)
+    shown = rows.rows[:max_rows]
+    columns = []
+    for at, name in enumerate(rows.columns):
+        numeric = rows.numeric(at)
+        kind = "key" if rows.moment(at) else column_kind(name, numeric)
+        cells = [_cell(row[at]) for row in shown]
         if kind == "text":
             cells = [c if len(c) <= _MAX_CELL else c[: _MAX_CELL - 1] + "…" for c in cells]
-        add_column(table, str(name), cells, kind,
-                   justify=None if numeric else "left")
+        add_column(table, name, cells, kind, justify=None if numeric else "left")
         columns.append(cells)
     for row in zip(*columns, strict=True):
         table.add_row(*row)
-    if len(frame) > max_rows:
-        table.caption = f"{len(frame)} rows, first {max_rows} shown"
+    if len(rows) > max_rows:
+        table.caption = f"{len(rows)} rows, first {max_rows} shown"
     return table
 
 
+def _missing(value: object) -> bool:
+    """None, NaN or NaT (the last two are not equal to themselves)."""
+    return value is None or (isinstance(value, float | datetime) and value != value)
+
+
 def _cell(value: object) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
+    if _missing(value):
         return ""
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat() if value == value.normalize() and value.tzinfo is None \
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.tzinfo is None and value.time() == time(0) \
             else value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, Decimal):
+        return str(float(value))
+    return str(value)
+
+
+def write_csv(frame: Any, out: IO[str]) -> None:
+    """Rows as CSV with a header line (empty cells for NULL)."""
+    rows = as_rows(frame)
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(rows.columns)
+    for row in rows:
+        writer.writerow(["" if _missing(v) else float(v) if isinstance(v, Decimal) else v
+                         for v in row])
+
+
+def write_json(frame: Any, out: IO[str]) -> None:
+    """Rows as a JSON list of records (times in ISO 8601, NULL as null)."""
+    records = [{name: None if _missing(v) else v for name, v in zip(as_rows(frame).columns, row,
+                                                                    strict=True)}
+               for row in as_rows(frame)]
+    out.write(json.dumps(records, default=_json_value, ensure_ascii=False,
+                         separators=(",", ":")))
+    out.write("\n")
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value) if math.isfinite(value) else None
+    if hasattr(value, "tolist"):  # a numpy value or array, from a DataFrame
+        return value.tolist()
     return str(value)
 
 
@@ -120,22 +180,25 @@ def print_summary(console: Console, db_path: Path, result: dict[str, Any], query
                 console.print(f"{what}: {pages[key]}", soft_wrap=True)
         console.print("\nExample query ([italic]newsflow sql \"...\"[/italic]):")
         console.print(query, style="cyan")
-        console.print(frame_table(con.execute(query).df()))
+        console.print(frame_table(Rows.of(con.execute(query))))
     finally:
         con.close()
 
 
-def print_failures(console: Console, feeds: list[dict[str, object]], checks: pd.DataFrame) -> None:
+def print_failures(console: Console, feeds: list[dict[str, object]], checks: Any) -> None:
     """Name what failed in a run: each feed with why, each check with its policy and reason."""
     if feeds:
         console.print(f"\n[red]Feeds that failed ({len(feeds)}):[/red]")
         for feed in feeds:
             console.print(f"  {feed['feed']} <{feed['url']}>: {feed['why']}",
                           markup=False, highlight=False)
-    if not checks.empty:
-        console.print(f"\n[red]Checks that failed ({len(checks)}):[/red]")
-        for row in checks.itertuples(index=False):
-            counted = (f", {int(row.unexpected_count)} of {int(row.element_count)} rows"
-                       if pd.notna(row.unexpected_count) and pd.notna(row.element_count) else "")
-            console.print(f"  {row.policy} {row.stage} {row.table_name}: {row.expectation}"
-                          f"{counted} - {row.why}", markup=False, highlight=False)
+    failed = as_rows(checks).records()
+    if failed:
+        console.print(f"\n[red]Checks that failed ({len(failed)}):[/red]")
+        for row in failed:
+            counted = (f", {int(row['unexpected_count'])} of {int(row['element_count'])} rows"
+                       if not _missing(row["unexpected_count"])
+                       and not _missing(row["element_count"]) else "")
+            console.print(f"  {row['policy']} {row['stage']} {row['table_name']}: "
+                          f"{row['expectation']}{counted} - {row['why']}",
+                          markup=False, highlight=False)

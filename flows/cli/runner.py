@@ -2,6 +2,8 @@
 
 - ``PREFECT_API_URL`` set: that server, if it answers within 15 s (``NEWSFLOW_PREFECT_WAIT_S``
   if lower);
+- else the server ``newsflow server up`` started (its ``data/server/server.json``), if its API
+  answers now: a run on a machine that keeps a server pays no server start;
 - else a temporary Prefect server, this process's child (``prefect_server.TemporaryServer``:
   its own session, dies with the run), waited for up to ``NEWSFLOW_PREFECT_WAIT_S``;
 - if neither answers, the stages run as plain functions, and the ledger (the run row's
@@ -42,6 +44,13 @@ def prefect_api(settings: Settings, *, say: Any = print) -> Iterator[str | None]
     import time
 
     given = os.environ.get("PREFECT_API_URL")
+    if not given and (running := running_server_api()) is not None:
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        say(f"Using the Prefect server `newsflow server up` started ({running})")
+        with temporary_settings(updates={PREFECT_API_URL: running}):
+            yield running
+        return
     if given:
         deadline = time.monotonic() + min(PREFECT_API_WAIT_S, settings.prefect_wait_s)
         while not is_healthy(given):
@@ -74,6 +83,16 @@ def prefect_api(settings: Settings, *, say: Any = print) -> Iterator[str | None]
             _drain_prefect_workers()
     finally:
         server.stop()
+
+
+def running_server_api(state_dir: Path | None = None) -> str | None:
+    """The API of the server ``newsflow server up`` left running (``state_dir``, by default
+    its own), if it answers its health check now; else None."""
+    from flows.cli.prefect_server import status
+    from flows.cli.server import DEFAULT_STATE
+
+    info = status((state_dir or DEFAULT_STATE).resolve())
+    return str(info["api_url"]) if info.get("healthy") else None
 
 
 def _server_log(settings: Settings) -> Path | None:

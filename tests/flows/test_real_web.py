@@ -265,7 +265,8 @@ def test_case_12_a_lying_304_is_caught_within_n_polls(tmp_path: Path, site: Site
             "SELECT feed_id, validators_trusted FROM analytics.feed_health").fetchall())
         assert view == {lid: False, hid: True}
         listing = feed_health(store.con)
-        assert listing["why"].str.contains("untrusted: 304 Not Modified contradicted").sum() == 1
+        assert sum("untrusted: 304 Not Modified contradicted" in (why or "")
+                   for why in listing.column("why")) == 1
         site.log.clear()
         ingest(store, settings, feeds, run_id="after", only_due=False)
     asked = {r.path: r.headers for r in site.log}

@@ -53,7 +53,7 @@ def _store(path: Path) -> Store:
 
 def test_worst_sources_count_each_page_once_by_its_current_extraction(tmp_path: Path) -> None:
     with _store(tmp_path / "q.duckdb") as store:
-        rows = worst_sources(store.con, date(1970, 1, 1)).to_dict("records")
+        rows = worst_sources(store.con, date(1970, 1, 1)).records()
     assert rows == [{"source": "Daily", "pages": 3, "not_articles": 1, "pct": 33.3,
                      "main_problem": "no_content"}]
 
