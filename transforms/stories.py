@@ -390,6 +390,31 @@ def name_keys(sig: Signature) -> frozenset[str]:
     return frozenset(t[1:] for t in sig.lead_tokens if t[:1] == "&")
 
 
+def lead_keys(sig: Signature) -> frozenset[str]:
+    """The keywords of an article's lead (a pair sharing one name fewer than enough is judged only
+    when its leads share ``min_shared_lead_words`` of them): the keys the store keeps
+    (core.story_lead_words)."""
+    return frozenset(t.rpartition("=")[0][1:] for t in sig.lead_tokens if t[:1] == "#")
+
+
+def names_agree(pair: Candidate, names_a: frozenset[str], names_b: frozenset[str],
+                options: StoryOptions = StoryOptions()) -> bool:
+    """Whether a candidate pair may be linked as far as its names tell: always when it shares an
+    LSH bucket or enough names spelled alike; with one name fewer, when the names of the two
+    (``name_keys``, of ``pair.article_key`` and ``pair.other_key``) agree, spelled as each other's
+    tails or initials, on enough of them (the rest of the rule is in ``link_candidates``)."""
+    enough = options.min_shared_entities
+    if pair.bucket or pair.names >= enough:
+        return True
+    return _shared_names(_names_only(names_a), _names_only(names_b), enough) >= enough
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _names_only(names: frozenset[str]) -> _Prepared:
+    return _Prepared(Signature("", None, datetime.min, None, (), 0,
+                               tuple("&" + n for n in names)))
+
+
 def link(
     new: Sequence[Signature], window: Sequence[Signature], options: StoryOptions = StoryOptions()
 ) -> list[Edge]:
@@ -774,6 +799,7 @@ def bcubed(
 __all__ = [
     "SIGNATURE_VERSION", "Candidate", "Edge", "LinkKind", "Signature", "Story", "StoryDoc",
     "StoryMember", "StoryOptions", "band_keys", "bcubed", "candidates", "cluster", "containment",
-    "estimated_jaccard", "judge", "link", "link_candidates", "name_keys", "pair_scores",
+    "estimated_jaccard", "judge", "lead_keys", "link", "link_candidates", "name_keys",
+    "names_agree", "pair_scores",
     "same_event_score", "sign", "story_id",
 ]

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
 from datetime import timedelta
 from importlib import resources
 from typing import Any
@@ -36,15 +35,17 @@ from transforms.stories import (
     StoryOptions,
     band_keys,
     cluster,
+    lead_keys,
     link_candidates,
     name_keys,
+    names_agree,
     sign,
 )
 
 log = logging.getLogger(__name__)
 
 # What signing an article writes: its signature and its candidate keys.
-_SIGNED_TABLES = ("story_signatures", "story_bands", "story_names")
+_SIGNED_TABLES = ("story_signatures", "story_bands", "story_names", "story_lead_words")
 _SIGNATURE_COLUMNS = ("article_key", "outlet", "event_at", "title", "minhash", "shingles",
                       "lead_tokens")
 
@@ -61,6 +62,11 @@ def _register(con: duckdb.DuckDBPyConnection, name: str, rows: Sequence[dict[str
 
 def _keys_table(con: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> None:
     con.register("_story_keys", pa.table({"article_key": pa.array(sorted(set(keys)), pa.string())}))
+
+
+def _fields(row: Any) -> dict[str, Any]:
+    """A slotted dataclass as a dict of its fields (``asdict`` copies deeply, and slowly)."""
+    return {name: getattr(row, name) for name in row.__slots__}
 
 
 def _signature(row: tuple[Any, ...]) -> Signature:
@@ -113,6 +119,9 @@ def update_stories(con: duckdb.DuckDBPyConnection, keys: Sequence[str],
     _store_signatures(con, new, hashes)
     _store_keys(con, new, options)
     found = _candidates(con, new, options)
+    # Pairs with one name fewer: their names must agree (spelled as tails or initials) before
+    # their whole signatures are read.
+    found = _names_agree(con, new, found, options)
     edges = link_candidates(new, _signatures(con, {c.other_key for c in found}), found, options)
     _store_edges(con, edges)
     n_stories = _recluster(con, sorted(before | set(touched)), options)
@@ -151,9 +160,10 @@ def _store_signatures(con: duckdb.DuckDBPyConnection, sigs: Sequence[Signature],
 
 def _store_keys(con: duckdb.DuckDBPyConnection, sigs: Sequence[Signature],
                options: StoryOptions) -> None:
-    """The candidate keys of newly signed articles: their LSH buckets and their names."""
+    """The candidate keys of newly signed articles: LSH buckets, names, lead keywords."""
     bands: dict[str, list[Any]] = {"article_key": [], "event_at": [], "band": [], "bucket": []}
     names: dict[str, list[Any]] = {"article_key": [], "event_at": [], "outlet": [], "name": []}
+    leads: dict[str, list[Any]] = {"article_key": [], "word": []}
     for s in sigs:
         for band, bucket in enumerate(band_keys(s, options)):
             bands["article_key"].append(s.article_key)
@@ -165,12 +175,16 @@ def _store_keys(con: duckdb.DuckDBPyConnection, sigs: Sequence[Signature],
             names["event_at"].append(s.event_at)
             names["outlet"].append(s.outlet)
             names["name"].append(name)
+        for word in sorted(lead_keys(s)):
+            leads["article_key"].append(s.article_key)
+            leads["word"].append(word)
     ts = pa.timestamp("us", tz="UTC")
     for table, columns, types in (
             ("story_bands", bands, {"article_key": pa.string(), "event_at": ts,
                                     "band": pa.int16(), "bucket": pa.list_(pa.uint64())}),
             ("story_names", names, {"article_key": pa.string(), "event_at": ts,
-                                    "outlet": pa.string(), "name": pa.string()})):
+                                    "outlet": pa.string(), "name": pa.string()}),
+            ("story_lead_words", leads, {"article_key": pa.string(), "word": pa.string()})):
         if not columns["article_key"]:
             continue
         con.register("_story_batch", pa.table(
@@ -196,11 +210,31 @@ def _candidates(con: duckdb.DuckDBPyConnection, new: Sequence[Signature],
             "lo": min(times) - span, "hi": max(times) + span, "span_us": span // micro,
             "hours_us": timedelta(hours=options.same_event_hours) // micro,
             "enough": options.min_shared_entities,
+            "lead_words": options.min_shared_lead_words,
             "nearly": max(1, options.min_shared_entities - 1),
         }).fetchall()
     finally:
         con.unregister("_story_new")
     return [Candidate(a, b, bool(bucket), int(names)) for a, b, bucket, names in rows]
+
+
+def _names_agree(con: duckdb.DuckDBPyConnection, new: Sequence[Signature],
+                 found: list[Candidate], options: StoryOptions) -> list[Candidate]:
+    """The candidates whose names agree (``transforms.stories.names_agree``), reading the stored
+    names of the other articles that share one name fewer than enough."""
+    enough = options.min_shared_entities
+    names = {s.article_key: name_keys(s) for s in new}
+    wanted = {c.other_key for c in found if not c.bucket and c.names < enough} - set(names)
+    if wanted:
+        _keys_table(con, wanted)
+        try:
+            names.update((k, frozenset(v)) for k, v in con.execute(
+                "SELECT article_key, list(name) FROM core.story_names "
+                "SEMI JOIN _story_keys USING (article_key) GROUP BY article_key").fetchall())
+        finally:
+            con.unregister("_story_keys")
+    return [c for c in found if names_agree(
+        c, names[c.article_key], names.get(c.other_key, frozenset()), options)]
 
 
 def _signatures(con: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> list[Signature]:
@@ -221,7 +255,7 @@ def _signatures(con: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> list[Sig
 def _store_edges(con: duckdb.DuckDBPyConnection, edges: Sequence[Edge]) -> None:
     if not edges:
         return
-    _register(con, "_story_batch", [asdict(e) for e in edges], {
+    _register(con, "_story_batch", [_fields(e) for e in edges], {
         "article_a": pa.string(), "article_b": pa.string(), "kind": pa.string(),
         "score": pa.float64()})
     try:
@@ -260,8 +294,9 @@ def _recluster(con: duckdb.DuckDBPyConnection, seeds: Sequence[str],
     nodes = _reach(con, seeds)
     _keys_table(con, nodes)
     try:
-        sigs = [_signature(r) for r in con.execute(
-            f"SELECT {', '.join(_SIGNATURE_COLUMNS)} FROM core.story_signatures "
+        # grouping reads an article's key, outlet, time and title, not its MinHash and tokens
+        sigs = [Signature(k, outlet, at, title, (), 0, ()) for k, outlet, at, title in con.execute(
+            "SELECT article_key, outlet, event_at, title FROM core.story_signatures "
             "SEMI JOIN _story_keys USING (article_key)").fetchall()]
         edges = [Edge(a, b, LinkKind(k), s) for a, b, k, s in con.execute(
             "SELECT article_a, article_b, kind, score FROM core.story_edges "
@@ -275,8 +310,8 @@ def _recluster(con: duckdb.DuckDBPyConnection, seeds: Sequence[str],
     stories, members = cluster(sigs, edges, options)
     if not stories:
         return 0
-    story_rows = [{**asdict(s), "outlets": list(s.outlets)} for s in stories]
-    member_rows = [{**asdict(m), "link_kind": str(m.link_kind)} for m in members]
+    story_rows = [{**_fields(s), "outlets": list(s.outlets)} for s in stories]
+    member_rows = [{**_fields(m), "link_kind": str(m.link_kind)} for m in members]
     ts = pa.timestamp("us", tz="UTC")
     _register(con, "_story_batch", story_rows, {
         "story_id": pa.string(), "title": pa.string(), "first_article_key": pa.string(),

@@ -210,10 +210,11 @@ def test_the_migration_keys_equal_the_keys_written_when_signing() -> None:
     update_stories(store.con, [r[0] for r in store.con.execute(
         "SELECT article_key FROM core.articles").fetchall()])
     written = {t: sorted(store.con.execute(f"SELECT * FROM core.{t}").fetchall())
-               for t in ("story_bands", "story_names")}
+               for t in ("story_bands", "story_names", "story_lead_words")}
     assert all(written.values())
     store.con.execute("DELETE FROM core.story_bands")
     store.con.execute("DELETE FROM core.story_names")
+    store.con.execute("DELETE FROM core.story_lead_words")
     migration = next(m for m in available_migrations() if m.name == "story_keys")
     for statement in migration.sql.split(";"):
         body = "\n".join(line for line in statement.splitlines() if not line.startswith("--"))

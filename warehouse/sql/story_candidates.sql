@@ -1,10 +1,11 @@
 -- Stories: the candidate pairs of the new articles in _story_new (article_key), found by the keys
--- stored when each article was signed (core.story_bands, core.story_names), as
--- transforms.stories.candidates finds them in memory: a pair is a candidate when the two are
--- within $span_us microseconds of each other and share an LSH bucket, or at least $enough names
--- and numbers, or $nearly of them while from two outlets within $hours_us (the rest of that rule,
--- the lead words, is judged in Python). Each pair once: from its new side, from the smaller key
--- when both are new. $lo/$hi bound the stored articles read (the new ones' times -/+ the span).
+-- stored when each article was signed (core.story_bands, core.story_names,
+-- core.story_lead_words), as transforms.stories.candidates finds them in memory: a pair is a
+-- candidate when the two are within $span_us microseconds of each other and share an LSH bucket,
+-- or at least $enough names and numbers, or $nearly of them while from two outlets within
+-- $hours_us whose leads share at least $lead_words keywords (the rest of that rule, names spelled
+-- differently, is judged in Python). Each pair once: from its new side, from the smaller key when
+-- both are new. $lo/$hi bound the stored articles read (the new ones' times -/+ the span).
 WITH new AS (
     SELECT DISTINCT article_key FROM _story_new
 ),
@@ -50,9 +51,24 @@ pairs AS (
         coalesce(n.may_event, false) AS may_event
     FROM bucket_pairs AS b
     FULL JOIN name_pairs AS n USING (article_key, other_key)
+),
+kept AS (
+    SELECT * FROM pairs
+    WHERE (bucket OR names >= $enough OR may_event)
+      AND (article_key < other_key OR other_key NOT IN (SELECT article_key FROM new))
+),
+-- one name fewer: the two leads must share enough keywords
+lead_ok AS (
+    SELECT k.article_key, k.other_key
+    FROM kept AS k
+    JOIN core.story_lead_words AS a ON a.article_key = k.article_key
+    JOIN core.story_lead_words AS b ON b.article_key = k.other_key AND b.word = a.word
+    WHERE NOT k.bucket AND k.names < $enough
+    GROUP BY k.article_key, k.other_key
+    HAVING count(*) >= $lead_words
 )
-SELECT p.article_key, p.other_key, p.bucket, p.names
-FROM pairs AS p
-WHERE (p.bucket OR p.names >= $enough OR p.may_event)
-  AND (p.article_key < p.other_key OR p.other_key NOT IN (SELECT article_key FROM new))
-ORDER BY p.article_key, p.other_key;
+SELECT k.article_key, k.other_key, k.bucket, k.names
+FROM kept AS k
+WHERE k.bucket OR k.names >= $enough OR $lead_words <= 0
+   OR (k.article_key, k.other_key) IN (SELECT (article_key, other_key) FROM lead_ok)
+ORDER BY k.article_key, k.other_key;
