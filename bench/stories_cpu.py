@@ -112,20 +112,26 @@ def store_run(other_store: ModuleType, docs: list[Any], batch: int) -> None:
     for store in stores.values():
         store.insert("core.articles", rows)
     versions = {"other": other_store, "this": this_store}
+    for d in docs[:20]:  # load word frequencies and the like before the first timed batch
+        sys.modules["stories_other"].sign(d)
+        current.sign(d)
     cpu: dict[str, list[float]] = {"other": [], "this": []}
     batches = [keys[i:i + batch] for i in range(0, len(keys), batch)]
     print(f"{len(docs)} articles in {len(batches)} batches of {batch}; CPU s of update_stories "
           "per batch (signing, candidates, links, reclustering), the two versions alternating",
           flush=True)
-    print(f"{'batch':>5}{'stored':>8}{'other':>9}{'this':>9}{'this/other':>12}")
+    print(f"{'batch':>5}{'stored':>8}{'other':>9}{'this':>9}{'this/other':>12}"
+          f"{'candidates':>12}  (pairs this version judged: they grow with the names shared)")
     for n, chunk in enumerate(batches, start=1):
         order = ("other", "this") if n % 2 else ("this", "other")
+        found = 0
         for name in order:
             start = time.process_time()
-            versions[name].update_stories(stores[name].con, chunk)
+            result = versions[name].update_stories(stores[name].con, chunk)
             cpu[name].append(time.process_time() - start)
+            found = result.get("candidates", 0) if name == "this" else found
         print(f"{n:>5}{(n - 1) * batch:>8}{cpu['other'][-1]:>9.2f}{cpu['this'][-1]:>9.2f}"
-              f"{cpu['this'][-1] / cpu['other'][-1]:>12.2f}", flush=True)
+              f"{cpu['this'][-1] / cpu['other'][-1]:>12.2f}{found:>12}", flush=True)
     # Signing alone, the same for both versions: what the batches cost besides it.
     start = time.process_time()
     for d in docs[:batch]:

@@ -126,10 +126,10 @@ def update_stories(con: duckdb.DuckDBPyConnection, keys: Sequence[str],
     _store_edges(con, edges)
     n_stories = _recluster(con, sorted(before | set(touched)), options)
     seconds = time.perf_counter() - started
-    log.info("stories: %d signed, %d gone, %d links, %d stories in %.3fs",
-             len(new), len(gone), len(edges), n_stories, seconds)
-    return {"signed": len(new), "removed": len(gone), "links": len(edges), "stories": n_stories,
-            "seconds": seconds}
+    log.info("stories: %d signed, %d gone, %d candidates, %d links, %d stories in %.3fs",
+             len(new), len(gone), len(found), len(edges), n_stories, seconds)
+    return {"signed": len(new), "removed": len(gone), "candidates": len(found),
+            "links": len(edges), "stories": n_stories, "seconds": seconds}
 
 
 def rebuild_stories(con: duckdb.DuckDBPyConnection,
