@@ -359,6 +359,62 @@ def _text_view(a: _Prepared, b: _Prepared) -> float:
     return min(1.0, sum(v * large[t] for t, v in small.items() if t in large))
 
 
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A pair that may be linked, as the index (in memory, or the store's stored keys) found it.
+
+    ``article_key`` is one of the new articles; ``other_key`` is a stored one, or a new one whose
+    key sorts after it (each pair once). ``bucket``: the two share an LSH bucket; ``names``: how
+    many names and numbers, spelled alike, the two share (0 when not counted: fewer than
+    ``min_shared_entities - 1``)."""
+
+    article_key: str
+    other_key: str
+    bucket: bool
+    names: int
+
+
+def band_keys(sig: Signature, options: StoryOptions = StoryOptions()) -> list[tuple[int, ...]]:
+    """The LSH bucket of each band of an article's MinHash (its values in that band), in band
+    order; none for an article without text. Two articles are near-duplicate candidates when
+    one band's bucket is the same in both: the keys the store keeps (core.story_bands)."""
+    bands, rows = _bands(options.lsh_threshold, options.num_perm)
+    if not sig.shingles or len(sig.minhash) < bands * rows:
+        return []
+    return [tuple(sig.minhash[i * rows:(i + 1) * rows]) for i in range(bands)]
+
+
+def name_keys(sig: Signature) -> frozenset[str]:
+    """The names and numbers of an article (same-event candidates share them): the keys the
+    store keeps (core.story_names)."""
+    return frozenset(t[1:] for t in sig.lead_tokens if t[:1] == "&")
+
+
+def lead_keys(sig: Signature) -> frozenset[str]:
+    """The keywords of an article's lead (a pair sharing one name fewer than enough is judged only
+    when its leads share ``min_shared_lead_words`` of them): the keys the store keeps
+    (core.story_lead_words)."""
+    return frozenset(t.rpartition("=")[0][1:] for t in sig.lead_tokens if t[:1] == "#")
+
+
+def names_agree(pair: Candidate, names_a: frozenset[str], names_b: frozenset[str],
+                options: StoryOptions = StoryOptions()) -> bool:
+    """Whether a candidate pair may be linked as far as its names tell: always when it shares an
+    LSH bucket or enough names spelled alike; with one name fewer, when the names of the two
+    (``name_keys``, of ``pair.article_key`` and ``pair.other_key``) agree, spelled as each other's
+    tails or initials, on enough of them (the rest of the rule is in ``link_candidates``)."""
+    enough = options.min_shared_entities
+    if pair.bucket or pair.names >= enough:
+        return True
+    return _shared_names(_names_only(names_a), _names_only(names_b), enough) >= enough
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _names_only(names: frozenset[str]) -> _Prepared:
+    return _Prepared(Signature("", None, datetime.min, None, (), 0,
+                               tuple("&" + n for n in names)))
+
+
 def link(
     new: Sequence[Signature], window: Sequence[Signature], options: StoryOptions = StoryOptions()
 ) -> list[Edge]:
@@ -369,59 +425,88 @@ def link(
     ``min_shared_entities`` names and numbers spelled alike, or one fewer and at least
     ``min_shared_lead_words`` lead keywords (the other names may be spelled differently: see
     ``shared_names``); all depend only on the pair, so the result does not depend on the batching.
+    The candidates come from an index of ``new`` + ``window`` built here; the store finds the
+    same candidates by its stored keys (warehouse.stories) and judges them with
+    ``link_candidates``.
     """
+    pool: dict[str, Signature] = {s.article_key: s for s in window}
+    pool.update({s.article_key: s for s in new})
+    return link_candidates(new, list(pool.values()), candidates(new, window, options), options)
+
+
+def candidates(
+    new: Sequence[Signature], window: Sequence[Signature], options: StoryOptions = StoryOptions()
+) -> list[Candidate]:
+    """The candidate pairs of ``new`` against ``new`` + ``window``, from an index built in
+    memory (what warehouse/sql/story_candidates.sql finds by the stored keys), in key order."""
     span = timedelta(days=options.window_days)
-    pool: dict[str, _Prepared] = {s.article_key: _Prepared.of(s) for s in window}
-    pool.update({s.article_key: _Prepared.of(s) for s in new})
-    bands, rows = _bands(options.lsh_threshold, options.num_perm)
-    buckets: list[dict[bytes, list[str]]] = [defaultdict(list) for _ in range(bands)]
-    by_entity: dict[str, list[str]] = defaultdict(list)
+    pool: dict[str, Signature] = {s.article_key: s for s in window}
+    pool.update({s.article_key: s for s in new})
+    buckets: dict[tuple[int, tuple[int, ...]], list[str]] = defaultdict(list)
+    by_name: dict[str, list[str]] = defaultdict(list)
     for key in sorted(pool):
-        prepared = pool[key]
-        if prepared.sig.shingles and len(prepared.minhash) >= bands * rows:
-            for band, bucket in zip(_band_keys(prepared.minhash, bands, rows), buckets,
-                                    strict=True):
-                bucket[band].append(key)
-        for entity in prepared.entities:
-            by_entity[entity].append(key)
+        for band, bucket in enumerate(band_keys(pool[key], options)):
+            buckets[(band, bucket)].append(key)
+        for name in name_keys(pool[key]):
+            by_name[name].append(key)
     fresh = {s.article_key for s in new}
-    edges: dict[tuple[str, str], Edge] = {}
-    enough, lead_words = options.min_shared_entities, options.min_shared_lead_words
-    nearly = enough - 1
-    hours = timedelta(hours=options.same_event_hours)
+    nearly = max(1, options.min_shared_entities - 1)
+    out: list[Candidate] = []
     for sig in sorted(new, key=lambda s: s.article_key):
-        me = pool[sig.article_key]
-        candidates: set[str] = set()
-        if sig.shingles and len(me.minhash) >= bands * rows:
-            for band, bucket in zip(_band_keys(me.minhash, bands, rows), buckets, strict=True):
-                candidates.update(bucket[band])
+        me = sig.article_key
+        near: set[str] = set()
+        for band, bucket in enumerate(band_keys(sig, options)):
+            near.update(buckets[(band, bucket)])
         shared: Counter[str] = Counter()
-        for entity in me.entities:
-            shared.update(by_entity[entity])
-        for k in [k for k, n in shared.items() if n >= nearly]:
-            if shared[k] >= enough:
-                candidates.add(k)
+        for name in name_keys(sig):
+            shared.update(by_name[name])
+        for other in sorted(near | {k for k, n in shared.items() if n >= nearly}):
+            if other == me or (other in fresh and other < me):
+                continue  # each pair once: from its new side, the smaller key when both are new
+            if abs(pool[other].event_at - sig.event_at) > span:
                 continue
-            if k in fresh and k < sig.article_key:
-                continue  # judged from k's side
-            # One name fewer: only a same-event link can come of it (a copy shares more), so
-            # only from another outlet, close in time, whose lead says the same.
-            other = pool[k]
-            if other.sig.outlet != sig.outlet and abs(other.sig.event_at - sig.event_at) <= hours \
-                    and len(me.lead_words & other.lead_words) >= lead_words \
-                    and _shared_names(me, other, enough) >= enough:
-                candidates.add(k)
-        candidates.discard(sig.article_key)
-        for other_key in sorted(candidates):
-            if other_key in fresh and other_key < sig.article_key:
-                continue  # candidates are symmetric: judged when other_key's turn came
-            a, b = sorted((sig.article_key, other_key))
-            other = pool[other_key]
-            if abs(sig.event_at - other.sig.event_at) > span:
-                continue
-            edge = _judge(me, other, options)
-            if edge is not None:
-                edges[(a, b)] = edge
+            n = shared.get(other, 0)
+            out.append(Candidate(me, other, other in near, n if n >= nearly else 0))
+    return out
+
+
+def link_candidates(
+    new: Sequence[Signature], others: Sequence[Signature], found: Iterable[Candidate],
+    options: StoryOptions = StoryOptions(),
+) -> list[Edge]:
+    """Judge the candidate pairs ``found`` (see ``Candidate``); ``others`` holds the signatures of
+    their other articles (more are ignored). A pair sharing only one name fewer than
+    ``min_shared_entities`` can only be a same-event link (a copy shares more), so it is judged
+    only when it comes from two outlets, close in time, whose leads say the same."""
+    span = timedelta(days=options.window_days)
+    hours = timedelta(hours=options.same_event_hours)
+    enough, lead_words = options.min_shared_entities, options.min_shared_lead_words
+    prepared: dict[str, _Prepared] = {}
+
+    def get(key: str, sig: Signature) -> _Prepared:
+        p = prepared.get(key)
+        if p is None:
+            p = prepared[key] = _Prepared.of(sig)
+        return p
+
+    sigs: dict[str, Signature] = {s.article_key: s for s in others}
+    sigs.update({s.article_key: s for s in new})
+    edges: dict[tuple[str, str], Edge] = {}
+    for c in found:
+        a_sig, b_sig = sigs[c.article_key], sigs[c.other_key]
+        if abs(a_sig.event_at - b_sig.event_at) > span:
+            continue
+        me, other = get(c.article_key, a_sig), get(c.other_key, b_sig)
+        # One name fewer: only from another outlet, close in time, whose lead says the same.
+        if not c.bucket and c.names < enough and (
+                not c.names or a_sig.outlet == b_sig.outlet
+                or abs(a_sig.event_at - b_sig.event_at) > hours
+                or len(me.lead_words & other.lead_words) < lead_words
+                or _shared_names(me, other, enough) < enough):
+            continue
+        edge = _judge(me, other, options)
+        if edge is not None:
+            edges[(edge.article_a, edge.article_b)] = edge
     return [edges[p] for p in sorted(edges)]
 
 
@@ -505,14 +590,6 @@ def _bands(threshold: float, num_perm: int) -> tuple[int, int]:
     positives and negatives alike), worked out once rather than for every batch."""
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     return lsh.b, lsh.r
-
-
-def _band_keys(values: np.ndarray, bands: int, rows: int) -> list[bytes]:
-    """Each band of a MinHash as one key: two texts collide in a band when all its rows agree
-    (banding as in datasketch's MinHashLSH, with plain dicts as the buckets)."""
-    raw = values[:bands * rows].tobytes()
-    step = rows * values.itemsize
-    return [raw[i:i + step] for i in range(0, bands * step, step)]
 
 
 def story_id(first_article_key: str) -> str:
@@ -720,7 +797,9 @@ def bcubed(
 
 
 __all__ = [
-    "SIGNATURE_VERSION", "Edge", "LinkKind", "Signature", "Story", "StoryDoc", "StoryMember", "StoryOptions",
-    "bcubed", "cluster", "containment", "estimated_jaccard", "judge", "link", "pair_scores",
+    "SIGNATURE_VERSION", "Candidate", "Edge", "LinkKind", "Signature", "Story", "StoryDoc",
+    "StoryMember", "StoryOptions", "band_keys", "bcubed", "candidates", "cluster", "containment",
+    "estimated_jaccard", "judge", "lead_keys", "link", "link_candidates", "name_keys",
+    "names_agree", "pair_scores",
     "same_event_score", "sign", "story_id",
 ]

@@ -1,9 +1,16 @@
 """Stories in the store: signatures, the similarity graph and its clusters, kept incrementally.
 
 For the article keys a batch touched: (re)sign the articles whose title, text, date or outlet
-changed; drop their old links; link them against the stored signatures within the time window
-(transforms.stories.link); then recluster only the connected part of the graph they reach and
+changed and store their signatures with their keys (LSH buckets in core.story_bands, names and
+numbers in core.story_names); drop their old links; find their candidates within the time window
+by joining their keys with the stored ones in DuckDB (warehouse/sql/story_candidates.sql), read
+only the candidates' signatures, and judge those pairs (transforms.stories.link_candidates: the
+same pairs and links as transforms.stories.link over the whole window, so a new article costs its
+candidates, not the window); then recluster only the connected part of the graph they reach and
 replace those stories. Linking is pairwise, so this equals ``rebuild_stories`` (tested).
+
+The stored keys follow the options the store is updated with (the defaults everywhere in
+newsflow); ``rebuild_stories`` with other options writes them again.
 """
 
 from __future__ import annotations
@@ -11,7 +18,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
 from datetime import timedelta
 from importlib import resources
 from typing import Any
@@ -21,18 +27,25 @@ import pyarrow as pa
 
 from transforms.stories import (
     SIGNATURE_VERSION,
+    Candidate,
     Edge,
     LinkKind,
     Signature,
     StoryDoc,
     StoryOptions,
+    band_keys,
     cluster,
-    link,
+    lead_keys,
+    link_candidates,
+    name_keys,
+    names_agree,
     sign,
 )
 
 log = logging.getLogger(__name__)
 
+# What signing an article writes: its signature and its candidate keys.
+_SIGNED_TABLES = ("story_signatures", "story_bands", "story_names", "story_lead_words")
 _SIGNATURE_COLUMNS = ("article_key", "outlet", "event_at", "title", "minhash", "shingles",
                       "lead_tokens")
 
@@ -49,6 +62,11 @@ def _register(con: duckdb.DuckDBPyConnection, name: str, rows: Sequence[dict[str
 
 def _keys_table(con: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> None:
     con.register("_story_keys", pa.table({"article_key": pa.array(sorted(set(keys)), pa.string())}))
+
+
+def _fields(row: Any) -> dict[str, Any]:
+    """A slotted dataclass as a dict of its fields (``asdict`` copies deeply, and slowly)."""
+    return {name: getattr(row, name) for name in row.__slots__}
 
 
 def _signature(row: tuple[Any, ...]) -> Signature:
@@ -93,26 +111,31 @@ def update_stories(con: duckdb.DuckDBPyConnection, keys: Sequence[str],
         ).fetchall()}
         con.execute("DELETE FROM core.story_edges WHERE article_a IN (SELECT article_key FROM "
                     "_story_keys) OR article_b IN (SELECT article_key FROM _story_keys)")
-        con.execute("DELETE FROM core.story_signatures WHERE article_key IN "
-                    "(SELECT article_key FROM _story_keys)")
+        for table in _SIGNED_TABLES:
+            con.execute(f"DELETE FROM core.{table} WHERE article_key IN "
+                        "(SELECT article_key FROM _story_keys)")
     finally:
         con.unregister("_story_keys")
     _store_signatures(con, new, hashes)
-    window = _window(con, new, options)
-    edges = link(new, window, options)
+    _store_keys(con, new, options)
+    found = _candidates(con, new, options)
+    # Pairs with one name fewer: their names must agree (spelled as tails or initials) before
+    # their whole signatures are read.
+    found = _names_agree(con, new, found, options)
+    edges = link_candidates(new, _signatures(con, {c.other_key for c in found}), found, options)
     _store_edges(con, edges)
     n_stories = _recluster(con, sorted(before | set(touched)), options)
     seconds = time.perf_counter() - started
-    log.info("stories: %d signed, %d gone, %d links, %d stories in %.3fs",
-             len(new), len(gone), len(edges), n_stories, seconds)
-    return {"signed": len(new), "removed": len(gone), "links": len(edges), "stories": n_stories,
-            "seconds": seconds}
+    log.info("stories: %d signed, %d gone, %d candidates, %d links, %d stories in %.3fs",
+             len(new), len(gone), len(found), len(edges), n_stories, seconds)
+    return {"signed": len(new), "removed": len(gone), "candidates": len(found),
+            "links": len(edges), "stories": n_stories, "seconds": seconds}
 
 
 def rebuild_stories(con: duckdb.DuckDBPyConnection,
                     options: StoryOptions | None = None) -> dict[str, Any]:
     """Recompute every signature, link and story from core.articles."""
-    for table in ("story_articles", "stories", "story_edges", "story_signatures"):
+    for table in ("story_articles", "stories", "story_edges", *_SIGNED_TABLES):
         con.execute(f"DELETE FROM core.{table}")
     keys = [r[0] for r in con.execute("SELECT article_key FROM core.articles").fetchall()]
     return update_stories(con, keys, options)
@@ -135,37 +158,104 @@ def _store_signatures(con: duckdb.DuckDBPyConnection, sigs: Sequence[Signature],
         con.unregister("_story_batch")
 
 
-def _window(con: duckdb.DuckDBPyConnection, new: Sequence[Signature],
-            options: StoryOptions) -> list[Signature]:
-    """Stored signatures within ``window_days`` of any new one (a range join, not a full read)."""
+def _store_keys(con: duckdb.DuckDBPyConnection, sigs: Sequence[Signature],
+               options: StoryOptions) -> None:
+    """The candidate keys of newly signed articles: LSH buckets, names, lead keywords."""
+    bands: dict[str, list[Any]] = {"article_key": [], "event_at": [], "band": [], "bucket": []}
+    names: dict[str, list[Any]] = {"article_key": [], "event_at": [], "outlet": [], "name": []}
+    leads: dict[str, list[Any]] = {"article_key": [], "word": []}
+    for s in sigs:
+        for band, bucket in enumerate(band_keys(s, options)):
+            bands["article_key"].append(s.article_key)
+            bands["event_at"].append(s.event_at)
+            bands["band"].append(band)
+            bands["bucket"].append(bucket)
+        for name in sorted(name_keys(s)):
+            names["article_key"].append(s.article_key)
+            names["event_at"].append(s.event_at)
+            names["outlet"].append(s.outlet)
+            names["name"].append(name)
+        for word in sorted(lead_keys(s)):
+            leads["article_key"].append(s.article_key)
+            leads["word"].append(word)
+    ts = pa.timestamp("us", tz="UTC")
+    for table, columns, types in (
+            ("story_bands", bands, {"article_key": pa.string(), "event_at": ts,
+                                    "band": pa.int16(), "bucket": pa.list_(pa.uint64())}),
+            ("story_names", names, {"article_key": pa.string(), "event_at": ts,
+                                    "outlet": pa.string(), "name": pa.string()}),
+            ("story_lead_words", leads, {"article_key": pa.string(), "word": pa.string()})):
+        if not columns["article_key"]:
+            continue
+        con.register("_story_batch", pa.table(
+            {c: pa.array(v, type=types[c]) for c, v in columns.items()}))
+        try:
+            con.execute(f"INSERT INTO core.{table} BY NAME SELECT * FROM _story_batch")
+        finally:
+            con.unregister("_story_batch")
+
+
+def _candidates(con: duckdb.DuckDBPyConnection, new: Sequence[Signature],
+                options: StoryOptions) -> list[Candidate]:
+    """The candidate pairs of the new articles, by their stored keys (a join, not the window)."""
     if not new:
         return []
     span = timedelta(days=options.window_days)
-    # Collapse the new articles' times into disjoint ranges: a backfill of one day reads that
-    # day's neighbourhood, not everything between its oldest and newest article.
-    ranges: list[list[Any]] = []
-    for at in sorted(s.event_at for s in new):
-        if ranges and at - span <= ranges[-1][1]:
-            ranges[-1][1] = max(ranges[-1][1], at + span)
-        else:
-            ranges.append([at - span, at + span])
-    _register(con, "_story_ranges", [{"lo": lo, "hi": hi} for lo, hi in ranges],
-              {"lo": pa.timestamp("us", tz="UTC"), "hi": pa.timestamp("us", tz="UTC")})
+    micro = timedelta(microseconds=1)
+    times = [s.event_at for s in new]
+    con.register("_story_new", pa.table(
+        {"article_key": pa.array([s.article_key for s in new], pa.string())}))
+    try:
+        rows = con.execute(_sql("story_candidates.sql"), {
+            "lo": min(times) - span, "hi": max(times) + span, "span_us": span // micro,
+            "hours_us": timedelta(hours=options.same_event_hours) // micro,
+            "enough": options.min_shared_entities,
+            "lead_words": options.min_shared_lead_words,
+            "nearly": max(1, options.min_shared_entities - 1),
+        }).fetchall()
+    finally:
+        con.unregister("_story_new")
+    return [Candidate(a, b, bool(bucket), int(names)) for a, b, bucket, names in rows]
+
+
+def _names_agree(con: duckdb.DuckDBPyConnection, new: Sequence[Signature],
+                 found: list[Candidate], options: StoryOptions) -> list[Candidate]:
+    """The candidates whose names agree (``transforms.stories.names_agree``), reading the stored
+    names of the other articles that share one name fewer than enough."""
+    enough = options.min_shared_entities
+    names = {s.article_key: name_keys(s) for s in new}
+    wanted = {c.other_key for c in found if not c.bucket and c.names < enough} - set(names)
+    if wanted:
+        _keys_table(con, wanted)
+        try:
+            names.update((k, frozenset(v)) for k, v in con.execute(
+                "SELECT article_key, list(name) FROM core.story_names "
+                "SEMI JOIN _story_keys USING (article_key) GROUP BY article_key").fetchall())
+        finally:
+            con.unregister("_story_keys")
+    return [c for c in found if names_agree(
+        c, names[c.article_key], names.get(c.other_key, frozenset()), options)]
+
+
+def _signatures(con: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> list[Signature]:
+    """The stored signatures of ``keys``."""
+    keys = sorted(set(keys))
+    if not keys:
+        return []
+    _keys_table(con, keys)
     try:
         rows = con.execute(
-            f"SELECT {', '.join('s.' + c for c in _SIGNATURE_COLUMNS)} "
-            "FROM core.story_signatures AS s JOIN _story_ranges AS r "
-            "ON s.event_at BETWEEN r.lo AND r.hi"
-        ).fetchall()
+            f"SELECT {', '.join(_SIGNATURE_COLUMNS)} FROM core.story_signatures "
+            "SEMI JOIN _story_keys USING (article_key)").fetchall()
     finally:
-        con.unregister("_story_ranges")
+        con.unregister("_story_keys")
     return [_signature(r) for r in rows]
 
 
 def _store_edges(con: duckdb.DuckDBPyConnection, edges: Sequence[Edge]) -> None:
     if not edges:
         return
-    _register(con, "_story_batch", [asdict(e) for e in edges], {
+    _register(con, "_story_batch", [_fields(e) for e in edges], {
         "article_a": pa.string(), "article_b": pa.string(), "kind": pa.string(),
         "score": pa.float64()})
     try:
@@ -204,8 +294,9 @@ def _recluster(con: duckdb.DuckDBPyConnection, seeds: Sequence[str],
     nodes = _reach(con, seeds)
     _keys_table(con, nodes)
     try:
-        sigs = [_signature(r) for r in con.execute(
-            f"SELECT {', '.join(_SIGNATURE_COLUMNS)} FROM core.story_signatures "
+        # grouping reads an article's key, outlet, time and title, not its MinHash and tokens
+        sigs = [Signature(k, outlet, at, title, (), 0, ()) for k, outlet, at, title in con.execute(
+            "SELECT article_key, outlet, event_at, title FROM core.story_signatures "
             "SEMI JOIN _story_keys USING (article_key)").fetchall()]
         edges = [Edge(a, b, LinkKind(k), s) for a, b, k, s in con.execute(
             "SELECT article_a, article_b, kind, score FROM core.story_edges "
@@ -219,8 +310,8 @@ def _recluster(con: duckdb.DuckDBPyConnection, seeds: Sequence[str],
     stories, members = cluster(sigs, edges, options)
     if not stories:
         return 0
-    story_rows = [{**asdict(s), "outlets": list(s.outlets)} for s in stories]
-    member_rows = [{**asdict(m), "link_kind": str(m.link_kind)} for m in members]
+    story_rows = [{**_fields(s), "outlets": list(s.outlets)} for s in stories]
+    member_rows = [{**_fields(m), "link_kind": str(m.link_kind)} for m in members]
     ts = pa.timestamp("us", tz="UTC")
     _register(con, "_story_batch", story_rows, {
         "story_id": pa.string(), "title": pa.string(), "first_article_key": pa.string(),

@@ -24,7 +24,8 @@ CORE = ("core.feeds", "core.articles", "core.article_versions", "core.article_fe
         "core.page_extractions", "core.article_changes")
 # the analyst's surface: search index and stories, projections of core.articles
 ANALYST = ("core.search_docs", "core.search_terms", "core.story_signatures", "core.story_edges",
-           "core.stories", "core.story_articles")
+           "core.stories", "core.story_articles", "core.story_bands", "core.story_names",
+           "core.story_lead_words")
 
 
 @pytest.fixture(scope="module")

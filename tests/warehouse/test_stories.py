@@ -10,7 +10,19 @@ from typing import Any
 import pytest
 
 from bench.stories_real import real_set
-from transforms.stories import SIGNATURE_VERSION, bcubed, pair_scores
+from transforms.stories import (
+    SIGNATURE_VERSION,
+    Edge,
+    LinkKind,
+    StoryDoc,
+    StoryOptions,
+    bcubed,
+    candidates,
+    link,
+    pair_scores,
+    sign,
+)
+from warehouse.migrate import available_migrations
 from warehouse.store import Store
 from warehouse.stories import update_stories
 
@@ -155,3 +167,58 @@ def test_a_wire_copy_names_the_outlet_it_came_from() -> None:
     # In publication order: alpha (first), beta's own report (+3 h), gamma's copy (+4 h).
     assert rows == [("alpha/1", False, None, None), ("beta/1", False, None, None),
                     ("gamma/1", True, "alpha/1", "alpha")]
+
+
+def _sample_store(n_articles: int, seed: int) -> tuple[Store, list[Any]]:
+    """The sample site's articles (its small pools of towns and people crowded together, so
+    that unrelated articles often share names) as core.articles rows."""
+    from bench.stories import sample_set
+
+    docs = [x.doc for x in sample_set(n_articles, seed)]
+    store = Store.open(None)
+    store.insert("core.articles", [
+        article(d.article_key, d.outlet or "", d.title or "", d.text or "", d.event_at)
+        for d in docs])
+    return store, docs
+
+
+def test_stored_keys_find_the_links_of_the_whole_window() -> None:
+    """Candidates by the stored keys (batches against the store, in no particular order) give
+    exactly the links of transforms.stories.link over all articles at once: every path of the
+    candidate rule is taken (shared buckets, enough names, one name fewer)."""
+    store, docs = _sample_store(400, 3)
+    keys = sorted(d.article_key for d in docs)
+    for start in range(0, len(keys), 60):
+        update_stories(store.con, keys[start:start + 60][::-1])
+    stored = [Edge(a, b, LinkKind(k), s) for a, b, k, s in store.con.execute(
+        "SELECT article_a, article_b, kind, score FROM core.story_edges ORDER BY ALL").fetchall()]
+    sigs = [sign(StoryDoc(d.article_key, d.outlet or "", d.event_at, d.title or "", d.text or "",
+                          "en")) for d in docs]
+    expected = link(sigs, [])
+    assert stored == expected
+    assert {e.kind for e in stored} >= {LinkKind.SYNDICATED, LinkKind.SAME_EVENT}
+    found = candidates(sigs, [])
+    enough = StoryOptions().min_shared_entities
+    assert any(c.bucket for c in found) and any(c.names >= enough for c in found)
+    assert any(not c.bucket and 0 < c.names < enough for c in found)
+
+
+def test_the_migration_keys_equal_the_keys_written_when_signing() -> None:
+    """Migration 0011 derives the keys of articles signed before it from their signatures: the
+    same rows update_stories writes when it signs them."""
+    store, _ = _sample_store(60, 7)
+    update_stories(store.con, [r[0] for r in store.con.execute(
+        "SELECT article_key FROM core.articles").fetchall()])
+    written = {t: sorted(store.con.execute(f"SELECT * FROM core.{t}").fetchall())
+               for t in ("story_bands", "story_names", "story_lead_words")}
+    assert all(written.values())
+    store.con.execute("DELETE FROM core.story_bands")
+    store.con.execute("DELETE FROM core.story_names")
+    store.con.execute("DELETE FROM core.story_lead_words")
+    migration = next(m for m in available_migrations() if m.name == "story_keys")
+    for statement in migration.sql.split(";"):
+        body = "\n".join(line for line in statement.splitlines() if not line.startswith("--"))
+        if body.strip().startswith("INSERT"):
+            store.con.execute(body)
+    assert {t: sorted(store.con.execute(f"SELECT * FROM core.{t}").fetchall())
+            for t in written} == written
