@@ -9,20 +9,47 @@
 --
 -- raw.page_fetches.has_body says whether the attempt stored its body (false for a 304 and for
 -- a revisit whose body hashes as the page's previous one: that row keeps hash and size only).
--- DuckLake cannot add a column with a DEFAULT: added bare, then set on existing rows.
+-- DuckDB cannot alter a table and then update it in one transaction, so raw.page_fetches is made
+-- again without the body column, with its rows (as migration 0010 did for article versions).
 CREATE TABLE raw.page_bodies (
     body_sha256     VARCHAR NOT NULL,      -- sha256 of the body as received (decoded transfer)
     body            BLOB NOT NULL          -- zstd-compressed (warehouse.events.compress)
 );
 
-ALTER TABLE raw.page_fetches ADD COLUMN has_body BOOLEAN;
-
-UPDATE raw.page_fetches SET has_body = body IS NOT NULL;
-
 INSERT INTO raw.page_bodies (body_sha256, body)
 SELECT body_sha256, any_value(body)
 FROM raw.page_fetches
-WHERE body IS NOT NULL
+WHERE body IS NOT NULL AND body_sha256 IS NOT NULL
 GROUP BY body_sha256;
 
-ALTER TABLE raw.page_fetches DROP COLUMN body;
+CREATE TABLE raw.page_fetches_next (
+    event_id        VARCHAR PRIMARY KEY,
+    run_id          VARCHAR NOT NULL,
+    occurred_at     TIMESTAMPTZ NOT NULL,
+    recorded_at     TIMESTAMPTZ NOT NULL,
+    schema_version  INTEGER NOT NULL,
+    url             VARCHAR NOT NULL,      -- requested URL
+    url_key         VARCHAR NOT NULL,      -- canonical key of the requested URL
+    source          VARCHAR NOT NULL,      -- feed | sitemap | warc | archive-feed
+    attempt         INTEGER NOT NULL,
+    final_url       VARCHAR,
+    redirect_chain  VARCHAR[],
+    status          INTEGER,
+    error_class     VARCHAR,
+    error_detail    VARCHAR,
+    headers         JSON,
+    content_type    VARCHAR,
+    charset         VARCHAR,
+    body_sha256     VARCHAR,               -- the body, if kept, is raw.page_bodies' row of this hash
+    body_bytes      BIGINT,
+    elapsed_ms      INTEGER NOT NULL,
+    retry_after_s   DOUBLE,
+    revisit         VARCHAR,
+    has_body        BOOLEAN                -- this attempt kept its body (in raw.page_bodies)
+);
+
+INSERT INTO raw.page_fetches_next BY NAME
+SELECT * EXCLUDE (body), body IS NOT NULL AND body_sha256 IS NOT NULL AS has_body
+FROM raw.page_fetches;
+DROP TABLE raw.page_fetches;
+ALTER TABLE raw.page_fetches_next RENAME TO page_fetches;
