@@ -135,10 +135,13 @@ def add_history(db: Path, target: int) -> int:
     return how many articles it holds then."""
     import duckdb
 
-    con = duckdb.connect(str(db))
+    con = duckdb.connect(str(db), config={"enable_progress_bar": False})
     try:
-        base = int(con.execute("SELECT count(*) FROM core.articles").fetchone()[0])  # type: ignore[index]
-        copies = max(0, -(-(target - base) // base)) if base else 0
+        stored, base, done = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE article_key NOT LIKE '%~h%'), "
+            "coalesce(max(TRY_CAST(regexp_extract(article_key, '~h(\\d+)$', 1) AS INTEGER)), 0) "
+            "FROM core.articles").fetchone()  # type: ignore[misc]
+        copies = max(0, -(-(target - stored) // base)) if base else 0
         columns = {t: con.execute(
             "SELECT column_name, data_type FROM information_schema.columns "
             "WHERE table_schema || '.' || table_name = ? ORDER BY ordinal_position",
@@ -146,7 +149,7 @@ def add_history(db: Path, target: int) -> int:
         span = con.execute("SELECT max(occurred_at) - min(occurred_at) FROM raw.page_fetches"
                            ).fetchone()[0] or timedelta(0)  # type: ignore[index]
         step_days = max(7, span.days + 14)
-        for k in range(1, copies + 1):
+        for k in range(done + 1, done + copies + 1):
             con.execute("BEGIN")
             for table, cols in columns.items():
                 exprs = []
