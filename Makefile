@@ -8,7 +8,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 240
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-all test-scale bench bench-extract bench-real bench-feeds server server-down lint typecheck clean setup
+.PHONY: run test test-all test-scale bench bench-scale bench-extract bench-real bench-feeds server server-down lint typecheck clean setup
 
 setup: $(VENV)/.synced
 
@@ -67,3 +67,9 @@ typecheck: setup
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
+
+## bench-scale: runs of 1,000 new articles growing a store to 20,000, then on 100,000 (older history
+## added in bulk): time, CPU and peak memory per run and per process. BENCH_SCALE_ARGS="--backlog
+## 100000" times the extraction of a 100,000-page backlog instead; --help lists the sizes.
+bench-scale: setup
+	$(BIN)/python -m bench.scale $(BENCH_SCALE_ARGS)

@@ -131,6 +131,11 @@ class Settings(BaseSettings):
         256, description="Free disk space a writing run needs under the database; below it the "
         "run refuses to start (exit 2) instead of failing mid-write.",
     )
+    memory_limit: str = Field(
+        "1GB", pattern=r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$",
+        description="DuckDB memory_limit of the writing process's store (e.g. 1GB, 512MB): "
+        "past it DuckDB spills joins and sorts to disk beside the store instead of growing.",
+    )
     dask_address: str | None = Field(
         None, description="Dask scheduler (tcp://host:8786) for the extraction stage; "
         "unset means the local process pool.",

@@ -48,8 +48,9 @@ def refresh_articles(store: Store, keys: list[str]) -> int:
     ]
     # each change between consecutive versions, with its diff (derived, so a rebuild agrees)
     changed = [c for k in keys for c in version_changes(k, versions.get(k, []))]
-    store.con.execute(projections.sql("articles_drop"), {"keys": list(keys)})
-    store.con.execute(projections.sql("article_changes_drop"), {"keys": list(keys)})
+    projections.load_keys(store, keys)
+    store.con.execute(projections.sql("articles_drop"))
+    store.con.execute(projections.sql("article_changes_drop"))
     store.replace("core.articles", "article_key", rows)
     store.replace("core.article_feeds", "article_key", links)
     store.insert("core.article_changes", changed)

@@ -7,10 +7,12 @@ every date they write comes from a raw event's ``occurred_at`` or from the event
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from typing import Any
+
+import pyarrow as pa
 
 from transforms.revisits import RevisitCandidate
 from transforms.vocab import ErrorClass
@@ -53,25 +55,49 @@ def revisit_candidates(store: Store, *, horizon: datetime) -> list[RevisitCandid
 
 
 def pages_to_extract(store: Store, *, batch_size: int = 500) -> Iterator[list[dict[str, Any]]]:
-    """Unprojected successful page fetches, in batches (bodies still compressed)."""
-    cur = store.con.cursor()
-    try:
-        cur.execute(sql("pages_to_extract"))
-        names = [d[0] for d in cur.description or []]
-        while True:
-            chunk = cur.fetchmany(batch_size)
-            if not chunk:
-                return
-            yield [dict(zip(names, row, strict=True)) for row in chunk]
-    finally:
-        cur.close()
+    """Unprojected successful page fetches, in batches (bodies still compressed), oldest first.
+
+    Each batch is one bounded query after the last page of the one before (keyset on
+    occurred_at, event_id), then its bodies by hash from raw.page_bodies: no cursor is held
+    while the caller writes between batches, and memory holds one batch, whatever the backlog.
+    A page the caller leaves unprojected is not offered again by the same iterator.
+    """
+    after: tuple[Any, str] = (datetime.min.replace(tzinfo=UTC), "")
+    while True:
+        batch = _rows(store, sql("pages_to_extract"),
+                      {"after_at": after[0], "after_id": after[1], "limit": batch_size})
+        if not batch:
+            return
+        after = (batch[-1]["occurred_at"], batch[-1]["event_id"])
+        bodies = dict(store.con.execute(
+            sql("page_bodies_of"),
+            {"hashes": sorted({p["body_sha256"] for p in batch})}).fetchall())
+        pages = [{**{k: v for k, v in p.items() if k != "body_sha256"},
+                  "body": bodies.get(p["body_sha256"])} for p in batch]
+        if kept := [p for p in pages if p["body"] is not None]:
+            yield kept
+
+
+def load_keys(store: Store, keys: Sequence[str]) -> None:
+    """Put a batch's article keys in the temp table ``_batch_keys`` (replacing the last batch's),
+    which the article projection's queries join on: each costs the batch's keys, where a
+    ``list_contains($keys, ...)`` filter compared every stored row with every key."""
+    store.con.execute("CREATE OR REPLACE TEMP TABLE _batch_keys (article_key VARCHAR NOT NULL)")
+    if keys:
+        table = pa.table({"article_key": pa.array(sorted(set(keys)), pa.string())})
+        store.con.register("_newsflow_keys", table)
+        try:
+            store.con.execute("INSERT INTO _batch_keys SELECT article_key FROM _newsflow_keys")
+        finally:
+            store.con.unregister("_newsflow_keys")
 
 
 def article_sources(store: Store, keys: Sequence[str]) -> list[dict[str, Any]]:
     """Feed entries linking to each of ``keys`` (see article_sources.sql)."""
     if not keys:
         return []
-    return _rows(store, sql("article_sources"), {"keys": list(keys)})
+    load_keys(store, keys)
+    return _rows(store, sql("article_sources"), {})
 
 
 def feed_health_inputs(store: Store, feed_ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -85,14 +111,16 @@ def article_versions(store: Store, keys: Sequence[str]) -> list[dict[str, Any]]:
     """All stored versions of ``keys``, oldest first."""
     if not keys:
         return []
-    return _rows(store, sql("article_versions_of"), {"keys": list(keys)})
+    load_keys(store, keys)
+    return _rows(store, sql("article_versions_of"), {})
 
 
 def first_fetch_times(store: Store, keys: Sequence[str]) -> dict[str, Any]:
     """Earliest successful page fetch time per article key."""
     if not keys:
         return {}
-    rows = _rows(store, sql("first_fetch_times"), {"keys": list(keys)})
+    load_keys(store, keys)
+    rows = _rows(store, sql("first_fetch_times"), {})
     return {r["article_key"]: (r["first_at"], r["last_at"]) for r in rows}
 
 

@@ -36,6 +36,7 @@ WRITABLE = frozenset(
         "raw.feed_fetches",
         "raw.feed_entries",
         "raw.page_fetches",
+        "raw.page_bodies",
         "raw.backfill_days",
         "core.feeds",
         "core.page_extractions",
@@ -165,9 +166,15 @@ class Store:
         return self._schemas[table]
 
     def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> int:
-        """Append rows whose keys are not there yet; return how many were inserted."""
+        """Append rows whose keys are not there yet; return how many were inserted.
+
+        raw.page_fetches rows may carry their (compressed) ``body``: it is stored apart, once per
+        distinct body, in raw.page_bodies (migration 0011), and the row keeps ``has_body``.
+        """
         if not rows:
             return 0
+        if table == "raw.page_fetches":
+            rows = self._store_bodies(rows)
         batch = pa.Table.from_pylist(list(rows), schema=self.arrow_schema(table))
         return self.insert_arrow(table, batch)
 
@@ -184,6 +191,38 @@ class Store:
         finally:
             self.con.unregister("_newsflow_batch")
         return int(row[0]) if row else 0
+
+    def _store_bodies(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Write the bodies of page fetch rows to raw.page_bodies (those not stored yet) and
+        return the rows without them. Bodies go first: a crash between the two writes leaves a
+        body no row points at (harmless, and the next insert of the row finds it there), never
+        a row whose body is missing."""
+        bodies: dict[str, bytes] = {}
+        kept: list[dict[str, Any]] = []
+        for r in rows:
+            row = {k: v for k, v in r.items() if k != "body"}
+            body = r.get("body")
+            row["has_body"] = body is not None
+            if body is not None:
+                if row.get("body_sha256") is None:
+                    row["body_sha256"] = hashlib.sha256(_decompress(body)).hexdigest()
+                bodies.setdefault(row["body_sha256"], body)
+            kept.append(row)
+        if bodies:
+            new = pa.table({"body_sha256": pa.array(list(bodies), pa.string()),
+                            "body": pa.array(list(bodies.values()), pa.binary())})
+            self.con.register("_newsflow_bodies", new)
+            try:
+                stored = {str(h) for (h,) in self.con.execute(
+                    "SELECT body_sha256 FROM raw.page_bodies WHERE body_sha256 IN "
+                    "(SELECT body_sha256 FROM _newsflow_bodies)").fetchall()}
+            finally:
+                self.con.unregister("_newsflow_bodies")
+            if stored:
+                new = new.filter(pa.array([h not in stored for h in bodies]))
+            if new.num_rows:
+                self.insert_arrow("raw.page_bodies", new)
+        return kept
 
     def _has_key(self, table: str) -> bool:
         if table not in self._keyed:
@@ -230,6 +269,12 @@ class Store:
         """Rows in a known table."""
         _check_table(table)
         return int(self.scalar(f"SELECT count(*) FROM {table}"))
+
+
+def _decompress(body: bytes) -> bytes:
+    from warehouse.events import decompress  # events imports this module
+
+    return decompress(body) or b""
 
 
 def _check_table(table: str) -> None:

@@ -39,11 +39,19 @@ class ExportStats:
 
 
 _EXPORT_SQL = """
-SELECT event_id, url, final_url, occurred_at, status, headers, content_type, charset, body
-FROM raw.page_fetches
-WHERE error_class IS NULL AND body IS NOT NULL AND status IS NOT NULL
-  AND occurred_at >= $lo AND occurred_at < $hi
-ORDER BY occurred_at, event_id
+WITH pages AS (
+    SELECT event_id, url, final_url, occurred_at, status, headers, content_type, charset,
+           body_sha256
+    FROM raw.page_fetches
+    WHERE error_class IS NULL AND has_body AND status IS NOT NULL
+      AND occurred_at >= $lo AND occurred_at < $hi
+)
+SELECT p.event_id, p.url, p.final_url, p.occurred_at, p.status, p.headers, p.content_type,
+       p.charset, b.body
+FROM pages AS p
+JOIN raw.page_bodies AS b USING (body_sha256)
+QUALIFY row_number() OVER (PARTITION BY p.event_id) = 1
+ORDER BY p.occurred_at, p.event_id
 """
 
 

@@ -326,7 +326,9 @@ def test_unknown_source_and_reversed_range_are_refused(tmp_path: Path) -> None:
 def _old_extractions(settings: Settings) -> dict[str, dict[str, Any]]:
     """Pretend an older extractor ("old/0") projected the WARC pages, and feeds link to them."""
     with Store.open(settings.db_path) as store:
-        pages = store.rows("SELECT * FROM raw.page_fetches WHERE error_class IS NULL ORDER BY url")
+        pages = store.rows("SELECT p.*, b.body FROM raw.page_fetches AS p "
+                           "JOIN raw.page_bodies AS b USING (body_sha256) "
+                           "WHERE p.error_class IS NULL ORDER BY p.url")
         by_url = {p["url"]: p for p in pages}
         fresh = {u: extract_page(decompress(p["body"]) or b"", "text/html", u)
                  for u, p in by_url.items()}

@@ -168,7 +168,7 @@ def test_long_commands_show_their_progress(incremental: tuple[Path, Settings],
         days = store.con.execute("SELECT min(occurred_at)::DATE, max(occurred_at)::DATE "
                                  "FROM raw.page_fetches").fetchone()
         stored = store.scalar("SELECT count(*) FROM raw.page_fetches WHERE error_class IS NULL "
-                              "AND body IS NOT NULL AND status IS NOT NULL")
+                              "AND has_body AND status IS NOT NULL")
     warc = tmp_path / "all.warc.gz"
     exported = runner.invoke(app, ["export-warc", "--since", str(days[0]), "--until",
                                    str(days[1]), "--db", str(copy), "--out", str(warc)], env=env)

@@ -90,7 +90,7 @@ def test_schedule_revisits_a_changed_page_and_an_unchanged_one_costs_a_small_row
     fourth = run(settings, "r4", poll=False, now=t0 + timedelta(hours=7))
     assert fourth["revisits"] == n_pages
     page = server.site.articles[-1].url
-    got = rows(settings, f"SELECT run_id, status, body IS NULL, body_bytes, revisit, "
+    got = rows(settings, f"SELECT run_id, status, NOT has_body, body_bytes, revisit, "
                          f"(SELECT count(*) FROM core.page_extractions x "
                          f" WHERE x.page_fetch_id = p.event_id) "
                          f"FROM raw.page_fetches p WHERE url = '{page}' ORDER BY occurred_at")

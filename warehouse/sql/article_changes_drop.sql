@@ -1,2 +1,3 @@
--- Changes of articles about to be re-projected: derived again from their versions.
-DELETE FROM core.article_changes WHERE list_contains($keys, article_key)
+-- Changes of articles about to be re-projected (keys in _batch_keys): derived again from their
+-- versions.
+DELETE FROM core.article_changes WHERE article_key IN (SELECT article_key FROM _batch_keys)

@@ -1,10 +1,10 @@
--- For each article key: the feed entries that link to it (through the page fetches projected to it),
+-- For each article key in _batch_keys: the feed entries that link to it (through the page fetches projected to it),
 -- with when each was first seen and the date the feed gave.
 WITH keyed AS (
     SELECT DISTINCT x.article_key, p.url_key
     FROM core.page_extractions AS x
     JOIN raw.page_fetches AS p ON p.event_id = x.page_fetch_id
-    WHERE list_contains($keys, x.article_key)
+    SEMI JOIN _batch_keys AS k ON k.article_key = x.article_key
 ),
 entries AS (
     SELECT k.article_key, e.feed_id, e.entry_key, e.occurred_at, e.published_at

@@ -3,5 +3,5 @@ SELECT p.event_id, p.url,
        EXISTS (SELECT 1 FROM core.page_extractions AS x
                WHERE x.page_fetch_id = p.event_id AND x.extractor_version = $version) AS current
 FROM raw.page_fetches AS p
-WHERE p.error_class IS NULL AND p.body IS NOT NULL AND p.occurred_at >= $lo AND p.occurred_at < $hi
+WHERE p.error_class IS NULL AND p.has_body AND p.occurred_at >= $lo AND p.occurred_at < $hi
 ORDER BY p.occurred_at, p.event_id

@@ -4,7 +4,7 @@ SELECT p.event_id, p.url,
        EXISTS (SELECT 1 FROM core.page_extractions AS x
                WHERE x.page_fetch_id = p.event_id AND x.extractor_version = $version) AS current
 FROM raw.page_fetches AS p
-WHERE p.error_class IS NULL AND p.body IS NOT NULL
+WHERE p.error_class IS NULL AND p.has_body
   AND p.event_id IN (SELECT x.page_fetch_id
                      FROM core.page_extractions AS x
                      JOIN core.articles AS a USING (article_key)

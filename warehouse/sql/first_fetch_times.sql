@@ -1,5 +1,5 @@
--- Earliest and latest projected page fetch per article key.
+-- Earliest and latest projected page fetch per article key in _batch_keys.
 SELECT x.article_key, min(x.occurred_at) AS first_at, max(x.occurred_at) AS last_at
 FROM core.page_extractions AS x
-WHERE list_contains($keys, x.article_key)
+SEMI JOIN _batch_keys AS k USING (article_key)
 GROUP BY x.article_key

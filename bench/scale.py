@@ -1,0 +1,300 @@
+"""`make bench-scale`: does a run cost the same on a big store as on an empty one?
+
+Grows a store by runs that each add ``--per-run`` (1,000) new articles, served from 127.0.0.1,
+through the whole pipeline (poll, fetch, extract, check, publish; stages called without Prefect,
+whose start-up does not depend on the store), up to ``--runs`` runs (20: 20,000 articles). Then
+it adds synthetic older history up to ``--history`` (100,000) articles and runs ``--after`` more
+runs on that store. The history is the rows the runs wrote (raw, core and search/story rows),
+copied in bulk with their keys suffixed and their times shifted weeks back per copy, so the
+store holds what the pipeline would have written for older articles.
+
+Every run is its own child process. Per run it prints wall time, the main process's CPU and
+peak memory (getrusage of the child itself) and the workers' CPU and largest peak (getrusage of
+the child's children, measured by the kernel in the workers). The harness (the HTTP server and
+the generator) is not counted. The figure to read: CPU of the run on the biggest store over
+CPU of the first run (goal <= 1.3), and every peak (goal < 1.5 GB).
+
+``--backlog N`` instead times the extraction of N generated pages stored as raw page fetches
+(no fetching), with the same per-process figures.
+
+Figures taken on a loaded machine: compare ratios inside one output, not wall times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+START = datetime(2026, 1, 5, tzinfo=UTC)
+WEEK = timedelta(days=7)
+
+# Tables a run grows with its articles, copied as older history. Feeds, the run ledger, retries
+# and check results are left as they are.
+HISTORY_TABLES = (
+    "raw.feed_fetches", "raw.feed_entries", "raw.page_fetches", "raw.page_bodies",
+    "core.page_extractions", "core.article_versions", "core.article_changes", "core.articles",
+    "core.article_feeds", "core.search_docs", "core.search_terms", "core.stories",
+    "core.story_articles", "core.story_edges", "core.story_signatures",
+)
+# Identity columns: a copy gets them suffixed, so it is other events about other articles.
+KEY_COLUMNS = frozenset({
+    "event_id", "fetch_event_id", "run_id", "url", "url_key", "final_url", "canonical_url",
+    "link", "link_key", "raw_link", "guid", "entry_key", "article_key", "page_fetch_id",
+    "first_article_key", "story_id", "article_a", "article_b", "syndicated_from",
+    "body_sha256", "content_hash", "version_hash", "previous_hash", "signed_hash",
+    "indexed_hash",
+})
+
+
+# --- the child: one measured run -------------------------------------------------------------
+
+def _usage() -> dict[str, float]:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"cpu_main_s": me.ru_utime + me.ru_stime, "peak_main_mb": me.ru_maxrss / 1024,
+            "cpu_workers_s": kids.ru_utime + kids.ru_stime, "peak_worker_mb": kids.ru_maxrss / 1024}
+
+
+def child(args: argparse.Namespace) -> None:
+    """Run the pipeline (or only the extraction) once on ``--db`` and print its figures."""
+    import logging
+
+    logging.disable(logging.WARNING)
+    from flows.settings import settings_for, settings_scope
+
+    started = time.perf_counter()
+    with settings_scope(allow_private_addresses=True, per_host_concurrency=8):
+        settings = settings_for(db_path=args.db, feeds_file=args.feeds)
+        run_id = f"scale-{args.label}"
+        if args.child == "run":
+            from flows.pipeline import run_pipeline
+
+            result = run_pipeline(settings, run_id=run_id, only_due=False, orchestrator="bench")
+            stages = result.get("stages", {})
+            articles = int(stages.get("extract_articles", {}).get("articles", 0))
+        else:
+            from flows.extract_articles import extract
+            from flows.runs import run_as_writer
+
+            result = run_as_writer(settings, run_id=run_id, flow="extract_articles",
+                                   parameters={}, body=lambda s: extract(s, settings,
+                                                                         run_id=run_id))
+            articles = int(result.get("articles", 0))
+    wall = time.perf_counter() - started
+    figures = _usage()
+    from warehouse.access import open_reader
+
+    with open_reader(args.db) as store:
+        seconds = dict(store.con.execute(
+            "SELECT stage, sum(epoch(finished_at) - epoch(started_at)) FROM raw.runs "
+            "WHERE run_id = ? AND stage IS NOT NULL AND finished_at IS NOT NULL GROUP BY stage",
+            [run_id]).fetchall())
+        stored = store.scalar("SELECT count(*) FROM core.articles")
+    print(json.dumps({"wall_s": wall, **figures, "articles": articles, "stored": stored,
+                      "status": str(result.get("status")), "stages": seconds}), flush=True)
+
+
+# --- the harness ----------------------------------------------------------------------------
+
+def _measure(mode: str, db: Path, feeds: Path | None, label: str) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "bench.scale", "--child", mode, "--db", str(db), "--label", label]
+    if feeds is not None:
+        cmd += ["--feeds", str(feeds)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _row(label: str, fig: dict[str, Any], base: dict[str, Any] | None) -> str:
+    ratio = "" if base is None else f"{fig['cpu_main_s'] / base['cpu_main_s']:.2f}x"
+    stages = " ".join(f"{k.split('_')[0]}={v:.1f}" for k, v in sorted(fig["stages"].items()))
+    return (f"{label:>18} {fig['stored_before']:>8} {fig['articles']:>6} {fig['wall_s']:>7.1f} "
+            f"{fig['cpu_main_s']:>7.1f} {ratio:>6} {fig['cpu_workers_s']:>8.1f} "
+            f"{fig['peak_main_mb']:>8.0f} {fig['peak_worker_mb']:>8.0f}  {fig['status']:<8} "
+            f"{stages}")
+
+
+HEADER = (f"{'run':>18} {'stored':>8} {'added':>6} {'wall_s':>7} {'cpu_main':>7} {'ratio':>6} "
+          f"{'cpu_work':>8} {'peak_main':>8} {'peak_work':>8}  {'status':<8} stage wall seconds")
+
+
+def add_history(db: Path, target: int) -> int:
+    """Copy the stored rows as older history until the store holds about ``target`` articles;
+    return how many articles it holds then."""
+    import duckdb
+
+    con = duckdb.connect(str(db), config={"enable_progress_bar": False})
+    try:
+        stored, base, done = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE article_key NOT LIKE '%~h%'), "
+            "coalesce(max(TRY_CAST(regexp_extract(article_key, '~h(\\d+)$', 1) AS INTEGER)), 0) "
+            "FROM core.articles").fetchone()  # type: ignore[misc]
+        copies = max(0, -(-(target - stored) // base)) if base else 0
+        columns = {t: con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema || '.' || table_name = ? ORDER BY ordinal_position",
+            [t]).fetchall() for t in HISTORY_TABLES}
+        span = con.execute("SELECT max(occurred_at) - min(occurred_at) FROM raw.page_fetches"
+                           ).fetchone()[0] or timedelta(0)  # type: ignore[index]
+        step_days = max(7, span.days + 14)
+        for k in range(done + 1, done + copies + 1):
+            con.execute("BEGIN")
+            for table, cols in columns.items():
+                exprs = []
+                for name, kind in cols:
+                    if name in KEY_COLUMNS and kind == "VARCHAR":
+                        exprs.append(f"CASE WHEN {name} IS NULL THEN NULL ELSE {name} || '~h{k}' END")
+                    elif kind.startswith("TIMESTAMP") or kind == "DATE":
+                        exprs.append(f"{name} - INTERVAL {k * step_days} DAY")
+                    else:
+                        exprs.append(name)
+                con.execute(f"INSERT INTO {table} ({', '.join(n for n, _ in cols)}) "
+                            f"SELECT {', '.join(exprs)} FROM {table} WHERE {_original(cols)}")
+            con.execute("COMMIT")
+            con.execute("CHECKPOINT")
+        return int(con.execute("SELECT count(*) FROM core.articles").fetchone()[0])  # type: ignore[index]
+    finally:
+        con.close()
+
+
+def _original(cols: list[tuple[str, str]]) -> str:
+    """Only rows that are not copies themselves (no '~h' suffix on their first key column)."""
+    keys = [n for n, kind in cols if n in KEY_COLUMNS and kind == "VARCHAR"]
+    return f"coalesce({keys[0]}, '') NOT LIKE '%~h%'" if keys else "true"
+
+
+def grow(args: argparse.Namespace) -> None:
+    from flows.cli.feeds import write_sample_feeds
+    from sample.server import SampleServer
+    from sample.site import build_site
+
+    def site_of(i: int):  # type: ignore[no-untyped-def]
+        return lambda base: build_site(base, n_articles=args.per_run, seed=1000 + i,
+                                       start=START + i * WEEK, days=7)
+
+    print(f"bench-scale: {args.runs} runs of {args.per_run} new articles, then history to "
+          f"{args.history} and {args.after} more run(s); every run a child process "
+          f"(CPU seconds and peak RSS of that process and of its workers; "
+          f"{os.cpu_count()} cores, figures under whatever load the machine has)", flush=True)
+    print(HEADER, flush=True)
+    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp, SampleServer(site=site_of(0)) as server:
+        folder = Path(tmp)
+        feeds = write_sample_feeds(server.site, folder)
+        db = folder / "scale.duckdb"
+        first: dict[str, Any] | None = None
+        stored = 0
+        results: list[tuple[str, dict[str, Any]]] = []
+        for i in range(args.runs + args.after):
+            if i == args.runs and args.history > stored:
+                t0, c0 = time.perf_counter(), time.process_time()
+                stored = add_history(db, args.history)
+                print(f"{'(history added)':>18} {stored:>8} articles stored "
+                      f"({time.perf_counter() - t0:.0f} s wall, {time.process_time() - c0:.0f} s "
+                      "CPU in the harness; not a run)", flush=True)
+            server.site = site_of(i)(server.base_url)
+            fig = _measure("run", db, feeds, f"r{i + 1}") | {"stored_before": stored}
+            stored = int(fig["stored"])
+            first = first or fig
+            label = f"run {i + 1}"
+            results.append((label, fig))
+            print(_row(label, fig, None if fig is first else first), flush=True)
+        _summary(results)
+
+
+def _summary(results: list[tuple[str, dict[str, Any]]]) -> None:
+    first = results[0][1]
+    last_label, last = results[-1]
+    peak = max(max(f["peak_main_mb"], f["peak_worker_mb"]) for _, f in results)
+    print(f"\nfirst run (empty store): main CPU {first['cpu_main_s']:.1f} s; {last_label} "
+          f"(store of {last['stored_before']} articles): main CPU {last['cpu_main_s']:.1f} s, "
+          f"ratio {last['cpu_main_s'] / first['cpu_main_s']:.2f} (goal <= 1.30); "
+          f"workers CPU {first['cpu_workers_s']:.1f} -> {last['cpu_workers_s']:.1f} s")
+    print(f"largest peak of any process in any run: {peak:.0f} MB (goal < 1536 MB)")
+
+
+def backlog(args: argparse.Namespace) -> None:
+    """Store ``args.backlog`` generated pages as raw page fetches, then time their extraction."""
+    from sample.site import build_site
+    from transforms.urls import url_key
+    from warehouse.access import open_writer
+    from warehouse.events import compress
+    from warehouse.store import event_id, schema_version
+
+    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
+        db = Path(tmp) / "backlog.duckdb"
+        t0, c0 = time.perf_counter(), time.process_time()
+        made = 0
+        with open_writer(db, min_free_mb=64) as store:
+            chunk = 0
+            while made < args.backlog:
+                n = min(1000, args.backlog - made)
+                site = build_site(f"http://backlog{chunk}.test", n_articles=max(n, 36),
+                                  seed=5000 + chunk, start=START + chunk * WEEK)
+                rows = []
+                for a in site.articles[:n]:
+                    body = site.resources[a.path].body
+                    when = a.published + timedelta(hours=1)
+                    sha = hashlib.sha256(body).hexdigest()
+                    rows.append({
+                        "event_id": event_id("page_fetched", a.url, when.isoformat(), 1, 200,
+                                             None, sha),
+                        "run_id": "backlog", "occurred_at": when, "recorded_at": when,
+                        "schema_version": schema_version(), "url": a.url,
+                        "url_key": url_key(a.url), "source": "feed", "attempt": 1,
+                        "final_url": a.url, "redirect_chain": [], "status": 200,
+                        "error_class": None, "error_detail": None, "headers": "{}",
+                        "content_type": "text/html", "charset": "utf-8", "body": compress(body),
+                        "body_sha256": sha, "body_bytes": len(body), "elapsed_ms": 5})
+                with store.transaction("backlog"):
+                    store.insert("raw.page_fetches", rows)
+                made += n
+                chunk += 1
+        print(f"backlog: {made} pages stored as raw page fetches in "
+              f"{time.perf_counter() - t0:.0f} s ({time.process_time() - c0:.0f} s CPU, harness)",
+              flush=True)
+        print(HEADER, flush=True)
+        fig = _measure("extract", db, None, "backlog") | {"stored_before": 0}
+        print(_row("extract backlog", fig, None), flush=True)
+        print(f"\nbacklog of {made} pages: {fig['articles']} articles; peak main "
+              f"{fig['peak_main_mb']:.0f} MB, largest worker {fig['peak_worker_mb']:.0f} MB "
+              f"(goal < 1536 MB each)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=20, help="runs that grow the store")
+    parser.add_argument("--per-run", type=int, default=1000, help="new articles per run")
+    parser.add_argument("--history", type=int, default=100_000,
+                        help="articles the store holds (synthetic history) before the last runs")
+    parser.add_argument("--after", type=int, default=2, help="runs on the store with history")
+    parser.add_argument("--backlog", type=int, default=0,
+                        help="instead: extract a backlog of this many stored pages")
+    parser.add_argument("--tmp", default=None, help="folder for the store (default: system temp)")
+    parser.add_argument("--child", choices=("run", "extract"), help=argparse.SUPPRESS)
+    parser.add_argument("--db", help=argparse.SUPPRESS)
+    parser.add_argument("--feeds", help=argparse.SUPPRESS)
+    parser.add_argument("--label", default="run", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+    elif args.backlog:
+        backlog(args)
+    else:
+        grow(args)
+
+
+if __name__ == "__main__":
+    main()
