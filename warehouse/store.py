@@ -169,7 +169,7 @@ class Store:
         """Append rows whose keys are not there yet; return how many were inserted.
 
         raw.page_fetches rows may carry their (compressed) ``body``: it is stored apart, once per
-        distinct body, in raw.page_bodies (migration 0011), and the row keeps ``has_body``.
+        distinct body, in raw.page_bodies (migration 0012), and the row keeps ``has_body``.
         """
         if not rows:
             return 0

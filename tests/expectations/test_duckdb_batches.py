@@ -35,7 +35,7 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def roundtrip(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> pd.DataFrame:
-    if table == "raw.page_fetches":  # page bodies live in raw.page_bodies (migration 0011)
+    if table == "raw.page_fetches":  # page bodies live in raw.page_bodies (migration 0012)
         df = df.assign(has_body=df["body"].notna()).drop(columns=["body"])
     con.register("batch", df)
     con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM batch")
