@@ -295,10 +295,17 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--no-fixed", action="store_true",
                         help="skip the no-server and pool-start probes (quicker)")
+    parser.add_argument("--backlog", type=int, default=0, metavar="N",
+                        help="instead: insert N generated pages as raw page fetches and run the "
+                             "extract stage on that backlog, printing time, CPU and peak memory "
+                             "(the acceptance uses 100,000)")
     parser.add_argument("--probe-no-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.probe_no_server:
         probe_no_server()
+        return
+    if args.backlog:
+        backlog(args.backlog)
         return
 
     sampler = Sampler().start()
@@ -374,6 +381,76 @@ def main() -> None:
     pages = len(bodies)
     rate = n / pipeline_s
     _report(console, locals())
+
+
+def backlog(n: int, distinct: int = 1000) -> None:
+    """Extract a backlog of ``n`` stored pages with the extract stage as a run does (the
+    process pool, batches committed one by one) and print time, CPU and per-process peaks.
+    The pages are the sample site's ``distinct`` article pages, each copy given its own URL
+    inside the page, so every page is its own article."""
+    import hashlib
+
+    from rich.console import Console
+
+    from flows.extract_articles import extract
+    from flows.runs import writer
+    from flows.settings import load_settings
+    from sample.site import build_site
+    from warehouse.events import page_fetch_row
+    from web.types import FetchRequest, FetchResult
+
+    console = Console(width=150)
+    site = build_site("http://127.0.0.1:8765", n_articles=min(n, distinct))
+    templates = [(a.path, site.resources[a.path].body) for a in site.articles]
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(db_path=Path(tmp) / "backlog.duckdb", run_checks=False)
+        t0 = time.perf_counter()
+        with writer(settings, heal=False) as store:
+            at = datetime(2026, 1, 1, tzinfo=UTC)
+            for start in range(0, n, 5000):
+                rows = []
+                for i in range(start, min(n, start + 5000)):
+                    path, body = templates[i % len(templates)]
+                    copy_path = f"{path.removesuffix('.html')}-{i // len(templates)}.html"
+                    body = body.replace(path.encode(), copy_path.encode())
+                    url = site.base_url + copy_path
+                    result = FetchResult(
+                        request=FetchRequest(url, kind="page", key=url), attempt=1,
+                        requested_url=url, final_url=url, redirect_chain=(), status=200,
+                        error_class=None, error_detail=None, headers=(),
+                        content_type="text/html; charset=utf-8", charset="utf-8", body=body,
+                        body_sha256=hashlib.sha256(body).hexdigest(), started_at=at,
+                        elapsed_ms=1, retry_after_s=None, not_modified=False)
+                    rows.append(page_fetch_row("backlog", url, result, "feed"))
+                with store.transaction("backlog"):
+                    store.insert("raw.page_fetches", rows)
+                del rows
+            store.checkpoint()
+        insert_s = time.perf_counter() - t0
+        console.print(f"backlog of {n} pages inserted in {insert_s:.1f} s; extracting ...")
+        base = _vm_hwm_mb(os.getpid())
+        _reset_peak()  # the extract stage's own peak, not the generator's
+        sampler = Sampler().start()
+        e0, t1 = time.time(), time.perf_counter()
+        with writer(settings, heal=False) as store:
+            result = extract(store, settings, run_id="backlog-extract")
+        wall, e1 = time.perf_counter() - t1, time.time()
+        sampler.stop()
+    cpu = sampler.cpu_between(e0, e1)
+    console.print(f"extract stage on a {n}-page backlog: {wall:.1f} s wall, CPU main "
+                  f"{cpu['main']:.1f} s, workers {cpu['workers']:.1f} s; "
+                  f"{result['pages']} pages, {result['articles']} articles")
+    console.print(f"peak memory (VmHWM): main {sampler.peak_mb('main'):.0f} MB (after "
+                  f"generating and inserting: {base:.0f} MB), largest worker "
+                  f"{sampler.peak_mb('workers'):.0f} MB; target: every process < 1,500 MB")
+
+
+def _reset_peak() -> None:
+    try:  # Linux: "5" resets this process's peak resident set size (VmHWM)
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+            f.write("5")
+    except OSError:
+        pass
 
 
 def _import_run_modules() -> None:
