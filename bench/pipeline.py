@@ -440,8 +440,8 @@ def backlog(n: int, distinct: int = 1000) -> None:
     console.print(f"extract stage on a {n}-page backlog: {wall:.1f} s wall, CPU main "
                   f"{cpu['main']:.1f} s, workers {cpu['workers']:.1f} s; "
                   f"{result['pages']} pages, {result['articles']} articles")
-    console.print(f"peak memory (VmHWM): main {sampler.peak_mb('main'):.0f} MB (after "
-                  f"generating and inserting: {base:.0f} MB), largest worker "
+    console.print(f"peak memory (VmHWM) during extraction: main {sampler.peak_mb('main'):.0f} "
+                  f"MB (generating and inserting before it: {base:.0f} MB), largest worker "
                   f"{sampler.peak_mb('workers'):.0f} MB; target: every process < 1,500 MB")
 
 

@@ -83,7 +83,6 @@ def extracted_ahead(store: Store, pool: ExtractionPool | DaskExtractionPool | He
             following = projections.pages_by_id(store, ids)
             current = future.result()
             future = submit(following)
-            del following
             yield current
         yield future.result()
     finally:

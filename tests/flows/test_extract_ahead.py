@@ -85,3 +85,24 @@ def test_backlog_is_read_a_batch_at_a_time_and_the_next_batch_extracts_during_a_
             assert store.con.execute(
                 "SELECT count(*), count(DISTINCT page_fetch_id) FROM core.page_extractions"
             ).fetchone() == (len(pending), len(pending))
+
+
+def test_fetch_offers_each_page_as_the_extract_stage_will_ask_for_it(tmp_path: Path) -> None:
+    """The head start hits only when the body, content type and URL offered during the fetch
+    are those the extract stage later reads from the store: every stored page must match."""
+    from warehouse.events import extraction_inputs
+    from workers.headstart import page_key
+
+    offered: list[tuple[bytes, str | None, str]] = []
+    with SampleServer(n_articles=8) as server:
+        settings = sample_settings(server, tmp_path)
+        with Store.open(settings.db_path) as store:
+            ingest(store, settings, load_feed_list(settings.feeds_file), run_id="r1",
+                   only_due=False)
+            fetch(store, settings, run_id="r1",
+                  on_page=lambda body, ctype, url: offered.append((body, ctype, url)))
+            pages = projections.pages_by_id(store, projections.pending_page_ids(store))
+    stored = {page_key(body, ctype, url)
+              for _, body, ctype, url in extraction_inputs({p["event_id"]: p for p in pages})}
+    assert len(pages) >= 8
+    assert {page_key(*page) for page in offered} == stored
