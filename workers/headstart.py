@@ -44,7 +44,7 @@ class HeadStart:
         self.pool = pool
         self.workers = pool.workers
         self._lock = threading.RLock()  # a done callback may run at once, under our lock
-        self._waiting: deque[list[Item]] = deque()
+        self._waiting: deque[_Slot] = deque()
         self._chunk: list[Item] = []
         self._in_flight = 0
         self._open = True
@@ -66,8 +66,7 @@ class HeadStart:
                 self.offered += 1
                 self._chunk.append((key, body, content_type, url))
                 if len(self._chunk) >= self.pool.chunk_size:
-                    self._waiting.append(self._chunk)
-                    self._chunk = []
+                    self._queue()
                 self._pump()
         except Exception as exc:  # a head start is an optimisation, never a fetch failure
             log.warning("extraction head start refused a page: %r", exc)
@@ -76,23 +75,30 @@ class HeadStart:
         """The fetch is over: send the last partial chunk too."""
         with self._lock:
             if self._chunk and self._open:
-                self._waiting.append(self._chunk)
-                self._chunk = []
+                self._queue()
             self._pump()
+
+    def _queue(self) -> None:  # under self._lock
+        """The current chunk waits for a free slot; its pages are promised from now on, so the
+        extract stage waits for them instead of extracting them a second time."""
+        slot = _Slot(self._chunk)
+        for item in self._chunk:
+            self._slots[item[0]] = slot  # type: ignore[index]  # our items' keys are Keys
+        self._waiting.append(slot)
+        self._chunk = []
 
     def _pump(self) -> None:  # under self._lock
         limit = self.workers * WINDOW_PER_WORKER
         while self._open and self._waiting and self._in_flight < limit:
-            chunk = self._waiting.popleft()
+            slot = self._waiting.popleft()
             try:
-                chunk, future = self.pool._schedule(chunk)
+                _, future = self.pool._schedule(slot.chunk)
             except Exception as exc:  # the pool is stopping: the pages are extracted later
                 log.debug("head start stopped: %r", exc)
-                self._open = False
+                slot.drop()
+                self._stop()
                 return
-            slot = _Slot(chunk, future)
-            for item in chunk:
-                self._slots[item[0]] = slot  # type: ignore[index]  # our items' keys are Keys
+            slot.start(future)
             self._in_flight += 1
             future.add_done_callback(self._finished)
 
@@ -101,47 +107,73 @@ class HeadStart:
             self._in_flight -= 1
             self._pump()
 
+    def _stop(self) -> None:  # under self._lock
+        self._open = False
+        while self._waiting:
+            self._waiting.popleft().drop()  # whoever waits on these extracts them itself
+        self._chunk = []
+
     # -- the extract side: the pool interface -------------------------------------------------
 
     def extract_many(self, items: Iterable[Item]) -> Iterator[tuple[Hashable, Extraction]]:
         """As ``ExtractionPool.extract_many``: answers in input order; pages offered during the
         fetch come from their head start, the others from the pool."""
         items = list(items)
+        keys = [page_key(body, ctype, url) for _, body, ctype, url in items]  # type: ignore[arg-type]
         with self._lock:
-            slots = [self._slots.get(page_key(body, ctype, url))  # type: ignore[arg-type]
-                     for _, body, ctype, url in items]
+            slots = [self._slots.get(key) for key in keys]
         misses = [item for item, slot in zip(items, slots, strict=True) if slot is None]
-        fresh = dict(self.pool.extract_many(misses)) if misses else {}
-        for item, slot in zip(items, slots, strict=True):
+        answers: dict[Hashable, Extraction] = dict(self.pool.extract_many(misses)) \
+            if misses else {}
+        dropped = []
+        for item, key, slot in zip(items, keys, slots, strict=True):
             if slot is None:
-                yield item[0], fresh[item[0]]
                 continue
-            key = page_key(item[1], item[2], item[3])
-            yield item[0], slot.result(self.pool, key)
+            answer = slot.result(self.pool, key)
+            if answer is None:
+                dropped.append(item)
+                continue
+            answers[item[0]] = answer
             with self._lock:
                 self._slots.pop(key, None)
                 self.used += 1
+        if dropped:
+            answers.update(self.pool.extract_many(dropped))
+        for item in items:
+            yield item[0], answers[item[0]]
 
     def close(self) -> None:
         """Stop starting offered pages and forget the answers (the pool is its owner's)."""
         with self._lock:
-            self._open = False
-            self._waiting.clear()
-            self._chunk = []
+            self._stop()
             self._slots.clear()
 
 
 class _Slot:
-    """One scheduled chunk; its answers are collected once, by the first page that asks."""
+    """One chunk of offered pages: waiting, then scheduled; its answers are collected once, by
+    the first page that asks."""
 
-    def __init__(self, chunk: list[Item], future: Future[Any]) -> None:
+    def __init__(self, chunk: list[Item]) -> None:
         self.chunk = chunk
-        self.future = future
+        self.future: Future[Any] | None = None
         self.answers: dict[Key, Extraction] | None = None
+        self._decided = threading.Event()
         self._lock = threading.Lock()
 
-    def result(self, pool: ExtractionPool, key: Key) -> Extraction:
+    def start(self, future: Future[Any]) -> None:
+        self.future = future
+        self._decided.set()
+
+    def drop(self) -> None:
+        self._decided.set()  # never scheduled: future stays None
+
+    def result(self, pool: ExtractionPool, key: Key) -> Extraction | None:
+        """The page's answer, or None when the chunk was never started (extract it anew)."""
+        if not self._decided.wait(pool.patience_s()):
+            return None
         with self._lock:
+            if self.future is None:
+                return None
             if self.answers is None:
                 # the pool's own collection: a failed chunk is retried page by page, a timeout
                 # or a dead worker is that page's extract_timeout / extract_crash

@@ -7,6 +7,9 @@ import multiprocessing
 import os
 import time
 from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
 
 from transforms.extraction import Extraction, ExtractOptions, failed
 from transforms.feeds import FeedOutcome, parse_feed
@@ -26,6 +29,15 @@ def echo(body: bytes, content_type: str | None, url: str, options: ExtractOption
     if body == b"hang":
         time.sleep(3600)
     return failed(url, PageClass.TOO_SHORT, f"{body.decode()} {os.getpid()}")
+
+
+def counted(body: bytes, content_type: str | None, url: str,
+            options: ExtractOptions) -> Extraction:
+    """A fake extractor that leaves one line per call in $COUNT_DIR/<body>."""
+    with open(os.path.join(os.environ["COUNT_DIR"], body.decode()), "a") as calls:
+        calls.write("x\n")
+    time.sleep(0.05)  # slower than offering: most chunks wait for a free slot
+    return failed(url, PageClass.TOO_SHORT, body.decode())
 
 
 def pids_of(results: dict[object, Extraction]) -> set[str]:
@@ -83,3 +95,20 @@ def test_head_start_answers_as_the_pool_would_and_isolates_a_hang() -> None:
         changed = list(head.extract_many([("x", b"other", "text/html", "https://e.com/a1")]))
         assert changed[0][1].reason.split()[0] == "other"
         head.close()
+
+
+def test_pages_waiting_for_a_slot_are_not_extracted_twice(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COUNT_DIR", str(tmp_path))
+    with ExtractionPool(workers=2, timeout_s=30, target=counted) as pool:
+        head = HeadStart(pool)
+        pages = [(f"p{i}".encode(), "text/html", f"https://e.com/p{i}") for i in range(80)]
+        for page in pages:
+            head.offer(*page)
+        head.fetched()  # 10 chunks; at most 6 in flight, the rest wait
+        items = [(i, body, ctype, url) for i, (body, ctype, url) in enumerate(pages)]
+        results = dict(head.extract_many(items))
+        head.close()
+    assert [results[i].reason for i in range(80)] == [f"p{i}" for i in range(80)]
+    calls = {f.name: f.read_text().count("x") for f in tmp_path.iterdir()}
+    assert calls == {f"p{i}": 1 for i in range(80)}
