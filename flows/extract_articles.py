@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from typing import Any
 
@@ -15,18 +16,19 @@ from flows.runs import current_run_id, flow_result, run_as_writer
 from flows.settings import Settings, settings_for
 from warehouse import projections
 from warehouse.articles import apply_extractions
-from warehouse.events import extract_batch
+from warehouse.events import ExtractedBatch, extract_batch
 from warehouse.ledger import StageRun, cancellable_stage
 from warehouse.store import Store
-from workers.dask_extraction import extraction_pool
+from workers.dask_extraction import DaskExtractionPool, extraction_pool
 from workers.extraction import ExtractionPool
+from workers.headstart import HeadStart
 
 log = logging.getLogger(__name__)
 
 
 @cancellable_stage
 def extract(store: Store, settings: Settings, *, run_id: str, batch_size: int = 500,
-            pool: ExtractionPool | None = None, flow_name: str = "extract_articles",
+            pool: ExtractionPool | HeadStart | None = None, flow_name: str = "extract_articles",
             on_pages: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """The stage itself, callable without Prefect. Batches commit one by one; ``on_pages(done,
     total)`` hears of each committed batch (a command's progress bar)."""
@@ -36,17 +38,19 @@ def extract(store: Store, settings: Settings, *, run_id: str, batch_size: int = 
     # the local process pool, or a Dask cluster when settings.dask_address is set
     context = nullcontext(pool) if pool is not None else extraction_pool(settings)
     with context as pool:
-        # Read all pending pages first: the cursor must not stay open across our own writes.
-        pending = [page for chunk in projections.pages_to_extract(store) for page in chunk]
-        for start in range(0, len(pending), batch_size):
-            batch = extract_batch(pool.extract_many,
-                                  {p["event_id"]: p for p in pending[start:start + batch_size]})
+        # Keys first: the pending ids now, each batch's bodies when its turn comes.
+        ids = projections.pending_page_ids(store)
+        batches = [ids[start:start + batch_size] for start in range(0, len(ids), batch_size)]
+        done = 0
+        for size, batch in zip(map(len, batches), extracted_ahead(store, pool, batches),
+                               strict=True):
             apply_extractions(store, batch,
                               checked_by=run_id if settings.run_checks else None)
             classes.update(batch.classes)
             touched += batch.keys
+            done += size
             if on_pages is not None:
-                on_pages(min(start + batch_size, len(pending)), len(pending))
+                on_pages(done, len(ids))
     stage.counts = {"pages": sum(classes.values()), "articles": len(set(touched)),
                     **{f"class_{k}": v for k, v in sorted(classes.items())}}
     status = "ok"
@@ -57,6 +61,33 @@ def extract(store: Store, settings: Settings, *, run_id: str, batch_size: int = 
         status = stage.flag_checks(store, [report], status)
     log.info("extract_articles %s: %s", status, stage.counts)
     return {"status": status, **stage.counts}
+
+
+def extracted_ahead(store: Store, pool: ExtractionPool | DaskExtractionPool | HeadStart,
+                    batches: list[list[str]]) -> Iterator[ExtractedBatch]:
+    """Extract the batches of page ids in order, one batch ahead: while the caller commits
+    batch n (articles, search index, stories), batch n+1 is already in the pool. Store reads
+    stay on the calling thread (batch n+1's bodies are read while the pool still works on batch
+    n); a helper thread only feeds the pool and shapes its answers into rows. At most three
+    batches' bodies are in memory at once, whatever the backlog."""
+    if not batches:
+        return
+    ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsflow-extract-ahead")
+
+    def submit(pages: list[dict[str, Any]]) -> Future[ExtractedBatch]:
+        return ahead.submit(extract_batch, pool.extract_many, {p["event_id"]: p for p in pages})
+
+    try:
+        future = submit(projections.pages_by_id(store, batches[0]))
+        for ids in batches[1:]:
+            following = projections.pages_by_id(store, ids)
+            current = future.result()
+            future = submit(following)
+            yield current
+        yield future.result()
+    finally:
+        # an interruption: the pool's own exit stops the workers, which ends the helper's wait
+        ahead.shutdown(wait=False, cancel_futures=True)
 
 
 @flow(name="extract_articles")

@@ -4,6 +4,7 @@ are due (conditional GET; transforms.revisits) -> raw.page_fetches."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,6 +27,9 @@ from web import Fetcher, FetchRequest, FetchResult, HostLimiter
 
 log = logging.getLogger(__name__)
 
+# a page body just fetched: (body, content type, URL it came from)
+OnPage = Callable[[bytes, str | None, str], None]
+
 
 def _as_attempt(result: FetchResult) -> PageAttempt:
     return PageAttempt(result.started_at, None if result.error_class is None
@@ -34,14 +38,23 @@ def _as_attempt(result: FetchResult) -> PageAttempt:
 
 @task(cache_policy=NO_CACHE)
 def download(settings: Settings, requests: list[FetchRequest],
-             limiter: HostLimiter | None = None, clock_at: datetime | None = None
-             ) -> list[list[FetchResult]]:
+             limiter: HostLimiter | None = None, clock_at: datetime | None = None,
+             on_page: OnPage | None = None) -> list[list[FetchResult]]:
     """Fetch pages concurrently within the run's per-host limits (one result per attempt);
-    ``clock_at`` (tests) dates the attempts as if the run started then."""
+    ``clock_at`` (tests) dates the attempts as if the run started then. ``on_page(body,
+    content_type, url)`` hears of each page body as it arrives (the pipeline's extraction head
+    start, workers.headstart), before anything is stored."""
     shift = (clock_at - utcnow()) if clock_at is not None else timedelta(0)
     with Fetcher(settings.http_options(), limiter=limiter,
                  now=lambda: utcnow() + shift) as fetcher:
-        return fetcher.fetch_all(requests)
+        return fetcher.fetch_all(requests, on_done=None if on_page is None
+                                 else lambda _, results: _offer(on_page, results))
+
+
+def _offer(on_page: OnPage, results: list[FetchResult]) -> None:
+    last = results[-1] if results else None
+    if last is not None and last.error_class is None and last.body:
+        on_page(last.body, last.content_type, last.final_url or last.requested_url)
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -53,10 +66,12 @@ def retry_policy(settings: Settings) -> RetryPolicy:
 
 @cancellable_stage
 def fetch(store: Store, settings: Settings, *, run_id: str, limit: int | None = None,
-          now: datetime | None = None, limiter: HostLimiter | None = None) -> dict[str, Any]:
+          now: datetime | None = None, limiter: HostLimiter | None = None,
+          on_page: OnPage | None = None) -> dict[str, Any]:
     """The stage itself, callable without Prefect. ``limiter`` is the run's host budget (the
     pipeline shares one across stages); ``now`` injects the clock (tests): which waits are
-    over, which revisits are due, and the time of the attempts."""
+    over, which revisits are due, and the time of the attempts; ``on_page`` hears of each page
+    body as it arrives (``download``)."""
     injected = now
     stage = StageRun(run_id, "fetch_pages", "fetch_pages", {"limit": limit}).begin(store)
     now = now or utcnow()
@@ -78,7 +93,8 @@ def fetch(store: Store, settings: Settings, *, run_id: str, limit: int | None = 
     requests += [FetchRequest(p.candidate.url, kind="page", etag=p.candidate.etag,
                               last_modified=p.candidate.last_modified, key=p.candidate.key)
                  for p in revisits]
-    attempts = run_task(download, settings, requests, limiter, injected) if requests else []
+    attempts = (run_task(download, settings, requests, limiter, injected, on_page)
+                if requests else [])
     first = len(requests) - len(revisits)
     # An empty list: the host asked this run to stop; the page was not asked, nothing to store.
     rows = [page_fetch_row(run_id, str(r.request.key), r, "feed")

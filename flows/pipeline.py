@@ -20,6 +20,8 @@ from transforms.vocab import worst
 from warehouse.publish import publish
 from warehouse.store import Store
 from web import host_budget
+from workers.headstart import HeadStart
+from workers.resident import resident_pool
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +42,28 @@ def run_pipeline(settings: Settings, *, run_id: str, only_due: bool = True,
         # One host budget for the run: feed polls and page fetches to a host are spaced as one
         # stream, and a host that answered 429 slows down for both.
         limiter = host_budget(settings.http_options())
-        done = {
-            "ingest_feeds": run_stage("ingest", ingest, store, settings, feeds, run_id=run_id,
-                                      only_due=only_due, limiter=limiter),
-            "fetch_pages": run_stage("fetch", fetch, store, settings, run_id=run_id,
-                                     limiter=limiter, now=now),
-            "extract_articles": run_stage("extract", extract, store, settings, run_id=run_id),
-        }
+        # One worker pool for the run, warming up while ingest polls: it parses the feeds and
+        # extracts the pages (on a Dask cluster, when one is set, extraction goes there).
+        with resident_pool(settings) as workers:
+            # Extraction starts on each page as it arrives (workers.headstart); the extract
+            # stage still reads, commits and counts the pending pages itself.
+            head = None if settings.dask_address else HeadStart(workers.extraction(
+                timeout_s=settings.extract_timeout_s, memory_mb=settings.extract_memory_mb))
+            done = {
+                "ingest_feeds": run_stage("ingest", ingest, store, settings, feeds,
+                                          run_id=run_id, only_due=only_due, limiter=limiter),
+                "fetch_pages": run_stage("fetch", fetch, store, settings, run_id=run_id,
+                                         limiter=limiter, now=now,
+                                         on_page=head.offer if head else None),
+            }
+            if head is not None:
+                head.fetched()
+            done["extract_articles"] = run_stage("extract", extract, store, settings,
+                                                 run_id=run_id, pool=head)
+            if head is not None:
+                log.info("extraction head start: %d pages offered during fetch, %d used",
+                         head.offered, head.used)
+                head.close()
         if settings.run_checks:
             done["volume"] = run_stage("checks", run_checks, store, settings, run_id=run_id)
         # Last, still under the lock: analysts read the published copy, never this file.

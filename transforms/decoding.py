@@ -85,6 +85,10 @@ class DecodedPage:
     reason: str | None = None
 
 
+# C0 controls that text (any ASCII-compatible encoding) almost never has
+_CONTROLS = bytes(b for b in range(256) if b < 9 or (13 < b < 32 and b != 27))
+
+
 def sniff_binary(body: bytes) -> str | None:
     """Name of the binary format ``body`` starts with, or None if it may be text."""
     head = body[:16]
@@ -99,7 +103,7 @@ def sniff_binary(body: bytes) -> str | None:
         return None
     sample = body[:4096]
     # Text (any ASCII-compatible encoding) has almost no NULs or C0 controls.
-    controls = sum(1 for b in sample if b < 9 or (13 < b < 32 and b != 27))
+    controls = len(sample) - len(sample.translate(None, _CONTROLS))  # C speed, same count
     if sample and controls / len(sample) > 0.1:
         return "binary"
     return None

@@ -92,6 +92,27 @@ def load_keys(store: Store, keys: Sequence[str]) -> None:
             store.con.unregister("_newsflow_keys")
 
 
+def pending_page_ids(store: Store) -> list[str]:
+    """Ids of the unprojected successful page fetches, in extraction order, bodies left in the
+    store: the extraction stage reads the bodies one batch at a time (``pages_by_id``), so a
+    backlog of any size costs memory for one batch, not for all of it."""
+    cur = store.con.execute(_over_pending("pending_page_ids"))
+    return [str(r[0]) for r in cur.fetchall()]
+
+
+def pages_by_id(store: Store, ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The rows ``pages_to_extract`` gives, for the still-pending pages among ``ids`` (bodies
+    still compressed), in extraction order."""
+    if not ids:
+        return []
+    return _rows(store, _over_pending("pages_by_id"), {"ids": list(ids)})
+
+
+def _over_pending(name: str) -> str:
+    pending = sql("pages_to_extract").strip().rstrip(";")
+    return sql(name).replace("{pending}", f"\n{pending}\n")
+
+
 def article_sources(store: Store, keys: Sequence[str]) -> list[dict[str, Any]]:
     """Feed entries linking to each of ``keys`` (see article_sources.sql)."""
     if not keys:

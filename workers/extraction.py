@@ -80,17 +80,24 @@ class ExtractionPool:
 
     def __init__(self, workers: int | None = None, timeout_s: float = 30.0,
                  memory_mb: int = 1024, options: ExtractOptions = DEFAULT_OPTIONS,
-                 *, target: Target | None = None, chunk_size: int = CHUNK_SIZE) -> None:
-        """``workers`` defaults to all cores; ``target`` replaces the extractor (tests only)."""
+                 *, target: Target | None = None, chunk_size: int = CHUNK_SIZE,
+                 pool: ProcessPool | None = None) -> None:
+        """``workers`` defaults to all cores; ``target`` replaces the extractor (tests only);
+        ``pool`` borrows running workers (``workers.resident``): usable at once, and closing
+        this leaves them running."""
         self.workers = workers or os.cpu_count() or 1
         self.timeout_s = timeout_s
         self.memory_mb = memory_mb
         self.options = options
         self.target: Target = target or run_extraction
         self.chunk_size = max(1, chunk_size)
-        self._pool: ProcessPool | None = None
+        self._borrowed = pool
+        self._pool: ProcessPool | None = pool
 
     def __enter__(self) -> ExtractionPool:
+        if self._borrowed is not None:
+            self._pool = self._borrowed
+            return self
         lean_spawn.install()  # workers skip re-importing the parent's __main__ (the CLI, Prefect)
         self._pool = ProcessPool(
             max_workers=self.workers, max_tasks=MAX_TASKS_PER_WORKER,
@@ -104,7 +111,10 @@ class ExtractionPool:
         self.close()
 
     def close(self) -> None:
-        """Stop the workers (killing any still busy) and wait for them."""
+        """Stop the workers (killing any still busy) and wait for them; borrowed workers are
+        their owner's to stop."""
+        if self._borrowed is not None:
+            return
         if self._pool is not None:
             self._pool.stop()  # type: ignore[no-untyped-call]  # pebble's stop() is untyped
             self._pool.join()

@@ -46,6 +46,8 @@ MIN_EXPAT = (2, 6, 0)
 
 _lock = threading.Lock()
 _pool: ProcessPool | None = None
+# The run's resident pool (workers.resident), used instead of our own while it is set.
+_resident: ProcessPool | None = None
 
 
 def check_expat(minimum: tuple[int, int, int] = MIN_EXPAT) -> tuple[int, int, int]:
@@ -73,9 +75,21 @@ def _init_worker(memory_mb: int) -> None:
         logging.getLogger(__name__).warning("could not set the worker memory limit")
 
 
+def use_resident(pool: ProcessPool | None) -> ProcessPool | None:
+    """Parse in ``pool`` (a run's resident pool, workers.resident) from now on, or again in our
+    own with None; returns the pool used before. Our own pool is not started while a resident
+    one is set and active."""
+    global _resident
+    with _lock:
+        previous, _resident = _resident, pool
+    return previous
+
+
 def _get_pool() -> ProcessPool:
     global _pool
     with _lock:
+        if _resident is not None and _resident.active:
+            return _resident
         if _pool is None or not _pool.active:
             lean_spawn.install()  # workers skip re-importing the parent's __main__
             workers = int(os.environ.get("NEWSFLOW_PARSE_WORKERS", DEFAULT_WORKERS))

@@ -1,0 +1,108 @@
+"""The extract stage streams its backlog: ids first, bodies one batch at a time, and batch n+1
+extracting while batch n commits (flows.extract_articles.extracted_ahead)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import flows.extract_articles as stage
+from flows.extract_articles import extract
+from flows.fetch_pages import fetch
+from flows.ingest_feeds import ingest
+from flows.settings import load_feed_list
+from sample.server import SampleServer
+from tests.sample_mode import sample_settings
+from transforms.extraction import extract_page
+from warehouse import projections
+from warehouse.store import Store
+
+
+class SignallingPool:
+    """In-process extraction that says when each batch starts."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.started = [threading.Event() for _ in range(100)]  # one per batch, in order
+
+    def extract_many(self, items: Any) -> Iterator[tuple[Any, Any]]:
+        self.started[self.calls].set()
+        self.calls += 1
+        for key, body, content_type, url in items:
+            yield key, extract_page(body, content_type, url)
+
+
+def test_backlog_is_read_a_batch_at_a_time_and_the_next_batch_extracts_during_a_commit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with SampleServer(n_articles=12) as server:
+        settings = sample_settings(server, tmp_path)
+        with Store.open(settings.db_path) as store:
+            ingest(store, settings, load_feed_list(settings.feeds_file), run_id="r1",
+                   only_due=False)
+            fetched = fetch(store, settings, run_id="r1")
+            pending = projections.pending_page_ids(store)
+            assert len(pending) == fetched["pages_requested"] >= 12
+            assert len(set(pending)) == len(pending)
+
+            events: list[tuple[str, int]] = []
+            reads: list[list[str]] = []
+            real_read, real_apply = projections.pages_by_id, stage.apply_extractions
+            pool = SignallingPool()
+            overlapped: list[bool] = []
+
+            def read(store: Store, ids: list[str]) -> list[dict[str, Any]]:
+                reads.append(list(ids))
+                events.append(("read", len(reads)))
+                return real_read(store, ids)
+
+            def apply(store: Store, batch: Any, **kwargs: Any) -> None:
+                n = sum(1 for e in events if e[0] == "apply") + 1
+                events.append(("apply", n))
+                if n < len(reads_expected):
+                    # batch n+1 is in the pool while batch n commits
+                    overlapped.append(pool.started[n].wait(timeout=10))
+                real_apply(store, batch, **kwargs)
+
+            reads_expected = [pending[i:i + 5] for i in range(0, len(pending), 5)]
+            monkeypatch.setattr(projections, "pages_by_id", read)
+            monkeypatch.setattr(stage, "apply_extractions", apply)
+            result = extract(store, settings, run_id="r1", batch_size=5, pool=pool)
+
+            assert reads == reads_expected  # bodies one batch at a time, in pending order
+            assert overlapped == [True] * (len(reads_expected) - 1)
+            # never more than two batches read beyond the ones committed
+            read_n = applied = 0
+            for kind, _ in events:
+                read_n += kind == "read"
+                applied += kind == "apply"
+                assert read_n - applied <= 2
+            assert result["pages"] == len(pending)
+            assert projections.pending_page_ids(store) == []
+            assert store.con.execute(
+                "SELECT count(*), count(DISTINCT page_fetch_id) FROM core.page_extractions"
+            ).fetchone() == (len(pending), len(pending))
+
+
+def test_fetch_offers_each_page_as_the_extract_stage_will_ask_for_it(tmp_path: Path) -> None:
+    """The head start hits only when the body, content type and URL offered during the fetch
+    are those the extract stage later reads from the store: every stored page must match."""
+    from warehouse.events import extraction_inputs
+    from workers.headstart import page_key
+
+    offered: list[tuple[bytes, str | None, str]] = []
+    with SampleServer(n_articles=8) as server:
+        settings = sample_settings(server, tmp_path)
+        with Store.open(settings.db_path) as store:
+            ingest(store, settings, load_feed_list(settings.feeds_file), run_id="r1",
+                   only_due=False)
+            fetch(store, settings, run_id="r1",
+                  on_page=lambda body, ctype, url: offered.append((body, ctype, url)))
+            pages = projections.pages_by_id(store, projections.pending_page_ids(store))
+    stored = {page_key(body, ctype, url)
+              for _, body, ctype, url in extraction_inputs({p["event_id"]: p for p in pages})}
+    assert len(pages) >= 8
+    assert {page_key(*page) for page in offered} == stored
