@@ -69,13 +69,19 @@ def pages_to_extract(store: Store, *, batch_size: int = 500) -> Iterator[list[di
         if not batch:
             return
         after = (batch[-1]["occurred_at"], batch[-1]["event_id"])
-        bodies = dict(store.con.execute(
-            sql("page_bodies_of"),
-            {"hashes": sorted({p["body_sha256"] for p in batch})}).fetchall())
-        pages = [{**{k: v for k, v in p.items() if k != "body_sha256"},
-                  "body": bodies.get(p["body_sha256"])} for p in batch]
-        if kept := [p for p in pages if p["body"] is not None]:
+        if kept := _with_bodies(store, batch):
             yield kept
+
+
+def _with_bodies(store: Store, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The batch's rows with their bodies (still compressed) read by hash from raw.page_bodies;
+    a row whose body is missing is left out."""
+    bodies = dict(store.con.execute(
+        sql("page_bodies_of"),
+        {"hashes": sorted({p["body_sha256"] for p in batch})}).fetchall())
+    pages = [{**{k: v for k, v in p.items() if k != "body_sha256"},
+              "body": bodies.get(p["body_sha256"])} for p in batch]
+    return [p for p in pages if p["body"] is not None]
 
 
 def load_keys(store: Store, keys: Sequence[str]) -> None:
@@ -96,7 +102,7 @@ def pending_page_ids(store: Store) -> list[str]:
     """Ids of the unprojected successful page fetches, in extraction order, bodies left in the
     store: the extraction stage reads the bodies one batch at a time (``pages_by_id``), so a
     backlog of any size costs memory for one batch, not for all of it."""
-    cur = store.con.execute(_over_pending("pending_page_ids"))
+    cur = store.con.execute(sql("pending_page_ids"))
     return [str(r[0]) for r in cur.fetchall()]
 
 
@@ -105,12 +111,7 @@ def pages_by_id(store: Store, ids: Sequence[str]) -> list[dict[str, Any]]:
     still compressed), in extraction order."""
     if not ids:
         return []
-    return _rows(store, _over_pending("pages_by_id"), {"ids": list(ids)})
-
-
-def _over_pending(name: str) -> str:
-    pending = sql("pages_to_extract").strip().rstrip(";")
-    return sql(name).replace("{pending}", f"\n{pending}\n")
+    return _with_bodies(store, _rows(store, sql("pages_by_id"), {"ids": list(ids)}))
 
 
 def article_sources(store: Store, keys: Sequence[str]) -> list[dict[str, Any]]:
