@@ -138,7 +138,9 @@ def _republish_edited(store: Store, url: str, paragraph: str) -> None:
     from warehouse.events import compress, decompress
 
     row = store.rows("SELECT * FROM raw.page_fetches WHERE url = ? AND error_class IS NULL", [url])[0]
-    body = (decompress(row["body"]) or b"").decode("utf-8")
+    stored = store.scalar("SELECT body FROM raw.page_bodies WHERE body_sha256 = ?",
+                          [row["body_sha256"]])
+    body = (decompress(stored) or b"").decode("utf-8")
     start = body.rfind(html.escape(paragraph[:40], quote=False))  # the body, not the meta tags
     end = body.find("</p>", start)
     assert start >= 0 and end > start, "paragraph not found in the sample page"
