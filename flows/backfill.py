@@ -85,7 +85,7 @@ def run_backfill(settings: Settings, *, source: str, since: date, until: date,
         store.insert("raw.runs", [stage.final_row(status)])
         if settings.run_checks and new_rows and source != "raw":
             # the raw stage's suite, on this run's page fetches (extract() checked core.*)
-            from flows.checks import check_batch  # imports GX: only when checks run
+            from flows.checks import check_batch  # pandas and the suites: only when checks run
 
             report = check_batch(store, run_id=run_id, stage="raw", table="raw.page_fetches",
                                  max_body_bytes=settings.max_body_bytes)
