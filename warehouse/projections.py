@@ -6,8 +6,8 @@ every date they write comes from a raw event's ``occurred_at`` or from the event
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import datetime
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -54,25 +54,6 @@ def revisit_candidates(store: Store, *, horizon: datetime) -> list[RevisitCandid
             for r in rows]
 
 
-def pages_to_extract(store: Store, *, batch_size: int = 500) -> Iterator[list[dict[str, Any]]]:
-    """Unprojected successful page fetches, in batches (bodies still compressed), oldest first.
-
-    Each batch is one bounded query after the last page of the one before (keyset on
-    occurred_at, event_id), then its bodies by hash from raw.page_bodies: no cursor is held
-    while the caller writes between batches, and memory holds one batch, whatever the backlog.
-    A page the caller leaves unprojected is not offered again by the same iterator.
-    """
-    after: tuple[Any, str] = (datetime.min.replace(tzinfo=UTC), "")
-    while True:
-        batch = _rows(store, sql("pages_to_extract"),
-                      {"after_at": after[0], "after_id": after[1], "limit": batch_size})
-        if not batch:
-            return
-        after = (batch[-1]["occurred_at"], batch[-1]["event_id"])
-        if kept := _with_bodies(store, batch):
-            yield kept
-
-
 def _with_bodies(store: Store, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The batch's rows with their bodies (still compressed) read by hash from raw.page_bodies;
     a row whose body is missing is left out."""
@@ -107,8 +88,8 @@ def pending_page_ids(store: Store) -> list[str]:
 
 
 def pages_by_id(store: Store, ids: Sequence[str]) -> list[dict[str, Any]]:
-    """The rows ``pages_to_extract`` gives, for the still-pending pages among ``ids`` (bodies
-    still compressed), in extraction order."""
+    """The still-pending pages among ``ids`` (event id, URLs, content type, occurred_at and the
+    body, still compressed), in extraction order."""
     if not ids:
         return []
     return _with_bodies(store, _rows(store, sql("pages_by_id"), {"ids": list(ids)}))

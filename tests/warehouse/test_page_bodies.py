@@ -60,7 +60,9 @@ def test_pending_pages_come_in_batches_with_their_bodies_and_allow_writes_betwee
         store.insert("raw.page_fetches", [_page(n, b) for n, b in bodies.items()]
                      + [_page(50, None, error="http_5xx")])
         seen: list[list[str]] = []
-        for batch in projections.pages_to_extract(store, batch_size=4):
+        ids = projections.pending_page_ids(store)
+        for start in range(0, len(ids), 4):
+            batch = projections.pages_by_id(store, ids[start:start + 4])
             seen.append([p["event_id"] for p in batch])
             for p in batch:
                 assert decompress(p["body"]) == bodies[int(p["event_id"][1:])]
@@ -75,8 +77,8 @@ def test_pending_pages_come_in_batches_with_their_bodies_and_allow_writes_betwee
                     for p in batch[:3]])  # the fourth page of a full batch stays unprojected
         assert [len(b) for b in seen] == [4, 4, 3]
         assert [i for b in seen for i in b] == [f"p{n:04d}" for n in range(1, 12)]
-        # a new iterator offers what is still unprojected, oldest first
-        left = [p["event_id"] for b in projections.pages_to_extract(store) for p in b]
+        # asked again, the store offers what is still unprojected, oldest first
+        left = projections.pending_page_ids(store)
         assert left == ["p0004", "p0008"]
 
 
