@@ -4,9 +4,7 @@ measures the same on 1,000 feeds)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ import pytest
 from bench.feeds import FeedHandler
 from flows.ingest_feeds import ingest
 from flows.settings import Settings
+from tests.localhttp import serving
 from transforms.feedlist import FeedConfig, feed_id
 from warehouse.feeds import upsert_configs
 from warehouse.store import Store
@@ -24,15 +23,8 @@ CONFIG_COLUMNS = "feed_id, url, name, outlet, poll_minutes"
 @pytest.fixture()
 def base_url() -> Iterator[str]:
     """The bench's feeds (ETag and 304 on a repeated If-None-Match) on 127.0.0.1."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FeedHandler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(FeedHandler) as url:
+        yield url
 
 
 def _configs(store: Store) -> list[tuple[object, ...]]:

@@ -7,15 +7,15 @@ raw.feed_fetches.entries_left_out and flagged by a warning check: nothing is dro
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from flows.ingest_feeds import ingest
 from flows.settings import Settings
+from tests.localhttp import serving
 from transforms.feedlist import FeedConfig
 from warehouse.store import Store
 
@@ -41,14 +41,8 @@ class Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def feed_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/wire.xml"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler, "/wire.xml") as url:
+        yield url
 
 
 def _ingest(tmp_path: Path, url: str, **overrides: object) -> tuple[int, int, int, list[str]]:

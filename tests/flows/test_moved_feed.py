@@ -4,9 +4,8 @@ temporary redirect is never adopted."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import ClassVar
 
@@ -14,6 +13,7 @@ import pytest
 
 from flows.ingest_feeds import ingest
 from flows.settings import Settings
+from tests.localhttp import serving
 from transforms.feedlist import FeedConfig, feed_id
 from warehouse.store import Store
 
@@ -52,14 +52,8 @@ def server() -> Iterator[str]:
         "/new.xml": (200, None),
     }
     Handler.log = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(Handler) as url:
+        yield url
 
 
 def poll(settings: Settings, feeds: list[FeedConfig], run: str) -> dict[str, str | None]:

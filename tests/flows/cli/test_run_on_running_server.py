@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from flows.cli import prefect_server, runner
 from flows.settings import Settings
+from tests.localhttp import serving
 
 
 class StartedServer(Exception):
@@ -35,14 +35,8 @@ class Health(BaseHTTPRequestHandler):
 @pytest.fixture()
 def api() -> Iterator[str]:
     """An API on 127.0.0.1 that answers Prefect's health check."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Health)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/api"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Health, "/api") as url:
+        yield url
 
 
 @pytest.fixture()
