@@ -7,7 +7,6 @@ A small site on 127.0.0.1 serves a feed (with a relative link, a far-future date
 from __future__ import annotations
 
 import http.server
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +14,7 @@ import pandas as pd
 import pytest
 
 from expectations import validate_batch
+from tests.localhttp import serving
 
 pytestmark = pytest.mark.usefixtures("gx_ready")
 
@@ -58,11 +58,7 @@ def rows() -> Iterator[dict[str, pd.DataFrame]]:
     from warehouse.events import feed_entry_row, feed_fetch_row, page_fetch_row
     from web import Fetcher, FetchRequest, HttpOptions
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Site)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with serving(_Site) as base:
         options = HttpOptions(allow_private=True, respect_robots=False, max_attempts=1)
         with Fetcher(options) as fetcher:
             (feed,) = fetcher.fetch(FetchRequest(f"{base}/feed.xml", kind="feed"))
@@ -76,9 +72,6 @@ def rows() -> Iterator[dict[str, pd.DataFrame]]:
             pages = [page_fetch_row("run-1", e.link, r, "feed")
                      for e in parsed.entries if e.link
                      for r in fetcher.fetch(FetchRequest(e.link))]
-    finally:
-        server.shutdown()
-        server.server_close()
     yield {"raw.feed_fetches": pd.DataFrame(fetches), "raw.feed_entries": pd.DataFrame(entries),
            "raw.page_fetches": pd.DataFrame(pages)}
 

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import email.utils
 import itertools
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import pytest
 from flows.fetch_pages import fetch
 from flows.ingest_feeds import ingest
 from flows.settings import Settings
+from tests.localhttp import serving
 from transforms.feedlist import FeedConfig, feed_id
 from warehouse.reports import feed_health
 from warehouse.store import Store, utcnow
@@ -67,15 +67,9 @@ def site() -> Iterator[Site]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as url:
+        state.url = url
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def rss(base: str, items: list[tuple[str, str, str]]) -> bytes:
