@@ -87,6 +87,12 @@ def print_frame(frame: Any, fmt: str, title: str | None = None) -> None:
         console.print(frame_table(frame, title=title))
 
 
+def looks_like_query_file(query: str) -> bool:
+    """A query argument that is one word ending in ``.sql`` names a file (a missing one is an
+    error naming it, not a statement handed to DuckDB's parser)."""
+    return query.endswith(".sql") and not any(ch.isspace() for ch in query)
+
+
 def run_sql(con: Any, query: str | None, fmt: str = "table", *, on_store: bool = False) -> int:
     """``newsflow sql``: run a query string or .sql file, or the interactive session; its exit
     status (a refused or failed statement in a session piped from a file is not lost)."""
@@ -94,7 +100,7 @@ def run_sql(con: Any, query: str | None, fmt: str = "table", *, on_store: bool =
 
     if query is None:
         return interactive(con, fmt, on_store=on_store)
-    if query.endswith(".sql") and Path(query).exists():
+    if looks_like_query_file(query):
         with input_file(Path(query), "query file"):
             query = Path(query).read_text(encoding="utf-8")
     result = run(con, query, checked=not on_store)

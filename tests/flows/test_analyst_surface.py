@@ -85,6 +85,18 @@ def test_search_and_ordinary_queries_run_through_the_command(store: Path) -> Non
     assert fresh.stdout.splitlines() == ["run_id,generation", "handmade,1"]
 
 
+def test_a_query_file_is_read_and_a_missing_one_is_named(store: Path, tmp_path: Path) -> None:
+    query = tmp_path / "count.sql"
+    query.write_text("SELECT count(*) AS n FROM analytics.articles", encoding="utf-8")
+    counted = cli("sql", str(query), "--db", str(store), "--format", "csv")
+    assert counted.exit_code == 0, counted.output
+    assert counted.stdout.splitlines() == ["n", "68"]
+    missing = cli("sql", str(tmp_path / "nonexistent.sql"), "--db", str(store))
+    assert missing.exit_code == 2, missing.output
+    assert "query file" in missing.output and "nonexistent.sql" in missing.output
+    assert "Parser Error" not in missing.output and "Traceback" not in missing.output
+
+
 def _refusals(store: Path, outside: Path) -> dict[str, str]:
     published = store.parent / "published"
     return {
