@@ -133,25 +133,38 @@ def assess_feed(
     if not history:
         return FeedHealth(HealthStatus.NEW, 0, 0.0, now, interval, "never polled; " + why)
 
+    # A poll the server rate-limited (429) is its rule, not the feed failing: it neither counts
+    # toward nor breaks the failure streak. The latest run of them slows polling down as a
+    # temporary failure would (Retry-After, when given, still decides the next poll).
+    limited = 0
+    for a in reversed(history):
+        if a.error_class != ErrorClass.RATE_LIMITED:
+            break
+        limited += 1
     streak: list[AttemptSummary] = []
     for a in reversed(history):
+        if a.error_class == ErrorClass.RATE_LIMITED:
+            continue
         if a.error_class is None:
             break
         streak.append(a)
     score = float(sum(WEIGHTS.get(a.severity or DEFAULT_SEVERITY, WEIGHTS[DEFAULT_SEVERITY])
                 for a in streak))
     last = history[-1]
+    if streak or limited:
+        slowdown = score + WEIGHTS[Severity.TEMPORARY] * limited
+        interval = _clamp(interval * 2.0 ** min(slowdown, 32.0), low, MAX_INTERVAL_S)
     if streak:
-        interval = _clamp(interval * 2.0 ** min(score, 32.0), low, MAX_INTERVAL_S)
+        failed = streak[0]
         hard_run = 0
         for a in streak:
             if (a.severity or DEFAULT_SEVERITY) != Severity.HARD:
                 break
             hard_run += 1
-        gone = last.error_class == ErrorClass.GONE or hard_run >= GONE_AFTER_HARD
+        gone = failed.error_class == ErrorClass.GONE or hard_run >= GONE_AFTER_HARD
         status = HealthStatus.GONE if gone else HealthStatus.FAILING
-        why = (f"{len(streak)} failed poll(s) in a row, last {last.error_class}"
-               f" ({last.severity or DEFAULT_SEVERITY}); backing off to {interval / 3600:.1f} h")
+        why = (f"{len(streak)} failed poll(s) in a row, last {failed.error_class}"
+               f" ({failed.severity or DEFAULT_SEVERITY}); backing off to {interval / 3600:.1f} h")
     else:
         status = HealthStatus.OK
         newest = max((t for t in entry_times if t <= now), default=None)
@@ -165,8 +178,11 @@ def assess_feed(
                 # operator set poll_minutes).
                 if not (poll_minutes and poll_minutes > 0):
                     interval = _clamp(max(interval, quiet / 8), low, MAX_INTERVAL_S)
-        if status == HealthStatus.OK:
+        if status == HealthStatus.OK and not limited:
             why = "last poll succeeded; " + why
+    if limited:
+        why = (f"rate limited {limited} time(s) in a row (not counted as failures), "
+               f"slowing to {interval / 3600:.1f} h; " + why)
     next_poll = last.occurred_at + timedelta(seconds=interval)
     if retry_after_s is not None and retry_after_s > 0:
         wait = min(float(retry_after_s), MAX_INTERVAL_S)

@@ -85,6 +85,25 @@ def test_case_9_10_retry_after_is_honoured_and_capped() -> None:
     assert assess(last, retry_after=-5) == assess(last)  # garbage: normal backoff
 
 
+def test_a_rate_limited_poll_is_not_a_failure_but_slows_polling() -> None:
+    limited = fails(3, "rate_limited", "temporary")
+    health = assess([ok(60), *limited])
+    assert (health.status, health.consecutive_failures, health.score) == ("ok", 0, 0.0)
+    assert health.interval_s > assess([ok()]).interval_s  # the server asked us to slow down
+    assert "rate limited 3 time(s)" in health.why
+    # Neither counted nor a break: failures on both sides of a 429 are one streak.
+    between = [*fails(2, "http_5xx", "temporary"),
+               AttemptSummary(NOW - timedelta(seconds=30), "rate_limited", "temporary"),
+               AttemptSummary(NOW - timedelta(seconds=10), "not_found", "hard")]
+    mixed = assess(between)
+    assert (mixed.status, mixed.consecutive_failures) == ("failing", 3)
+    assert "last not_found" in mixed.why
+    # A 429 answered after three hard failures does not turn a gone feed into a healthy one.
+    gone = assess([*fails(3, "not_found", "hard"),
+                   AttemptSummary(NOW, "rate_limited", "temporary")])
+    assert gone.status == "gone" and gone.consecutive_failures == 3
+
+
 def test_silent_feed_is_flagged_and_polled_less() -> None:
     stale = [t - timedelta(days=3) for t in EVERY_2H]
     health = assess([ok()], stale)
