@@ -23,7 +23,7 @@ visible AS (
 versions AS (
     SELECT
         v.article_key,
-        hash(v.rowid, v.article_key, v.content_hash, v.page_fetch_id,
+        hash(v.rowid, v.article_key, v.version_hash, v.page_fetch_id,
              v.extractor_version) AS version_row,
         coalesce(timezone('UTC', v.observed_at)::DATE, DATE '1970-01-01') AS _day
     FROM core.article_versions AS v
