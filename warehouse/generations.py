@@ -151,15 +151,21 @@ def read_manifest(path: Path) -> dict[str, Any]:
     return data
 
 
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write beside the name, flush to disk, rename: the name always holds a whole file."""
+def write_json(path: Path, data: dict[str, Any] | str) -> None:
+    """Write beside the name, flush to disk, rename: the name always holds a whole file.
+    ``data`` may be the JSON text already (one manifest written to two places)."""
+    text = data if isinstance(data, str) else json_text(data)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with tmp.open("w", encoding="utf-8") as handle:
-        json.dump(data, handle, sort_keys=True, separators=(",", ":"))
+        handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
     sync_dir(path.parent)
+
+
+def json_text(data: dict[str, Any]) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
 def sync_file(path: Path) -> None:

@@ -75,7 +75,7 @@ from warehouse import generations as gens
 from warehouse.faults import fault_point
 from warehouse.generations import MANIFEST, FileSum
 from warehouse.search import install_search
-from warehouse.store import Store, utcnow
+from warehouse.store import Store, schema_version, utcnow
 
 __all__ = ["KEEP", "LAST", "MANIFEST", "UPDATED_IN_PLACE", "analytics_db_path", "current_dir",
            "publish"]
@@ -204,9 +204,10 @@ def publish(
         "format": gens.FORMAT, "generation": number, "marker": marker,
         "published_at": published_at.isoformat(), "run_id": run,
         "tables": writer.tables, "files": {k: v.as_json() for k, v in writer.files.items()},
-        "schemas": writer.schemas,
+        "schemas": writer.schemas, "analytics_db": str(target),
     }
-    gens.write_json(building / MANIFEST, manifest)
+    text = gens.json_text(manifest)  # one serialisation, written into the generation and beside
+    gens.write_json(building / MANIFEST, text)
     fault_point("publish:generation_written")
     final = out_dir / gens.gen_name(number)
     os.rename(building, final)
@@ -215,7 +216,7 @@ def publish(
                                             "generation": number, "marker": marker})
     fault_point("publish:switched")
     gens.point_current(out_dir, number)
-    gens.write_json(out_dir / MANIFEST, {**manifest, "analytics_db": str(target)})
+    gens.write_json(out_dir / MANIFEST, text)
     removed = gens.prune(out_dir, keep, protect=number)
     _remove_legacy_layout(out_dir, legacy)
     seconds = time.perf_counter() - started
@@ -346,7 +347,7 @@ class _GenerationWriter:
 
     def _whole(self, source: Source, old: dict[str, Any]) -> dict[str, Any]:
         tables, texts = _reads(source.select, self.views_sql, self.tokens)
-        token = _digest(gens.FORMAT, source.select, texts,
+        token = _digest(gens.FORMAT, schema_version(), source.select, texts,
                         {t: self.tokens[t] for t in sorted(tables)})
         rel = f"{source.key}/{source.name}.parquet"
         if old.get("token") == token and rel in self.good:
@@ -365,8 +366,9 @@ class _GenerationWriter:
         else:
             query = sql(name)
             texts = [_reads(source.select, self.views_sql, self.tokens)[1], query]
-        definition = _digest(gens.FORMAT, source.select, texts)[:16]
-        return {str(day): {"rows": int(n), "token": f"{definition}:{token}"}
+        definition = _digest(gens.FORMAT, schema_version(), source.select, texts)[:16]
+        # rows NULL: the token query does not count them (search terms); see _partitioned
+        return {str(day): {"rows": None if n is None else int(n), "token": f"{definition}:{token}"}
                 for day, n, token in self.con.execute(
                     f"SELECT * FROM ({query}) ORDER BY 1").fetchall()}
 
@@ -395,6 +397,8 @@ class _GenerationWriter:
                 rel = f"{source.key}/{column}={day}/part.parquet"
                 if day not in todo:
                     self._link(rel)
+                    if meta["rows"] is None:
+                        meta["rows"] = int(before[day].get("rows") or 0)
                     continue
                 meta["rows"] = self._write(
                     rel, f"SELECT * EXCLUDE (_day) FROM {rows_table} WHERE _day = DATE '{day}' "

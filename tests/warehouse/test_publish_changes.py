@@ -228,3 +228,48 @@ def test_damage_is_repaired_by_the_cheap_check_or_by_verify(store: Store,
     good, damaged = gens.verified(out / gens.gen_name(manifest["generation"]), manifest["files"])
     assert not damaged and good
     same_as_full(store, tmp_path, out)
+
+
+def test_newsflow_publish_verify_repairs_what_the_cheap_check_cannot_see(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    db = tmp_path / "newsflow.duckdb"
+    with Store.open(db) as store:
+        seed(store)
+    runner = CliRunner()
+    first = runner.invoke(app, ["publish", "--db", str(db)])
+    assert first.exit_code == 0, first.output
+    out = tmp_path / "published"
+    now = current_dir(out).resolve()
+    part = next((now / "articles").glob("*/part.parquet"))
+    stat = part.stat()
+    part.write_bytes(part.read_bytes()[::-1])  # same size, every byte moved
+    os.utime(part, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    plain = runner.invoke(app, ["publish", "--db", str(db)])
+    assert plain.exit_code == 0 and "damaged" not in plain.output
+    checked = runner.invoke(app, ["publish", "--db", str(db), "--verify"])
+    assert checked.exit_code == 0, checked.output
+    said = " ".join(checked.output.split())  # the console wraps long lines
+    assert "every file verified" in said
+    assert f"1 damaged or missing file(s) rewritten: {part.relative_to(now)}" in said
+    missing = runner.invoke(app, ["publish", "--db", str(tmp_path / "nothing.duckdb")])
+    assert missing.exit_code != 0 and "Traceback" not in missing.output
+
+
+def test_search_terms_are_only_written_with_their_search_doc() -> None:
+    """publish_days_search_terms.sql versions an article's terms by its core.search_docs row, which
+    holds only while every writer of the terms writes the doc row in the same place."""
+    writers = []
+    for path in [*ROOT.glob("warehouse/sql/*.sql"), *ROOT.glob("warehouse/*.py"),
+                 *ROOT.glob("flows/**/*.py"), *ROOT.glob("transforms/*.py")]:
+        text = path.read_text(encoding="utf-8")
+        if re.search(r"(INSERT\s+INTO|DELETE\s+FROM|UPDATE)\s+core\.search_terms\b", text,
+                     re.IGNORECASE):
+            writers.append(path.name)
+            for verb in ("INSERT INTO", "DELETE FROM"):
+                if re.search(rf"{verb}\s+core\.search_terms\b", text, re.IGNORECASE):
+                    assert re.search(rf"{verb}\s+core\.search_docs\b", text, re.IGNORECASE), \
+                        f"{path.name}: {verb} core.search_terms without core.search_docs"
+    assert "search_index.sql" in writers

@@ -1,9 +1,13 @@
 -- What publish compares per UTC day (of the article's first_seen_at) of core.search_terms in the
--- copy (see publish_days_articles.sql): the rows and a token of which row versions they are.
+-- copy, without reading the terms (dozens of rows per article): warehouse/sql/search_index.sql
+-- (and search.rebuild_index) delete and insert an article's terms together with its one
+-- core.search_docs row, so that row's rowid and indexed hash name the version of its terms
+-- (tests/warehouse/test_publish_changes.py holds the writers to it). The row count is left NULL:
+-- publish takes it from the file it writes, or from the manifest for a day it links.
 SELECT
     coalesce(timezone('UTC', a.first_seen_at)::DATE, DATE '1970-01-01') AS _day,
-    count(*) AS n,
-    sum(hash(s.rowid, s.article_key)::HUGEINT)::VARCHAR AS token
-FROM core.search_terms AS s
+    NULL::BIGINT AS n,
+    sum(hash(d.rowid, d.article_key, d.indexed_hash)::HUGEINT)::VARCHAR AS token
+FROM core.search_docs AS d
 LEFT JOIN core.articles AS a USING (article_key)
 GROUP BY _day
