@@ -1,24 +1,13 @@
 -- What publish compares per UTC day of analytics.article_versions (see publish_days_articles.sql):
 -- a version's row depends on the version itself, on its article's current row (is_current) and on
 -- the article's other versions (numbering, what changed), so the token of each row covers all
--- three. Keep the filters those of 51_article_versions.sql.
-WITH quarantined AS (
-    SELECT DISTINCT event_id AS article_key
-    FROM quality.quarantine
-    WHERE table_name = 'core.articles'
-),
-unchecked AS (
-    SELECT DISTINCT unnest(keys) AS article_key
-    FROM quality.pending_checks
-    WHERE table_name = 'core.articles'
-),
-visible AS (
+-- three. Which articles count comes from staging.articles, as in the view (only its keys read).
+WITH visible AS (
     SELECT
         article_key,
         hash(rowid, article_key, content_hash, page_fetch_id, extractor_version) AS article_row
     FROM core.articles
-    WHERE article_key NOT IN (SELECT article_key FROM quarantined)
-      AND article_key NOT IN (SELECT article_key FROM unchecked)
+    SEMI JOIN (SELECT article_key FROM staging.articles) AS shown USING (article_key)
 ),
 versions AS (
     SELECT
