@@ -10,8 +10,10 @@ Layout under the publish folder (``published/`` beside the store)::
 A generation is built in a hidden temporary folder and renamed into place only once every file and
 its manifest are written, so a ``gen-*`` folder is always whole. Nothing in a generation is ever
 modified afterwards: unchanged files of the next generation are hard links to it (same inode, no
-copy), changed ones are new files. Every file's size and sha256 are in the generation's manifest,
-which lets the next publish tell a damaged file from a good one before reusing it.
+copy), changed ones are new files. Every file's size, mtime and sha256 are in the generation's
+manifest, which lets the next publish tell a damaged file from a good one before reusing it: every
+publish compares size and mtime (a stat, nothing read), ``verify`` compares the sha256 of every
+byte (see ``verified``).
 """
 
 from __future__ import annotations
@@ -30,20 +32,39 @@ log = logging.getLogger(__name__)
 
 MANIFEST: Final = "_manifest.json"
 CURRENT: Final = "current"
-FORMAT: Final = 2
+# 3: tables carry change tokens instead of content fingerprints, files their mtime.
+FORMAT: Final = 3
 _GEN = re.compile(r"^gen-(\d{6,})$")
 _CHUNK: Final = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
 class FileSum:
-    """What a published file must be: its size and sha256."""
+    """What a published file must be: its size and sha256, and the mtime it was left with.
+
+    The mtime is the cheap check of every publish: a file written or overwritten in place since
+    (truncated, emptied, a byte flipped) has a newer one, unless someone set it back on purpose;
+    the sha256 is the full check of ``verified``.
+    """
 
     size: int
     sha256: str
+    mtime_ns: int | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"size": self.size, "sha256": self.sha256}
+        out: dict[str, Any] = {"size": self.size, "sha256": self.sha256}
+        if self.mtime_ns is not None:
+            out["mtime_ns"] = self.mtime_ns
+        return out
+
+    @classmethod
+    def of(cls, meta: dict[str, Any]) -> FileSum:
+        mtime = meta.get("mtime_ns")
+        return cls(int(meta["size"]), str(meta["sha256"]), None if mtime is None else int(mtime))
+
+    def at(self, path: Path) -> FileSum:
+        """The same content under another name (a hard link or a copy): its own mtime."""
+        return FileSum(self.size, self.sha256, path.stat().st_mtime_ns)
 
 
 def gen_name(number: int) -> str:
@@ -64,24 +85,37 @@ def checksum(path: Path) -> FileSum:
     digest = hashlib.sha256()
     size = 0
     with path.open("rb") as handle:
+        mtime = os.fstat(handle.fileno()).st_mtime_ns
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
             size += len(chunk)
-    return FileSum(size, digest.hexdigest())
+    return FileSum(size, digest.hexdigest(), mtime)
 
 
-def verified(folder: Path, files: dict[str, Any]) -> tuple[dict[str, FileSum], list[str]]:
+def verified(folder: Path, files: dict[str, Any], *, full: bool = True
+             ) -> tuple[dict[str, FileSum], list[str]]:
     """The files of a generation that are intact, and the names of those that are not.
 
-    A size check first (a truncated or emptied file costs no read), then the sha256 of the bytes.
+    ``full`` (the explicit verification): a size check first (a truncated or emptied file costs
+    no read), then the sha256 of the bytes. Otherwise (every publish) only a stat: the file is
+    there with the size and mtime the manifest recorded, which costs nothing per byte; a file
+    recorded without an mtime gets the full check.
     """
     good: dict[str, FileSum] = {}
     damaged: list[str] = []
     for rel, meta in sorted(files.items()):
-        want = FileSum(int(meta["size"]), str(meta["sha256"]))
+        want = FileSum.of(meta)
         path = folder / rel
         try:
-            ok = path.stat().st_size == want.size and checksum(path) == want
+            stat = path.stat()
+            if stat.st_size != want.size:
+                ok = False
+            elif full or want.mtime_ns is None:
+                got = checksum(path)
+                ok = (got.size, got.sha256) == (want.size, want.sha256)
+                want = FileSum(want.size, want.sha256, got.mtime_ns)
+            else:
+                ok = stat.st_mtime_ns == want.mtime_ns
         except OSError:
             ok = False
         if ok:
@@ -117,15 +151,21 @@ def read_manifest(path: Path) -> dict[str, Any]:
     return data
 
 
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write beside the name, flush to disk, rename: the name always holds a whole file."""
+def write_json(path: Path, data: dict[str, Any] | str) -> None:
+    """Write beside the name, flush to disk, rename: the name always holds a whole file.
+    ``data`` may be the JSON text already (one manifest written to two places)."""
+    text = data if isinstance(data, str) else json_text(data)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with tmp.open("w", encoding="utf-8") as handle:
-        json.dump(data, handle, sort_keys=True, separators=(",", ":"))
+        handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
     sync_dir(path.parent)
+
+
+def json_text(data: dict[str, Any]) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
 def sync_file(path: Path) -> None:

@@ -12,21 +12,51 @@ the end of each run (still under the writer lock), publishes a copy for analysts
 - ``analytics.published``: when the copy was published, by which run, which generation.
 
 Each publish writes a new *generation* (warehouse/generations.py): a folder built under a
-temporary name, in which a table or day whose content fingerprint (row count and sum of row
-hashes) is unchanged and whose previous file passes its checksum is a hard link to the previous
-generation's file, and anything else (changed, missing, truncated, emptied, garbled) is written
-afresh. So a run costs in proportion to what it changed, and damage to the copy is repaired by
-the next run. The folder is renamed into place whole; then a new ``analytics.duckdb`` whose views
-name that folder's files is written to a temporary name and moved over the old one with
-``os.replace``: that rename is the switch. A session opened before it keeps reading the
-generation it opened (its old inode names the old folder), which is kept for the next ``keep - 1``
-publishes; a new session sees the new generation, all tables at once. A kill anywhere leaves the
-previous generation and ``analytics.duckdb`` untouched, or the new ones complete.
+temporary name, in which a table or day that the store did not change since the previous
+generation, and whose previous file is intact, is a hard link to the previous generation's file;
+anything else (changed, missing, truncated, emptied, overwritten) is written afresh. The folder is
+renamed into place whole; then a new ``analytics.duckdb`` whose views name that folder's files is
+written to a temporary name and moved over the old one with ``os.replace``: that rename is the
+switch. A session opened before it keeps reading the generation it opened (its old inode names
+the old folder), which is kept for the next ``keep - 1`` publishes; a new session sees the new
+generation, all tables at once. A kill anywhere leaves the previous generation and
+``analytics.duckdb`` untouched, or the new ones complete.
+
+What changed, without reading what did not. A publish costs in proportion to what the run
+changed, not to the store: it never hashes the rows of the history. Core tables change by delete
+and insert, never by UPDATE in place (``UPDATED_IN_PLACE`` lists the exceptions, which are small
+and hashed whole; tests/warehouse/test_publish_changes.py holds the code to it), so a row's
+``rowid`` names one version of that row. Hence:
+
+- a day of a partitioned table (articles, article_versions, the search index) is compared by a
+  *token*: its row count and the sum of hashes of its rows' rowids and keys, read from narrow
+  columns of the core tables (warehouse/sql/publish_days_*.sql), never the text. A revisit, a
+  backfill of an old date, a rebuild, a quarantine or a finished check changes the rowids (or the
+  visibility) of exactly the rows it touched, so exactly their days are rewritten;
+- a whole table (stories, items, runs, ...) is compared by the tokens (row count and largest
+  rowid) of the store tables its view reads, found from the views' SQL. If none changed, its file
+  is linked without evaluating the view; otherwise it is rewritten. Views proportional to feeds,
+  runs or days rather than articles are written whole; what grows with every article is split by
+  day;
+- every token also carries the SQL of the view and of the views it reads, so a new view
+  definition (a migration) republishes that table in full.
+
+Since the tokens are read from the committed store, a crash between a run's commit and its
+publish loses nothing: the next publish compares against the last generation published and
+catches up with everything since.
+
+Repair: every publish checks each previous file it would reuse by a ``stat`` (present, size and
+mtime as recorded in the manifest: a truncated, emptied, deleted or overwritten file is rewritten).
+The full check, the sha256 of every byte of every previous file, runs when asked
+(``publish(verify=True)``, ``newsflow publish --verify``) and whenever the manifest is missing,
+unreadable or of another format (then everything is rewritten anyway). docs/operations.md says when
+to run it.
 """
 
 from __future__ import annotations
 
 import glob
+import hashlib
 import json
 import logging
 import os
@@ -34,6 +64,8 @@ import re
 import shutil
 import time
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
@@ -43,9 +75,10 @@ from warehouse import generations as gens
 from warehouse.faults import fault_point
 from warehouse.generations import MANIFEST, FileSum
 from warehouse.search import install_search
-from warehouse.store import Store, utcnow
+from warehouse.store import Store, schema_version, utcnow
 
-__all__ = ["KEEP", "LAST", "MANIFEST", "analytics_db_path", "current_dir", "publish"]
+__all__ = ["KEEP", "LAST", "MANIFEST", "UPDATED_IN_PLACE", "analytics_db_path", "current_dir",
+           "publish"]
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +96,10 @@ PARTITIONED: Final[dict[str, tuple[str, str]]] = {
 # Rows within a file are sorted so that the same content gives the same bytes.
 _ORDER: Final[dict[str, str]] = {"articles": "article_key",
                                  "article_versions": "article_key, version"}
-# Search terms are split by the day of their article, so a run rewrites the days it touched.
-_TERMS_BY_DAY: Final = (
+# The search index is split by the day of its article, so a run rewrites the days it touched.
+_SEARCH_BY_DAY: Final = (
     "SELECT s.*, coalesce(timezone('UTC', a.first_seen_at)::DATE, DATE '1970-01-01') AS _day "
-    "FROM core.search_terms AS s LEFT JOIN core.articles AS a USING (article_key)")
+    "FROM core.{table} AS s LEFT JOIN core.articles AS a USING (article_key)")
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 FRESHNESS: Final = "published"
@@ -79,6 +112,17 @@ _FRESHNESS_COLUMNS: Final = {
 }
 # Beyond this many days to write, a table's rows are materialised once instead of read per day.
 _MATERIALISE_OVER: Final = 8
+# Per-day change tokens (warehouse/sql/publish_days_<name>.sql) of the partitioned tables, by key.
+# A partitioned table without one is compared by hashing its rows (correct, but a full read).
+_DAY_TOKENS: Final = {"articles": "publish_days_articles",
+                      "article_versions": "publish_days_article_versions",
+                      "core.search_terms": "publish_days_search_terms",
+                      "core.search_docs": "publish_days_search_docs"}
+# Store tables a writer UPDATEs in place: a rowid does not name one version of their rows, so they
+# are hashed whole (they are small: one row per feed). A test keeps this list complete.
+UPDATED_IN_PLACE: Final = frozenset({"core.feeds"})
+_SCHEMAS: Final = ("raw", "core", "quality", "staging", "analytics")
+_REFERENCE = re.compile(r"\b(" + "|".join(_SCHEMAS) + r")\.([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,13 +160,15 @@ def publish(
     analytics_db: Path | None = None,
     run_id: str | None = None,
     keep: int = KEEP,
+    verify: bool = False,
 ) -> dict[str, Any]:
     """Publish a new generation of the analyst copy under ``out_dir`` and switch to it.
 
     ``since_marker`` says what may be reused: ``"last"`` (default) trusts the manifest of the
     current generation; the ``marker`` returned by an earlier publish is used only if it is still
     the current one (otherwise everything is rewritten); ``None`` rewrites everything. Reused files
-    are checked against their checksums first. ``run_id`` is the run recorded in
+    are checked first: by size and mtime, or with ``verify`` by the sha256 of every byte (damage
+    that kept size and mtime is then found too). ``run_id`` is the run recorded in
     ``analytics.published`` (default: the latest run in ``raw.runs``). ``keep`` generations stay
     on disk. Call it while holding the writer lock, after the run's last ledger row.
     Returns counts, the new ``marker``, and the paths written.
@@ -141,11 +187,13 @@ def publish(
                                        and since_marker == old.get("marker"))
     if not old or not base_dir.is_dir() or not trusted:
         old = {}
-    good, damaged = gens.verified(base_dir, old.get("files", {})) if old else ({}, [])
+    good, damaged = (gens.verified(base_dir, old.get("files", {}), full=verify) if old
+                     else ({}, []))
     number = max([int(old.get("generation", 0)), *gens.generations(out_dir)]) + 1
     building = out_dir / f".{gens.gen_name(number)}.{os.getpid()}.tmp"
     building.mkdir()
     writer = _GenerationWriter(store.con, building, base_dir, old.get("tables", {}), good)
+    writer.tokens = _table_tokens(store.con)
     for source in _sources(store.con):
         writer.publish(source)
     writer.stats["files_removed"] += len(set(old.get("tables", {})) - set(writer.tables))
@@ -156,9 +204,10 @@ def publish(
         "format": gens.FORMAT, "generation": number, "marker": marker,
         "published_at": published_at.isoformat(), "run_id": run,
         "tables": writer.tables, "files": {k: v.as_json() for k, v in writer.files.items()},
-        "schemas": writer.schemas,
+        "schemas": writer.schemas, "analytics_db": str(target),
     }
-    gens.write_json(building / MANIFEST, manifest)
+    text = gens.json_text(manifest)  # one serialisation, written into the generation and beside
+    gens.write_json(building / MANIFEST, text)
     fault_point("publish:generation_written")
     final = out_dir / gens.gen_name(number)
     os.rename(building, final)
@@ -167,7 +216,7 @@ def publish(
                                             "generation": number, "marker": marker})
     fault_point("publish:switched")
     gens.point_current(out_dir, number)
-    gens.write_json(out_dir / MANIFEST, {**manifest, "analytics_db": str(target)})
+    gens.write_json(out_dir / MANIFEST, text)
     removed = gens.prune(out_dir, keep, protect=number)
     _remove_legacy_layout(out_dir, legacy)
     seconds = time.perf_counter() - started
@@ -183,6 +232,7 @@ def publish(
         "tables": {n: m["rows"] for n, m in writer.tables.items()},
         "seconds": round(seconds, 3),
         "files_linked": stats["files_linked"],
+        "verified": verify,
         "damaged_rewritten": sorted(set(damaged) & set(writer.files)),
         "generations_removed": removed,
         **{k: v for k, v in stats.items() if k != "files_linked"},
@@ -206,10 +256,62 @@ def _sources(con: duckdb.DuckDBPyConnection) -> list[Source]:
         part = PARTITIONED.get(name)
         sources.append(Source("main", name, select, _ORDER.get(name, "ALL"), part))
     # The search index, so that analytics.search() runs on the copy: terms split like articles.
-    sources.append(Source("core", "search_docs", "SELECT * FROM core.search_docs", "article_key"))
-    sources.append(Source("core", "search_terms", _TERMS_BY_DAY, "article_key, field, term",
-                          ("first_seen_day", "_day")))
+    sources.append(Source("core", "search_docs", _SEARCH_BY_DAY.format(table="search_docs"),
+                          "article_key", ("first_seen_day", "_day")))
+    sources.append(Source("core", "search_terms", _SEARCH_BY_DAY.format(table="search_terms"),
+                          "article_key, field, term", ("first_seen_day", "_day")))
     return sources
+
+
+def _table_tokens(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """A token per store table that changes whenever its rows do: row count and largest rowid
+    (rows are deleted and inserted, never updated, so an insert raises the largest rowid and a
+    delete lowers the count), or a hash of every row for ``UPDATED_IN_PLACE`` tables."""
+    tables = [f"{schema}.{name}" for schema, name in con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE NOT internal "
+        "AND schema_name IN ('raw', 'core', 'quality') ORDER BY 1, 2").fetchall()]
+    if not tables:
+        return {}
+    parts = [(f"SELECT '{t}', count(*)::VARCHAR || ':' || coalesce(sum(hash(x)::HUGEINT), 0)::VARCHAR "
+              f"FROM {t} AS x") if t in UPDATED_IN_PLACE else
+             f"SELECT '{t}', count(*)::VARCHAR || ':' || coalesce(max(rowid), -1)::VARCHAR FROM {t}"
+             for t in tables]
+    return {str(t): str(v) for t, v in con.execute(" UNION ALL ".join(parts)).fetchall()}
+
+
+def _definitions(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The SQL of every view of the store, by ``schema.name``."""
+    return {f"{s}.{n}".lower(): str(sql or "") for s, n, sql in con.execute(
+        "SELECT schema_name, view_name, sql FROM duckdb_views() WHERE NOT internal").fetchall()}
+
+
+def _reads(select: str, views: dict[str, str], tokens: dict[str, str]) -> tuple[set[str], list[str]]:
+    """The store tables a query reads, through the views it names, and those views' SQL."""
+    tables: set[str] = set()
+    seen: set[str] = set()
+    texts: list[str] = []
+    todo = [select]
+    while todo:
+        text = todo.pop()
+        for schema, name in _REFERENCE.findall(text):
+            ref = f"{schema}.{name}".lower()
+            if ref in tokens:
+                tables.add(ref)
+            elif ref in views and ref not in seen:
+                seen.add(ref)
+                texts.append(views[ref])
+                todo.append(views[ref])
+    return tables, sorted(texts)
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@cache
+def sql(name: str) -> str:
+    """The text of ``warehouse/sql/<name>.sql``."""
+    return resources.files("warehouse").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
 
 
 def _latest_run(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -225,6 +327,8 @@ class _GenerationWriter:
                  old_tables: dict[str, Any], good: dict[str, FileSum]) -> None:
         self.con, self.folder, self.base = con, folder, base
         self.old_tables, self.good = old_tables, good
+        self.tokens: dict[str, str] = {}
+        self.views_sql = _definitions(con)
         self.tables: dict[str, Any] = {}
         self.files: dict[str, FileSum] = {}
         self.schemas: dict[str, str] = {}
@@ -242,67 +346,94 @@ class _GenerationWriter:
         self.views[source.key] = self._view_sql(source)
 
     def _whole(self, source: Source, old: dict[str, Any]) -> dict[str, Any]:
-        rows, fingerprint = self.con.execute(
-            f"SELECT count(*), coalesce(sum(hash(v)::HUGEINT), 0)::VARCHAR FROM ({source.select}) v"
-        ).fetchone() or (0, "0")
+        tables, texts = _reads(source.select, self.views_sql, self.tokens)
+        token = _digest(gens.FORMAT, schema_version(), source.select, texts,
+                        {t: self.tokens[t] for t in sorted(tables)})
         rel = f"{source.key}/{source.name}.parquet"
-        self._file(rel, old.get("fingerprint") == fingerprint,
-                   f"{source.select} ORDER BY {source.order}", int(rows))
-        return {"rows": int(rows), "fingerprint": fingerprint}
+        if old.get("token") == token and rel in self.good:
+            self._link(rel)
+            return {"rows": int(old.get("rows", 0)), "token": token}
+        rows = self._write(rel, f"{source.select} ORDER BY {source.order}")
+        return {"rows": rows, "token": token}
+
+    def _day_tokens(self, source: Source, rows_of: str) -> dict[str, dict[str, Any]]:
+        """Per day: rows and a token that changes when they do (see the module docstring)."""
+        name = _DAY_TOKENS.get(source.key)
+        if name is None:  # no cheap token for this table: hash its rows (a full read)
+            query = (f"SELECT _day, count(*), sum(hash(r)::HUGEINT)::VARCHAR FROM ({rows_of}) r "
+                     "GROUP BY _day")
+            texts: list[str] = []
+        else:
+            query = sql(name)
+            texts = [_reads(source.select, self.views_sql, self.tokens)[1], query]
+        definition = _digest(gens.FORMAT, schema_version(), source.select, texts)[:16]
+        # rows NULL: the token query does not count them (search terms); see _partitioned
+        return {str(day): {"rows": None if n is None else int(n), "token": f"{definition}:{token}"}
+                for day, n, token in self.con.execute(
+                    f"SELECT * FROM ({query}) ORDER BY 1").fetchall()}
 
     def _partitioned(self, source: Source, old: dict[str, Any]) -> dict[str, Any]:
         assert source.partition is not None
         column, expr = source.partition
         rows_of = (source.select if expr == "_day"
                    else f"SELECT v.*, {expr} AS _day FROM ({source.select}) v")
-        current = {
-            str(day): {"rows": int(n), "fingerprint": fp}
-            for day, n, fp in self.con.execute(
-                f"SELECT _day, count(*), sum(hash(r)::HUGEINT)::VARCHAR FROM ({rows_of}) r "
-                "GROUP BY _day ORDER BY _day").fetchall()
-        }
+        current = self._day_tokens(source, rows_of)
         before: dict[str, Any] = old.get("partitions", {})
-        todo = [day for day, meta in current.items()
-                if before.get(day, {}).get("fingerprint") != meta["fingerprint"]
-                or f"{source.key}/{column}={day}/part.parquet" not in self.good]
+        todo = {day for day, meta in current.items()
+                if before.get(day, {}).get("token") != meta["token"]
+                or f"{source.key}/{column}={day}/part.parquet" not in self.good}
         rows_table = f"({rows_of})"
         if len(todo) > _MATERIALISE_OVER:
             # Many days to write (a first publish): the rows once, sorted by day, so that each day
             # is a cheap filtered read instead of one more evaluation of the view.
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE _publish_rows AS {rows_of} "
-                             "ORDER BY _day")
+            days = ", ".join(f"DATE '{d}'" for d in sorted(todo) if _DAY.match(d))
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE _publish_rows AS SELECT * FROM "
+                             f"({rows_of}) WHERE _day IN ({days or 'NULL'}) ORDER BY _day")
             rows_table = "_publish_rows"
         try:
             for day, meta in current.items():
                 if not _DAY.match(day):
                     raise ValueError(f"unexpected partition value {day!r} for {source.key}")
-                self._file(f"{source.key}/{column}={day}/part.parquet", day not in todo,
-                           f"SELECT * EXCLUDE (_day) FROM {rows_table} WHERE _day = DATE '{day}' "
-                           f"ORDER BY {source.order}", meta["rows"])
+                rel = f"{source.key}/{column}={day}/part.parquet"
+                if day not in todo:
+                    self._link(rel)
+                    if meta["rows"] is None:
+                        meta["rows"] = int(before[day].get("rows") or 0)
+                    continue
+                meta["rows"] = self._write(
+                    rel, f"SELECT * EXCLUDE (_day) FROM {rows_table} WHERE _day = DATE '{day}' "
+                    f"ORDER BY {source.order}")
             if not current:
                 # Views need at least one file to bind against; an empty, typed file stands in.
-                self._file(f"{source.key}/_schema.parquet", bool(old) and not before,
-                           f"SELECT * EXCLUDE (_day) FROM ({rows_of}) LIMIT 0", 0)
+                rel = f"{source.key}/_schema.parquet"
+                if old and not before and rel in self.good:
+                    self._link(rel)
+                else:
+                    self._write(rel, f"SELECT * EXCLUDE (_day) FROM ({rows_of}) LIMIT 0")
         finally:
             self.con.execute("DROP TABLE IF EXISTS _publish_rows")
         self.stats["files_removed"] += len(set(before) - set(current))
         return {"rows": sum(m["rows"] for m in current.values()), "partitions": current}
 
-    def _file(self, rel: str, unchanged: bool, query: str, rows: int) -> None:
+    def _link(self, rel: str) -> None:
         path = self.folder / rel
-        if unchanged and rel in self.good:
-            gens.link_or_copy(self.base / rel, path)
-            self.files[rel] = self.good[rel]
-            self.stats["files_linked"] += 1
-            return
+        gens.link_or_copy(self.base / rel, path)
+        self.files[rel] = self.good[rel].at(path)
+        self.stats["files_linked"] += 1
+
+    def _write(self, rel: str, query: str) -> int:
+        path = self.folder / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.con.execute(f"COPY ({query}) TO {_literal(path)} (FORMAT parquet, COMPRESSION zstd)")
+        written = self.con.execute(
+            f"COPY ({query}) TO {_literal(path)} (FORMAT parquet, COMPRESSION zstd)").fetchone()
         gens.sync_file(path)
         self.files[rel] = gens.checksum(path)
+        rows = int(written[0]) if written else 0
         self.stats["files_written"] += 1
         self.stats["rows_written"] += rows
         self.stats["bytes_written"] += self.files[rel].size
         self.stats["written"].append(rel)
+        return rows
 
     def _view_sql(self, source: Source) -> str:
         """The view over this table's files in the generation (folder name filled in later)."""

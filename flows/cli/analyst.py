@@ -1,9 +1,9 @@
-"""Analyst commands: ``newsflow sql``, ``search``, ``export``, ``stories`` and ``reindex``.
+"""Analyst commands: ``newsflow sql``, ``search``, ``export``, ``stories``, ``reindex``, ``publish``.
 
 ``register(app)`` adds them to the main typer app. Every command but ``reindex`` reads the
 published analyst copy (``analytics.duckdb`` and its Parquet generation), never the pipeline's
 store, so no analyst can make a run skip; ``--store`` is the operator's explicit way into the
-store. ``reindex`` takes the writer lock like any run, and republishes the copy.
+store. ``reindex`` and ``publish`` take the writer lock like any run, and republish the copy.
 """
 
 from __future__ import annotations
@@ -300,9 +300,37 @@ def reindex(db: DbOption = None) -> None:
                   f"{built['seconds']:.2f}s")
 
 
+@reports_errors
+def publish(
+    db: DbOption = None,
+    verify: Annotated[bool, typer.Option(
+        "--verify", help="Re-read every published file against its sha256 (not only its size "
+        "and mtime) and rewrite any that differ.")] = False,
+) -> None:
+    """Publish the analyst copy now (takes the writer lock); every run does this by itself."""
+    from flows.settings import settings_for
+    from warehouse.access import open_writer
+    from warehouse.publish import publish as publish_copy
+
+    path = settings(db).db_path
+    if not path.exists():  # opening to write would create an empty store
+        raise MissingStoreError(f"no database at {path} yet")
+    config = settings_for(db_path=path)
+    with open_writer(path, min_free_mb=config.min_free_mb) as store:
+        result = publish_copy(store, config.published_dir, verify=verify,
+                              run_id=f"publish-{uuid.uuid4().hex[:12]}")
+    repaired = result["damaged_rewritten"]
+    console.print(f"published generation {result['generation']}: {result['files_written']} "
+                  f"files written, {result['files_linked']} reused"
+                  + (", every file verified" if verify else "")
+                  + (f"; {len(repaired)} damaged or missing file(s) rewritten: "
+                     f"{', '.join(repaired[:5])}" if repaired else ""))
+
+
 def register(app: typer.Typer) -> None:
     """Add the analyst commands to the ``newsflow`` app."""
     app.command()(search)
     app.command()(export)
     app.command()(stories)
     app.command()(reindex)
+    app.command()(publish)

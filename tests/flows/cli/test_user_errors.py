@@ -43,6 +43,7 @@ COMMANDS = {
     "export": ["export", "csv", "--db", "{db}", "--out", "{tmp}/a.csv"],
     "stories": ["stories", "--db", "{db}"],
     "reindex": ["reindex", "--db", "{db}"],
+    "publish": ["publish", "--verify", "--db", "{db}"],
     "feeds list": ["feeds", "list", "--db", "{db}"],
     "feeds import": ["feeds", "import", "{opml}", "--into", "{feeds}"],
     "feeds export": ["feeds", "export", "--from", "{feeds}"],
@@ -70,12 +71,14 @@ STORE_READERS = {
     "export": ["export", "csv", "--db", "{db}", "--out", "{tmp}/a.csv"],
     "stories": ["stories", "--db", "{db}"],
     "reindex": ["reindex", "--db", "{db}"],
+    "publish": ["publish", "--db", "{db}"],
     "feeds list": ["feeds", "list", "--db", "{db}"],
 }
 # Every command that writes to an existing store: each refuses to start on a full disk.
 STORE_WRITERS = {
     "rebuild": ["rebuild", "--db", "{db}"],
     "reindex": ["reindex", "--db", "{db}"],
+    "publish": ["publish", "--db", "{db}"],
     "backfill raw": ["backfill", "--source", "raw", *DAY, "--db", "{db}"],
     "migrate": ["migrate", "--db", "{db}"],
 }

@@ -1,0 +1,275 @@
+"""Publish finds what changed from change tokens, not by hashing the history (issue 13).
+
+Each test changes the store the way a writer does (a revisit, a backfill of an old day, a
+quarantine, a finished check, a rebuild after a checkpoint, a feed updated in place, several
+commits with no publish between them), publishes incrementally and checks two things: only the
+days and tables touched were written (the others are hard links to the previous generation), and
+the copy equals a full republish of the same store in another folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from tests.warehouse.test_publish import DAY0, add, article
+from warehouse import generations as gens
+from warehouse.publish import UPDATED_IN_PLACE, analytics_db_path, current_dir, publish
+from warehouse.search import update_index
+from warehouse.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> Store:
+    s = Store.open(tmp_path / "newsflow.duckdb")
+    yield s
+    s.close()
+
+
+def version(row: dict[str, Any], *, seen_days: int, content: str) -> dict[str, Any]:
+    """A core.article_versions row of ``row``'s article, observed ``seen_days`` after DAY0."""
+    return {
+        "article_key": row["article_key"], "content_hash": content,
+        "extractor_version": row["extractor_version"], "page_fetch_id": f"{content}-fetch",
+        "observed_at": DAY0 + timedelta(days=seen_days), "url": row["url"], "final_url": None,
+        "canonical_url": None, "title": row["title"], "authors": row["authors"],
+        "page_published_at": None, "page_published_source": None, "modified_at": None,
+        "language": "en", "declared_language": "en", "site_name": "Example",
+        "description": None, "image": None, "tags": [], "text": f"{content} " * 50,
+        "word_count": 50, "extractor": "trafilatura", "version_hash": content,
+    }
+
+
+def seed(store: Store) -> list[dict[str, Any]]:
+    """Nine articles over three days, each with one version, and the search index."""
+    rows = [article(i, i % 3) for i in range(9)]
+    add(store, rows)
+    with store.transaction("test"):
+        store.insert("core.article_versions",
+                     [_fit(store, version(r, seen_days=i % 3, content=r["content_hash"]))
+                      for i, r in enumerate(rows)])
+    update_index(store.con, [r["article_key"] for r in rows])
+    return rows
+
+
+def _fit(store: Store, row: dict[str, Any]) -> dict[str, Any]:
+    """Only the columns core.article_versions has (it has gained some over the migrations)."""
+    names = set(store.arrow_schema("core.article_versions").names)
+    return {k: v for k, v in row.items() if k in names}
+
+
+def digest(db: Path) -> dict[str, tuple[Any, ...]]:
+    """Every table of a published copy: its row count and an order-free hash of its rows."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        views = con.execute("SELECT schema_name, view_name FROM duckdb_views() "
+                            "WHERE NOT internal AND view_name <> 'published'").fetchall()
+        return {f"{s}.{v}": con.execute(
+            f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM {s}.{v} AS t").fetchone()
+            for s, v in views}
+    finally:
+        con.close()
+
+
+def same_as_full(store: Store, tmp_path: Path, out: Path) -> None:
+    fresh = tmp_path / f"full-{len(list(tmp_path.iterdir()))}" / "published"
+    full = publish(store, fresh, since_marker=None)
+    assert full["files_linked"] == 0
+    assert digest(analytics_db_path(out)) == digest(analytics_db_path(fresh))
+
+
+def written(result: dict[str, Any], table: str) -> list[str]:
+    return sorted(re.sub(r"^.*=(\d{4}-\d{2}-\d{2}).*$", r"\1", p)
+                  for p in result["written"] if p.startswith(f"{table}/"))
+
+
+def test_a_revisit_of_an_old_article_rewrites_its_days_and_links_the_rest(
+        store: Store, tmp_path: Path) -> None:
+    rows = seed(store)
+    out = tmp_path / "published"
+    publish(store, out)
+    before = {p.name: (p / "part.parquet").stat().st_ino
+              for p in (current_dir(out) / "articles").resolve().iterdir()}
+    # A revisit of article 4 (first seen on day 1) finds a new version on day 7.
+    changed = dict(rows[4], title="Revised", content_hash="h4-v2", last_seen_at=DAY0
+                   + timedelta(days=7), version_count=2)
+    add(store, [changed])
+    with store.transaction("test"):
+        store.insert("core.article_versions",
+                     [_fit(store, version(changed, seen_days=7, content="h4-v2"))])
+    update_index(store.con, [changed["article_key"]])
+    result = publish(store, out)
+    assert written(result, "articles") == ["2026-11-02"]
+    # The old version's row changes too (is_current), on its own day, and the new one's day.
+    assert written(result, "article_versions") == ["2026-11-02", "2026-11-08"]
+    assert written(result, "core.search_terms") == ["2026-11-02"]
+    assert written(result, "core.search_docs") == ["2026-11-02"]
+    after = {p.name: (p / "part.parquet").stat().st_ino
+              for p in (current_dir(out) / "articles").resolve().iterdir()}
+    assert {d for d in before if after[d] == before[d]} == {"first_seen_day=2026-11-01",
+                                                          "first_seen_day=2026-11-03"}
+    same_as_full(store, tmp_path, out)
+
+
+def test_backfill_of_an_old_day_and_commits_without_a_publish_between(
+        store: Store, tmp_path: Path) -> None:
+    seed(store)
+    out = tmp_path / "published"
+    publish(store, out)
+    # Two commits (the second after a checkpoint), then a crash before publish; the next
+    # publish catches up with both.
+    add(store, [article(50, -20)])  # a backfilled day before all others
+    store.checkpoint()
+    add(store, [article(51, 1)])
+    result = publish(store, out)
+    assert written(result, "articles") == ["2026-10-12", "2026-11-02"]
+    same_as_full(store, tmp_path, out)
+
+
+def test_quarantine_and_finished_checks_change_only_their_days(store: Store,
+                                                               tmp_path: Path) -> None:
+    rows = seed(store)
+    with store.transaction("test"):
+        store.insert("quality.pending_checks", [{
+            "run_id": "r1", "stage": "extract_articles", "table_name": "core.articles",
+            "part": 0, "keys": [rows[2]["article_key"]], "created_at": DAY0}])
+    out = tmp_path / "published"
+    first = publish(store, out)
+    assert first["tables"]["articles"] == 8  # its checks have not run: held back
+    # The checks run: article 2 (day 2) passes, article 3 (day 0) is quarantined.
+    with store.transaction("test"):
+        store.con.execute("DELETE FROM quality.pending_checks")
+        store.insert("quality.quarantine", [{
+            "run_id": "r1", "stage": "extract_articles", "table_name": "core.articles",
+            "event_id": rows[3]["article_key"], "reason": "test", "quarantined_at": DAY0}])
+    result = publish(store, out)
+    assert result["tables"]["articles"] == 8
+    assert written(result, "articles") == ["2026-11-01", "2026-11-03"]
+    assert written(result, "article_versions") == ["2026-11-01", "2026-11-03"]
+    same_as_full(store, tmp_path, out)
+
+
+def test_a_rebuild_after_a_checkpoint_is_seen_even_where_rowids_repeat(
+        store: Store, tmp_path: Path) -> None:
+    rows = seed(store)
+    out = tmp_path / "published"
+    publish(store, out)
+    # A rebuild clears and re-derives; after a checkpoint the new rows may take the old rowids.
+    store.con.execute("DELETE FROM core.articles")
+    store.checkpoint()
+    add(store, [dict(r, extractor_version="9.9", title=f"{r['title']} (re-extracted)")
+                for r in rows])
+    result = publish(store, out)
+    assert written(result, "articles") == ["2026-11-01", "2026-11-02", "2026-11-03"]
+    same_as_full(store, tmp_path, out)
+
+
+def test_a_feed_updated_in_place_republishes_what_reads_feeds(store: Store,
+                                                              tmp_path: Path) -> None:
+    seed(store)
+    with store.transaction("test"):
+        store.insert("core.feeds", [{"feed_id": "f1", "url": "https://example.org/feed",
+                                     "name": "Example", "outlet": "example",
+                                     "consecutive_failures": 0, "entries_seen": 0,
+                                     "status": "ok"}])
+    out = tmp_path / "published"
+    publish(store, out)
+    store.con.execute("UPDATE core.feeds SET outlet = 'renamed' WHERE feed_id = 'f1'")
+    result = publish(store, out)
+    assert "sources/sources.parquet" in result["written"]
+    assert not written(result, "articles")  # articles do not read core.feeds
+    same_as_full(store, tmp_path, out)
+
+
+def test_every_update_in_place_is_declared() -> None:
+    """Change tokens trust rowids, which an UPDATE keeps: a table a writer updates in place must
+    be in UPDATED_IN_PLACE (hashed whole), or its changes would not be published."""
+    updated = set()
+    for path in [*ROOT.glob("warehouse/sql/*.sql"), *ROOT.glob("warehouse/*.py"),
+                 *ROOT.glob("flows/**/*.py"), *ROOT.glob("transforms/*.py")]:
+        text = path.read_text(encoding="utf-8")
+        updated |= {m.lower() for m in re.findall(
+            r"\bUPDATE\s+((?:raw|core|quality)\.[a-z_]+)", text, re.IGNORECASE)}
+    assert updated, "the scan found no UPDATE at all: is it still looking in the right place?"
+    assert updated <= UPDATED_IN_PLACE
+
+
+def test_damage_is_repaired_by_the_cheap_check_or_by_verify(store: Store,
+                                                            tmp_path: Path) -> None:
+    seed(store)
+    out = tmp_path / "published"
+    publish(store, out)
+    now = current_dir(out).resolve()
+    gone = next((now / "articles").glob("*/part.parquet"))
+    gone.unlink()  # a deleted file: found by every publish (a stat)
+    result = publish(store, out)
+    assert result["damaged_rewritten"] == [str(gone.relative_to(now))]
+    # A byte flipped with size and mtime put back: only the full verification sees it.
+    now = current_dir(out).resolve()
+    part = next((now / "article_versions").glob("*/part.parquet"))
+    stat = part.stat()
+    data = bytearray(part.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    part.write_bytes(bytes(data))
+    os.utime(part, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert publish(store, out)["damaged_rewritten"] == []
+    repaired = publish(store, out, verify=True)
+    assert repaired["verified"] is True
+    assert repaired["damaged_rewritten"] == [str(part.relative_to(now))]
+    manifest = gens.read_manifest(out / gens.MANIFEST)
+    good, damaged = gens.verified(out / gens.gen_name(manifest["generation"]), manifest["files"])
+    assert not damaged and good
+    same_as_full(store, tmp_path, out)
+
+
+def test_newsflow_publish_verify_repairs_what_the_cheap_check_cannot_see(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    db = tmp_path / "newsflow.duckdb"
+    with Store.open(db) as store:
+        seed(store)
+    runner = CliRunner()
+    first = runner.invoke(app, ["publish", "--db", str(db)])
+    assert first.exit_code == 0, first.output
+    out = tmp_path / "published"
+    now = current_dir(out).resolve()
+    part = next((now / "articles").glob("*/part.parquet"))
+    stat = part.stat()
+    part.write_bytes(part.read_bytes()[::-1])  # same size, every byte moved
+    os.utime(part, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    plain = runner.invoke(app, ["publish", "--db", str(db)])
+    assert plain.exit_code == 0 and "damaged" not in plain.output
+    checked = runner.invoke(app, ["publish", "--db", str(db), "--verify"])
+    assert checked.exit_code == 0, checked.output
+    said = " ".join(checked.output.split())  # the console wraps long lines
+    assert "every file verified" in said
+    assert f"1 damaged or missing file(s) rewritten: {part.relative_to(now)}" in said
+    missing = runner.invoke(app, ["publish", "--db", str(tmp_path / "nothing.duckdb")])
+    assert missing.exit_code != 0 and "Traceback" not in missing.output
+
+
+def test_search_terms_are_only_written_with_their_search_doc() -> None:
+    """publish_days_search_terms.sql versions an article's terms by its core.search_docs row, which
+    holds only while every writer of the terms writes the doc row in the same place."""
+    writers = []
+    for path in [*ROOT.glob("warehouse/sql/*.sql"), *ROOT.glob("warehouse/*.py"),
+                 *ROOT.glob("flows/**/*.py"), *ROOT.glob("transforms/*.py")]:
+        text = path.read_text(encoding="utf-8")
+        if re.search(r"(INSERT\s+INTO|DELETE\s+FROM|UPDATE)\s+core\.search_terms\b", text,
+                     re.IGNORECASE):
+            writers.append(path.name)
+            for verb in ("INSERT INTO", "DELETE FROM"):
+                if re.search(rf"{verb}\s+core\.search_terms\b", text, re.IGNORECASE):
+                    assert re.search(rf"{verb}\s+core\.search_docs\b", text, re.IGNORECASE), \
+                        f"{path.name}: {verb} core.search_terms without core.search_docs"
+    assert "search_index.sql" in writers
