@@ -126,6 +126,23 @@ def _clean(text: str) -> str:
     return _SURROGATE.sub("\ufffd", _CONTROL.sub("", text))
 
 
+# The characters of _CONTROL as UTF-8 bytes: the C0 controls are their own bytes, U+FFFE and
+# U+FFFF three bytes each.
+_CONTROL_BYTES = bytes(range(0x09)) + b"\x0b\x0c" + bytes(range(0x0e, 0x20))
+_NONCHARACTERS_UTF8 = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
+
+
+def _clean_utf8(body: bytes, text: str) -> str:
+    """``_clean(text)`` for ``text`` strictly decoded from ``body`` as UTF-8, skipping the two
+    regex passes over the text when the bytes show they would change nothing: strict UTF-8
+    yields no surrogates, and a character of ``_CONTROL`` in the text is its UTF-8 bytes in the
+    body. The passes cost ~2 ms on a 170 KB page; these byte checks a tenth of that."""
+    if len(body.translate(None, _CONTROL_BYTES)) == len(body) \
+            and not any(nc in body for nc in _NONCHARACTERS_UTF8):
+        return text
+    return _clean(text)
+
+
 def _try(body: bytes, encoding: str) -> str | None:
     try:
         return body.decode(encoding)
@@ -157,7 +174,7 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
     # usual truth when a header says latin-1 (FAULTS 37/59).
     utf8 = _try(body, "utf-8")
     if utf8 is not None:
-        return _clean(utf8), "utf-8"
+        return _clean_utf8(body, utf8), "utf-8"
     declared = [e for e in (http, meta) if e and e not in ("utf-8", "utf_8")]
     if len(declared) == 2 and declared[0] != declared[1]:
         # Header and meta disagree: let detection arbitrate among the two.
