@@ -14,6 +14,7 @@ import codecs
 import functools
 import logging
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 
 from transforms.pageclass import PageClass
@@ -125,6 +126,23 @@ def _clean(text: str) -> str:
     return _SURROGATE.sub("\ufffd", _CONTROL.sub("", text))
 
 
+# The characters of _CONTROL as UTF-8 bytes: the C0 controls are their own bytes, U+FFFE and
+# U+FFFF three bytes each.
+_CONTROL_BYTES = bytes(range(0x09)) + b"\x0b\x0c" + bytes(range(0x0e, 0x20))
+_NONCHARACTERS_UTF8 = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
+
+
+def _clean_utf8(body: bytes, text: str) -> str:
+    """``_clean(text)`` for ``text`` strictly decoded from ``body`` as UTF-8, skipping the two
+    regex passes over the text when the bytes show they would change nothing: strict UTF-8
+    yields no surrogates, and a character of ``_CONTROL`` in the text is its UTF-8 bytes in the
+    body. The passes cost ~2 ms on a 170 KB page; these byte checks a tenth of that."""
+    if len(body.translate(None, _CONTROL_BYTES)) == len(body) \
+            and not any(nc in body for nc in _NONCHARACTERS_UTF8):
+        return text
+    return _clean(text)
+
+
 def _try(body: bytes, encoding: str) -> str | None:
     try:
         return body.decode(encoding)
@@ -156,7 +174,7 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
     # usual truth when a header says latin-1 (FAULTS 37/59).
     utf8 = _try(body, "utf-8")
     if utf8 is not None:
-        return _clean(utf8), "utf-8"
+        return _clean_utf8(body, utf8), "utf-8"
     declared = [e for e in (http, meta) if e and e not in ("utf-8", "utf_8")]
     if len(declared) == 2 and declared[0] != declared[1]:
         # Header and meta disagree: let detection arbitrate among the two.
@@ -227,18 +245,22 @@ _SCRIPTS = (("ja", re.compile(r"[\u3040-\u30ff]"), 0.05),
 def _stopword_index() -> tuple[dict[str, tuple[str, ...]], dict[str, float]]:
     import justext
 
-    index: dict[str, list[str]] = {}
+    index: defaultdict[str, list[str]] = defaultdict(list)
     damp: dict[str, float] = {}
     for name, code in _STOPLISTS.items():
         words = justext.get_stoplist(name)
         # Some lists are Wikipedia-sized (Finnish: 6,800 words, English names included): damp
         # them so their size alone does not win.
         damp[code] = min(1.0, 800 / max(len(words), 1))
-        for word in words:
-            # Drop words in the wrong script: contamination from English pages.
-            if word.isascii() if code in _NON_LATIN else any(ch >= "\u0250" for ch in word):
-                continue
-            index.setdefault(word, []).append(code)
+        # Drop words in the wrong script: contamination from English pages. (``max(word)`` is
+        # the word's highest code point: the same test as any character >= U+0250, at C speed;
+        # every spawned worker builds this index.)
+        if code in _NON_LATIN:
+            kept = [word for word in words if not word.isascii()]
+        else:
+            kept = [word for word in words if not word or max(word) < "\u0250"]
+        for word in kept:
+            index[word].append(code)
     return {w: tuple(codes) for w, codes in index.items()}, damp
 
 
@@ -251,7 +273,7 @@ def detect_language(text: str) -> str | None:
     """
     sample = text[:1500]  # same answers as 3,000 characters on the bench pages, half the time
     words = _LETTERS.findall(sample)
-    letters = sum(len(w) for w in words)
+    letters = sum(map(len, words))
     if not letters:
         return None
     for code, script, share in _SCRIPTS:
@@ -263,10 +285,13 @@ def detect_language(text: str) -> str | None:
     counts: dict[str, float] = {}
     hits = 0
     for word in words:
-        codes = index.get(word.lower(), ())
-        hits += bool(codes)
+        codes = index.get(word.lower())
+        if codes is None:
+            continue
+        hits += 1
+        share = 1 / len(codes)
         for code in codes:
-            counts[code] = counts.get(code, 0.0) + 1 / len(codes)
+            counts[code] = counts.get(code, 0.0) + share
     if hits < 0.2 * len(words):
         return None
     return max(counts, key=lambda code: (counts[code] * damp[code], code))

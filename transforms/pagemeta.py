@@ -406,12 +406,13 @@ def pick_headline(candidates: list[tuple[str, str | None]]) -> str | None:
                 and _set_off(chosen, len(key.split()) - len(other.split()))):
             return text
     same_words = [text for _, text in present if _key(text) == key]
+    forms = {text: _separators(text) for text in same_words}  # each text's separators, once
     votes: dict[tuple[str, ...], int] = {}
     for text in same_words:
-        votes[_separators(text)] = votes.get(_separators(text), 0) + 1
+        votes[forms[text]] = votes.get(forms[text], 0) + 1
     best = max(votes, key=lambda form: votes[form])  # the first form seen wins a tie
-    if votes[best] > votes[_separators(chosen)]:
-        return next(text for text in same_words if _separators(text) == best)
+    if votes[best] > votes[forms[chosen]]:
+        return next(text for text in same_words if forms[text] == best)
     return chosen
 
 

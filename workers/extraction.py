@@ -22,6 +22,7 @@ from typing import Any
 
 from pebble import ProcessExpired, ProcessPool
 
+from transforms.decoding import detect_language
 from transforms.errors import ServiceError
 from transforms.extraction import DEFAULT_OPTIONS, Extraction, ExtractOptions, extract_page, failed
 from transforms.pageclass import PageClass
@@ -41,8 +42,9 @@ CHUNK_SIZE = 8
 # Time to (re)start a spawned worker, counted on top of the task limits before a pool that never
 # answers is called stalled (a spawned worker imports trafilatura and warms up in a few seconds).
 START_ALLOWANCE_S = 120.0
-_WARMUP_PAGE = ("<html><body><article>" + "<p>This is a short warm-up paragraph written in "
-                "plain English so the language detector builds its index.</p>" * 8
+_WARMUP_TEXT = ("This is a short warm-up paragraph written in plain English so the language "
+                "detector builds its index.")
+_WARMUP_PAGE = ("<html><body><article>" + f"<p>{_WARMUP_TEXT}</p>" * 8
                 + "</article></body></html>").encode()
 
 
@@ -53,9 +55,34 @@ def run_extraction(body: bytes, content_type: str | None, url: str,
 
 
 def run_chunk(pages: list[tuple[bytes, str | None, str]], options: ExtractOptions,
-              target: Target) -> list[Extraction]:
-    """Extract several pages in one task (module level, so spawn can import it)."""
-    return [target(body, content_type, url, options) for body, content_type, url in pages]
+              target: Target) -> tuple[list[Extraction], float | None]:
+    """Extract several pages in one task (module level, so spawn can import it); with the
+    answers goes the worker's own peak memory (``own_peak_mb``)."""
+    return [target(body, content_type, url, options) for body, content_type, url in pages], \
+        own_peak_mb()
+
+
+def own_peak_mb() -> float | None:
+    """This process's peak resident memory in MiB, measured by the kernel (``VmHWM``), or None
+    where /proc is missing.
+
+    Not ``getrusage``: a spawned worker is started by fork+exec from the parent, and Linux
+    carries the parent's peak RSS across the exec into the child's ``ru_maxrss`` (and so into
+    the parent's ``RUSAGE_CHILDREN``). A 15 MB worker spawned by a 600 MB process reports
+    600 MB there; ``VmHWM`` belongs to the worker's own address space and starts at exec."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _ready() -> int:
+    """A first task per worker: it returns once the worker has spawned and warmed up."""
+    return os.getpid()
 
 
 def _init_worker(memory_mb: int) -> None:
@@ -66,9 +93,11 @@ def _init_worker(memory_mb: int) -> None:
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         except (ValueError, OSError) as exc:  # e.g. a hard limit already lower
             log.warning("could not set RLIMIT_AS=%s MiB: %s", memory_mb, exc)
-    # Warm up (imports, the stopword index, lxml) so the first real page does not pay for it
-    # inside its timeout.
+    # Warm up (imports, lxml, the stopword index) so the first real page does not pay for it
+    # inside its timeout. The warm-up page is too short to reach language detection, so the
+    # detector's index (~0.4 s to build) is built here explicitly.
     extract_page(_WARMUP_PAGE, "text/html", "https://warmup.invalid/a")
+    detect_language(_WARMUP_TEXT)
 
 
 class PoolStalledError(ServiceError, RuntimeError):
@@ -93,6 +122,8 @@ class ExtractionPool:
         self.chunk_size = max(1, chunk_size)
         self._borrowed = pool
         self._pool: ProcessPool | None = pool
+        self.worker_peak_mb: float | None = None
+        """The largest peak memory any worker reported (``own_peak_mb``) with its answers."""
 
     def __enter__(self) -> ExtractionPool:
         if self._borrowed is not None:
@@ -104,6 +135,10 @@ class ExtractionPool:
             initializer=_init_worker, initargs=(self.memory_mb,),
             context=multiprocessing.get_context("spawn"),
         )
+        # pebble spawns its workers on the first task: ask now, so they spawn and warm up while
+        # the caller reads its first pages (and are started by a still small parent process)
+        for _ in range(self.workers):
+            self._pool.schedule(_ready)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -113,6 +148,8 @@ class ExtractionPool:
     def close(self) -> None:
         """Stop the workers (killing any still busy) and wait for them; borrowed workers are
         their owner's to stop."""
+        if self.worker_peak_mb is not None:
+            log.info("extraction workers' largest peak: %.0f MiB", self.worker_peak_mb)
         if self._borrowed is not None:
             return
         if self._pool is not None:
@@ -146,7 +183,7 @@ class ExtractionPool:
     def _collect(self, chunk: list[Item], future: Future[Any]
                  ) -> Iterator[tuple[Hashable, Extraction]]:
         try:
-            results = future.result(timeout=self.patience_s())
+            results, peak_mb = future.result(timeout=self.patience_s())
         except Exception:  # any worker failure is data: isolate the page that caused it
             if not future.done():  # our wait ran out, not the task's own limit: no live worker
                 future.cancel()
@@ -156,6 +193,8 @@ class ExtractionPool:
                     "next run") from None
             yield from self._fail_or_split(chunk, future)
             return
+        if peak_mb is not None and (self.worker_peak_mb is None or peak_mb > self.worker_peak_mb):
+            self.worker_peak_mb = peak_mb
         for (key, _, _, url), result in zip(chunk, results, strict=True):
             if not isinstance(result, Extraction):
                 result = failed(url, PageClass.EXTRACT_CRASH, "worker returned no Extraction")

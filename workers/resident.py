@@ -25,14 +25,9 @@ from typing import Any
 from pebble import ProcessPool
 
 from workers import feedparse, lean_spawn
-from workers.extraction import MAX_TASKS_PER_WORKER, ExtractionPool, _init_worker
+from workers.extraction import MAX_TASKS_PER_WORKER, ExtractionPool, _init_worker, _ready
 
 log = logging.getLogger(__name__)
-
-
-def _ready() -> int:
-    """A first task per worker: it returns once the worker has spawned and warmed up."""
-    return os.getpid()
 
 
 class ResidentPool:

@@ -134,3 +134,15 @@ def test_normalize_encoding(label: str | None, name: str | None) -> None:
 ])
 def test_detect_language(text: str, code: str | None) -> None:
     assert detect_language(text) == code
+
+
+@pytest.mark.parametrize("text", [
+    "<p>plain ascii</p>", "<p>caf\u00e9 \u2014 \u65e5\u672c</p>", "a\x00b\x1bc\x0bd\x0ce\x1ff",
+    "tab\tnew\nline\rreturn\x7f kept", "x\ufffe y\uffff z\ufffd", "\x08", "",
+])
+def test_utf8_fast_path_cleans_exactly_as_the_regexes(text: str) -> None:
+    from transforms.decoding import _clean, _clean_utf8
+
+    body = text.encode("utf-8")
+    assert _clean_utf8(body, text) == _clean(text)
+    assert decode_html(body, "text/html; charset=utf-8")[0] == _clean(text)

@@ -254,7 +254,7 @@ def test_internal_error_becomes_no_content(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_readability_fallback_when_trafilatura_misses_most_paragraph_text(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    if extraction._Readability is None:
+    if extraction.readability_document() is None:
         pytest.skip("readability-lxml is not installed (bench dependency group)")
     long_paras = "".join(f"<p>Live update {i}: the count continues in the harbour district as "
                          f"officials report progress on item number {i} of the plan.</p>"

@@ -105,3 +105,19 @@ def test_a_pool_that_never_answers_is_reported_not_waited_on_forever(
         list(pool.extract_many([("k", b"x", "text/html", "https://e.com/k")]))
     assert pool.patience_s() == pytest.approx(0.1 * (extraction.WINDOW_PER_WORKER + 1) + 0.5)
     assert time.monotonic() - started >= pool.patience_s()  # it did wait its full patience
+
+
+def test_workers_report_their_own_peak_memory_not_the_parents() -> None:
+    # A spawned child's ru_maxrss (and so the parent's RUSAGE_CHILDREN) starts at the parent's
+    # peak: Linux carries it across the exec. The pool reports what the workers themselves used.
+    ballast = bytearray(400 * 1024 * 1024)
+    ballast[::4096] = b"x" * len(range(0, len(ballast), 4096))  # make the pages resident
+    items = [(i, ARTICLE, "text/html", f"https://e.com/{i}") for i in range(10)]
+    with ExtractionPool(workers=1) as pool:
+        results = dict(pool.extract_many(items))
+    assert all(e.page_class is PageClass.ARTICLE for e in results.values())
+    if not os.path.exists("/proc/self/status"):
+        pytest.skip("no /proc: the peak is not measured here")
+    assert pool.worker_peak_mb is not None
+    assert 10 < pool.worker_peak_mb < 300, pool.worker_peak_mb  # not the parent's 400+ MB
+    del ballast

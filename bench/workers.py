@@ -1,0 +1,149 @@
+"""Where an extraction worker's CPU goes, and how much memory the workers really use.
+
+Run as ``.venv/bin/python -m bench.workers [--pages 1000] [--sets aeb fundus ...]``.
+
+Part 1, in one process (CPU time of this process, so other jobs on the machine do not land on
+one side): newsflow's worker path (``extract_page``: bytes -> sniff/decode -> parse -> metadata
+-> trafilatura -> cleaning -> language) against bare ``trafilatura.extract`` on the same bytes,
+on generated pages (``sample.site.build_site``) and on the real pages of the development sets;
+the ratio, and newsflow's time split by step (each step timed where it is called). Also the
+pickled size of a page's answer against its body (what a chunk sends back).
+
+Part 2: the spawned ``ExtractionPool`` (2 workers) over the generated pages while this process
+holds a ballast (``--ballast-mb``, as the extract stage holds a store and a batch): the workers'
+peak as they measure it themselves (``VmHWM``, ``ExtractionPool.worker_peak_mb``) against
+``RUSAGE_CHILDREN``'s ``ru_maxrss``, which Linux starts at the parent's peak when a spawned
+worker execs, and so reports the parent's size, not the worker's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import logging
+import pickle
+import resource
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from bench.corpus import SETS, load_set
+from sample.site import build_site
+
+Page = tuple[bytes, str | None, str]
+STEPS = ("decode_page", "parse_html", "page_metadata", "_trafilatura", "readability_text",
+         "paragraph_chars", "link_texts", "normalize_text", "clean_body", "classify_non_article",
+         "detect_language", "content_hash")
+
+
+def generated_pages(n: int) -> list[Page]:
+    site = build_site("http://bench-workers.test", n_articles=n)
+    base = site.base_url
+    return [(r.body, r.content_type, a.url)
+            for a in site.articles for r in [site.resources[a.url[len(base):]]]]
+
+
+def real_pages(name: str) -> list[Page]:
+    return [(p.body, "text/html", p.url) for p in load_set(name)]
+
+
+def _timed(spent: dict[str, float], name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        began = time.process_time()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            spent[name] = spent.get(name, 0.0) + time.process_time() - began
+    return run
+
+
+def cpu_split(label: str, pages: list[Page]) -> None:
+    """Newsflow's worker path against bare trafilatura on the same bytes, and its steps."""
+    import trafilatura
+
+    import transforms.extraction as extraction
+
+    for body, ctype, url in pages[:5]:  # warm up both
+        extraction.extract_page(body, ctype, url)
+        trafilatura.extract(body, url=url)
+    ours = bare = 0.0
+    answers = []
+    for body, ctype, url in pages:  # take turns page by page
+        began = time.process_time()
+        answers.append(extraction.extract_page(body, ctype, url))
+        ours += time.process_time() - began
+        began = time.process_time()
+        trafilatura.extract(body, url=url)
+        bare += time.process_time() - began
+    spent: dict[str, float] = {}
+    originals = {name: getattr(extraction, name) for name in STEPS}
+    try:
+        for name, fn in originals.items():
+            setattr(extraction, name, _timed(spent, name, fn))
+        began = time.process_time()
+        for body, ctype, url in pages:
+            extraction.extract_page(body, ctype, url)
+        split_total = time.process_time() - began
+    finally:
+        for name, fn in originals.items():
+            setattr(extraction, name, fn)
+    body_kb = sum(len(p[0]) for p in pages) / len(pages) / 1024
+    answer_kb = len(pickle.dumps(answers)) / len(answers) / 1024
+    print(f"{label}: {len(pages)} pages, newsflow {ours:.2f} CPU s ({len(pages) / ours:.1f} "
+          f"pages/s), bare trafilatura {bare:.2f} CPU s ({len(pages) / bare:.1f} pages/s): "
+          f"newsflow costs {ours / bare:.2f}x bare; body {body_kb:.1f} KiB/page, pickled answer "
+          f"{answer_kb:.1f} KiB/page")
+    others = split_total - sum(spent.values())
+    for name, seconds in [*sorted(spent.items(), key=lambda kv: -kv[1]), ("(rest)", others)]:
+        print(f"    {name:<22} {seconds:7.3f} s {100 * seconds / split_total:5.1f}%  "
+              f"{1000 * seconds / len(pages):6.2f} ms/page")
+
+
+def pool_memory(pages: list[Page], ballast_mb: int) -> None:
+    """The pool's worker peaks, measured in the workers and by RUSAGE_CHILDREN."""
+    from workers.extraction import ExtractionPool
+
+    ballast = bytearray(ballast_mb * 1024 * 1024)
+    ballast[::4096] = b"x" * len(range(0, len(ballast), 4096))  # resident, as live data is
+    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    began = time.perf_counter()
+    with ExtractionPool(workers=2) as pool:
+        done = sum(1 for _ in pool.extract_many(
+            (i, body, ctype, url) for i, (body, ctype, url) in enumerate(pages)))
+    wall = time.perf_counter() - began
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(f"pool of 2 workers, {done} pages in {wall:.1f} s wall, parent peak {me:.0f} MiB "
+          f"(ballast {ballast_mb} MiB):")
+    print(f"    workers' own peak (VmHWM, measured in the workers): "
+          f"{pool.worker_peak_mb or 0:.0f} MiB")
+    print(f"    RUSAGE_CHILDREN ru_maxrss: {kids.ru_maxrss / 1024:.0f} MiB (starts at the "
+          f"parent's peak when a worker is spawned); workers' CPU "
+          f"{kids.ru_utime + kids.ru_stime:.1f} s")
+    del ballast
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pages", type=int, default=1000, help="generated pages")
+    parser.add_argument("--sets", nargs="*", default=list(SETS), help="development sets")
+    parser.add_argument("--ballast-mb", type=int, default=500)
+    parser.add_argument("--no-pool", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    for noisy in ("trafilatura", "htmldate", "courlan", "readability"):
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
+    generated = generated_pages(args.pages)
+    print("CPU per page in one process (CPU seconds, pages alternating; compare ratios):")
+    cpu_split(f"generated ({args.pages})", generated)
+    for name in args.sets:
+        try:
+            cpu_split(name, real_pages(name))
+        except FileNotFoundError:
+            print(f"{name}: no data, skipped")
+    if not args.no_pool:
+        pool_memory(generated, args.ballast_mb)
+
+
+if __name__ == "__main__":
+    main()
