@@ -47,7 +47,8 @@ HISTORY_TABLES = (
     "raw.feed_fetches", "raw.feed_entries", "raw.page_fetches", "raw.page_bodies",
     "core.page_extractions", "core.article_versions", "core.article_changes", "core.articles",
     "core.article_feeds", "core.search_docs", "core.search_terms", "core.stories",
-    "core.story_articles", "core.story_edges", "core.story_signatures",
+    "core.story_articles", "core.story_edges", "core.story_signatures", "core.story_bands",
+    "core.story_names", "core.story_lead_words",
 )
 # Identity columns: a copy gets them suffixed, so it is other events about other articles.
 KEY_COLUMNS = frozenset({
@@ -75,6 +76,12 @@ def child(args: argparse.Namespace) -> None:
     logging.disable(logging.WARNING)
     from flows.settings import settings_for, settings_scope
 
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     started = time.perf_counter()
     with settings_scope(allow_private_addresses=True, per_host_concurrency=8):
         settings = settings_for(db_path=args.db, feeds_file=args.feeds)
@@ -95,6 +102,11 @@ def child(args: argparse.Namespace) -> None:
             articles = int(result.get("articles", 0))
     wall = time.perf_counter() - started
     figures = _usage()
+    if profiler is not None:
+        profiler.disable()
+        out = Path(args.profile) / f"{args.label}.prof"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        profiler.dump_stats(out)
     from warehouse.access import open_reader
 
     with open_reader(args.db) as store:
@@ -109,8 +121,11 @@ def child(args: argparse.Namespace) -> None:
 
 # --- the harness ----------------------------------------------------------------------------
 
-def _measure(mode: str, db: Path, feeds: Path | None, label: str) -> dict[str, Any]:
+def _measure(mode: str, db: Path, feeds: Path | None, label: str,
+             profile: str | None = None) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "bench.scale", "--child", mode, "--db", str(db), "--label", label]
+    if profile:
+        cmd += ["--profile", profile]
     if feeds is not None:
         cmd += ["--feeds", str(feeds)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
@@ -132,16 +147,23 @@ HEADER = (f"{'run':>18} {'stored':>8} {'added':>6} {'wall_s':>7} {'cpu_main':>7}
 
 def add_history(db: Path, target: int) -> int:
     """Copy the stored rows as older history until the store holds about ``target`` articles;
-    return how many articles it holds then."""
+    return how many articles it holds then.
+
+    One INSERT ... SELECT per table multiplies the original rows by the number of copies needed
+    (a cross join with ``range``), copy k with its keys suffixed ``~h<k>`` and its times shifted
+    k steps back; one transaction and one checkpoint for the whole history."""
     import duckdb
 
-    con = duckdb.connect(str(db), config={"enable_progress_bar": False})
+    con = duckdb.connect(str(db))  # duckdb 1.5 refuses enable_progress_bar as a connect option
     try:
+        con.execute("SET enable_progress_bar = false")
         stored, base, done = con.execute(
             "SELECT count(*), count(*) FILTER (WHERE article_key NOT LIKE '%~h%'), "
             "coalesce(max(TRY_CAST(regexp_extract(article_key, '~h(\\d+)$', 1) AS INTEGER)), 0) "
             "FROM core.articles").fetchone()  # type: ignore[misc]
         copies = max(0, -(-(target - stored) // base)) if base else 0
+        if not copies:
+            return int(stored)
         columns = {t: con.execute(
             "SELECT column_name, data_type FROM information_schema.columns "
             "WHERE table_schema || '.' || table_name = ? ORDER BY ordinal_position",
@@ -149,21 +171,23 @@ def add_history(db: Path, target: int) -> int:
         span = con.execute("SELECT max(occurred_at) - min(occurred_at) FROM raw.page_fetches"
                            ).fetchone()[0] or timedelta(0)  # type: ignore[index]
         step_days = max(7, span.days + 14)
-        for k in range(done + 1, done + copies + 1):
-            con.execute("BEGIN")
-            for table, cols in columns.items():
-                exprs = []
-                for name, kind in cols:
-                    if name in KEY_COLUMNS and kind == "VARCHAR":
-                        exprs.append(f"CASE WHEN {name} IS NULL THEN NULL ELSE {name} || '~h{k}' END")
-                    elif kind.startswith("TIMESTAMP") or kind == "DATE":
-                        exprs.append(f"{name} - INTERVAL {k * step_days} DAY")
-                    else:
-                        exprs.append(name)
-                con.execute(f"INSERT INTO {table} ({', '.join(n for n, _ in cols)}) "
-                            f"SELECT {', '.join(exprs)} FROM {table} WHERE {_original(cols)}")
-            con.execute("COMMIT")
-            con.execute("CHECKPOINT")
+        con.execute("BEGIN")
+        for table, cols in columns.items():
+            exprs = []
+            for name, kind in cols:
+                if name in KEY_COLUMNS and kind == "VARCHAR":
+                    exprs.append(f"CASE WHEN {name} IS NULL THEN NULL "
+                                 f"ELSE {name} || '~h' || _k.k END")
+                elif kind.startswith("TIMESTAMP") or kind == "DATE":
+                    exprs.append(f"{name} - to_days(CAST(_k.k * {step_days} AS INTEGER))")
+                else:
+                    exprs.append(name)
+            con.execute(f"INSERT INTO {table} ({', '.join(n for n, _ in cols)}) "
+                        f"SELECT {', '.join(exprs)} FROM {table} "
+                        f"CROSS JOIN (SELECT range AS k FROM range({done + 1}, "
+                        f"{done + copies + 1})) AS _k WHERE {_original(cols)}")
+        con.execute("COMMIT")
+        con.execute("CHECKPOINT")
         return int(con.execute("SELECT count(*) FROM core.articles").fetchone()[0])  # type: ignore[index]
     finally:
         con.close()
@@ -204,7 +228,7 @@ def grow(args: argparse.Namespace) -> None:
                       f"({time.perf_counter() - t0:.0f} s wall, {time.process_time() - c0:.0f} s "
                       "CPU in the harness; not a run)", flush=True)
             server.site = site_of(i)(server.base_url)
-            fig = _measure("run", db, feeds, f"r{i + 1}") | {"stored_before": stored}
+            fig = _measure("run", db, feeds, f"r{i + 1}", args.profile) | {"stored_before": stored}
             stored = int(fig["stored"])
             first = first or fig
             label = f"run {i + 1}"
@@ -265,7 +289,7 @@ def backlog(args: argparse.Namespace) -> None:
               f"{time.perf_counter() - t0:.0f} s ({time.process_time() - c0:.0f} s CPU, harness)",
               flush=True)
         print(HEADER, flush=True)
-        fig = _measure("extract", db, None, "backlog") | {"stored_before": 0}
+        fig = _measure("extract", db, None, "backlog", args.profile) | {"stored_before": 0}
         print(_row("extract backlog", fig, None), flush=True)
         print(f"\nbacklog of {made} pages: {fig['articles']} articles; peak main "
               f"{fig['peak_main_mb']:.0f} MB, largest worker {fig['peak_worker_mb']:.0f} MB "
@@ -283,6 +307,9 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=0,
                         help="instead: extract a backlog of this many stored pages")
     parser.add_argument("--tmp", default=None, help="folder for the store (default: system temp)")
+    parser.add_argument("--profile", default=None,
+                        help="folder: each run's child writes a cProfile of itself there "
+                             "(<label>.prof; read with python -m pstats); adds overhead")
     parser.add_argument("--child", choices=("run", "extract"), help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--feeds", help=argparse.SUPPRESS)
