@@ -69,6 +69,45 @@ def _usage() -> dict[str, float]:
             "cpu_workers_s": kids.ru_utime + kids.ru_stime, "peak_worker_mb": kids.ru_maxrss / 1024}
 
 
+class _TimedConnection:
+    """A store connection that adds each query's CPU seconds (whole process, DuckDB's threads
+    included) to ``totals``, named by its warehouse/sql file when it is one (``--queries``)."""
+
+    def __init__(self, con: Any, totals: dict[str, list[float]], names: dict[str, str]) -> None:
+        self._con, self._totals, self._names = con, totals, names
+
+    def execute(self, query: str, *params: Any) -> Any:
+        c0 = time.process_time()
+        try:
+            return self._con.execute(query, *params)
+        finally:
+            name = self._names.get(query.strip()) or " ".join(query.split())[:60]
+            entry = self._totals.setdefault(name, [0, 0.0])
+            entry[0] += 1
+            entry[1] += time.process_time() - c0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+
+def _time_queries() -> dict[str, list[float]]:
+    """Make every Store opened from now on time its queries; return the totals it fills."""
+    from warehouse import store as store_module
+
+    totals: dict[str, list[float]] = {}
+    folder = Path(store_module.__file__).parent / "sql"
+    names = {f.read_text(encoding="utf-8").strip(): f.stem for f in folder.glob("*.sql")}
+    names |= {part.strip(): f"{f.stem}[{i}]" for f in folder.glob("*.sql")
+              for i, part in enumerate(f.read_text(encoding="utf-8").split(";")) if part.strip()}
+    original = store_module.Store.__init__
+
+    def init(self: Any, con: Any, path: Any) -> None:
+        original(self, _TimedConnection(con, totals, names), path)
+
+    store_module.Store.__init__ = init  # type: ignore[method-assign]
+    return totals
+
+
 def child(args: argparse.Namespace) -> None:
     """Run the pipeline (or only the extraction) once on ``--db`` and print its figures."""
     import logging
@@ -76,6 +115,7 @@ def child(args: argparse.Namespace) -> None:
     logging.disable(logging.WARNING)
     from flows.settings import settings_for, settings_scope
 
+    queries = _time_queries() if args.queries else None
     profiler = None
     if args.profile:
         import cProfile
@@ -115,20 +155,27 @@ def child(args: argparse.Namespace) -> None:
             "WHERE run_id = ? AND stage IS NOT NULL AND finished_at IS NOT NULL GROUP BY stage",
             [run_id]).fetchall())
         stored = store.scalar("SELECT count(*) FROM core.articles")
+    top = {} if queries is None else dict(sorted(
+        ((k, round(v[1], 3)) for k, v in queries.items()), key=lambda kv: -kv[1])[:args.queries])
     print(json.dumps({"wall_s": wall, **figures, "articles": articles, "stored": stored,
-                      "status": str(result.get("status")), "stages": seconds}), flush=True)
+                      "status": str(result.get("status")), "stages": seconds, "queries": top}),
+          flush=True)
 
 
 # --- the harness ----------------------------------------------------------------------------
 
 def _measure(mode: str, db: Path, feeds: Path | None, label: str,
-             profile: str | None = None) -> dict[str, Any]:
+             profile: str | None = None, queries: int = 0) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "bench.scale", "--child", mode, "--db", str(db), "--label", label]
+    if queries:
+        cmd += ["--queries", str(queries)]
     if profile:
         cmd += ["--profile", profile]
     if feeds is not None:
         cmd += ["--feeds", str(feeds)]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    out = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(f"bench-scale: run {label} failed ({out.returncode}):\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -228,7 +275,8 @@ def grow(args: argparse.Namespace) -> None:
                       f"({time.perf_counter() - t0:.0f} s wall, {time.process_time() - c0:.0f} s "
                       "CPU in the harness; not a run)", flush=True)
             server.site = site_of(i)(server.base_url)
-            fig = _measure("run", db, feeds, f"r{i + 1}", args.profile) | {"stored_before": stored}
+            fig = _measure("run", db, feeds, f"r{i + 1}", args.profile, args.queries)
+            fig["stored_before"] = stored
             stored = int(fig["stored"])
             first = first or fig
             label = f"run {i + 1}"
@@ -246,6 +294,12 @@ def _summary(results: list[tuple[str, dict[str, Any]]]) -> None:
           f"ratio {last['cpu_main_s'] / first['cpu_main_s']:.2f} (goal <= 1.30); "
           f"workers CPU {first['cpu_workers_s']:.1f} -> {last['cpu_workers_s']:.1f} s")
     print(f"largest peak of any process in any run: {peak:.0f} MB (goal < 1536 MB)")
+    if first.get("queries") or last.get("queries"):
+        a, b = first.get("queries", {}), last.get("queries", {})
+        names = sorted(set(a) | set(b), key=lambda n: a.get(n, 0) - b.get(n, 0))
+        print(f"\nstore queries, CPU s (process CPU while each ran): {'first':>7} {'last':>7}")
+        for name in names:
+            print(f"  {name:<62} {a.get(name, 0):7.3f} {b.get(name, 0):7.3f}")
 
 
 def backlog(args: argparse.Namespace) -> None:
@@ -289,7 +343,7 @@ def backlog(args: argparse.Namespace) -> None:
               f"{time.perf_counter() - t0:.0f} s ({time.process_time() - c0:.0f} s CPU, harness)",
               flush=True)
         print(HEADER, flush=True)
-        fig = _measure("extract", db, None, "backlog", args.profile) | {"stored_before": 0}
+        fig = _measure("extract", db, None, "backlog", args.profile, args.queries) | {"stored_before": 0}
         print(_row("extract backlog", fig, None), flush=True)
         print(f"\nbacklog of {made} pages: {fig['articles']} articles; peak main "
               f"{fig['peak_main_mb']:.0f} MB, largest worker {fig['peak_worker_mb']:.0f} MB "
@@ -310,6 +364,9 @@ def main() -> None:
     parser.add_argument("--profile", default=None,
                         help="folder: each run's child writes a cProfile of itself there "
                              "(<label>.prof; read with python -m pstats); adds overhead")
+    parser.add_argument("--queries", type=int, default=0,
+                        help="print the N store queries that took the most CPU in each run "
+                             "(named by their warehouse/sql file)")
     parser.add_argument("--child", choices=("run", "extract"), help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--feeds", help=argparse.SUPPRESS)
