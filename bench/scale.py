@@ -47,7 +47,8 @@ HISTORY_TABLES = (
     "raw.feed_fetches", "raw.feed_entries", "raw.page_fetches", "raw.page_bodies",
     "core.page_extractions", "core.article_versions", "core.article_changes", "core.articles",
     "core.article_feeds", "core.search_docs", "core.search_terms", "core.stories",
-    "core.story_articles", "core.story_edges", "core.story_signatures",
+    "core.story_articles", "core.story_edges", "core.story_signatures", "core.story_bands",
+    "core.story_names", "core.story_lead_words",
 )
 # Identity columns: a copy gets them suffixed, so it is other events about other articles.
 KEY_COLUMNS = frozenset({
@@ -68,6 +69,45 @@ def _usage() -> dict[str, float]:
             "cpu_workers_s": kids.ru_utime + kids.ru_stime, "peak_worker_mb": kids.ru_maxrss / 1024}
 
 
+class _TimedConnection:
+    """A store connection that adds each query's CPU seconds (whole process, DuckDB's threads
+    included) to ``totals``, named by its warehouse/sql file when it is one (``--queries``)."""
+
+    def __init__(self, con: Any, totals: dict[str, list[float]], names: dict[str, str]) -> None:
+        self._con, self._totals, self._names = con, totals, names
+
+    def execute(self, query: str, *params: Any) -> Any:
+        c0 = time.process_time()
+        try:
+            return self._con.execute(query, *params)
+        finally:
+            name = self._names.get(query.strip()) or " ".join(query.split())[:60]
+            entry = self._totals.setdefault(name, [0, 0.0])
+            entry[0] += 1
+            entry[1] += time.process_time() - c0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+
+def _time_queries() -> dict[str, list[float]]:
+    """Make every Store opened from now on time its queries; return the totals it fills."""
+    from warehouse import store as store_module
+
+    totals: dict[str, list[float]] = {}
+    folder = Path(store_module.__file__).parent / "sql"
+    names = {f.read_text(encoding="utf-8").strip(): f.stem for f in folder.glob("*.sql")}
+    names |= {part.strip(): f"{f.stem}[{i}]" for f in folder.glob("*.sql")
+              for i, part in enumerate(f.read_text(encoding="utf-8").split(";")) if part.strip()}
+    original = store_module.Store.__init__
+
+    def init(self: Any, con: Any, path: Any) -> None:
+        original(self, _TimedConnection(con, totals, names), path)
+
+    store_module.Store.__init__ = init  # type: ignore[method-assign]
+    return totals
+
+
 def child(args: argparse.Namespace) -> None:
     """Run the pipeline (or only the extraction) once on ``--db`` and print its figures."""
     import logging
@@ -75,6 +115,13 @@ def child(args: argparse.Namespace) -> None:
     logging.disable(logging.WARNING)
     from flows.settings import settings_for, settings_scope
 
+    queries = _time_queries() if args.queries else None
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     started = time.perf_counter()
     with settings_scope(allow_private_addresses=True, per_host_concurrency=8):
         settings = settings_for(db_path=args.db, feeds_file=args.feeds)
@@ -95,6 +142,11 @@ def child(args: argparse.Namespace) -> None:
             articles = int(result.get("articles", 0))
     wall = time.perf_counter() - started
     figures = _usage()
+    if profiler is not None:
+        profiler.disable()
+        out = Path(args.profile) / f"{args.label}.prof"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        profiler.dump_stats(out)
     from warehouse.access import open_reader
 
     with open_reader(args.db) as store:
@@ -103,17 +155,27 @@ def child(args: argparse.Namespace) -> None:
             "WHERE run_id = ? AND stage IS NOT NULL AND finished_at IS NOT NULL GROUP BY stage",
             [run_id]).fetchall())
         stored = store.scalar("SELECT count(*) FROM core.articles")
+    top = {} if queries is None else dict(sorted(
+        ((k, round(v[1], 3)) for k, v in queries.items()), key=lambda kv: -kv[1])[:args.queries])
     print(json.dumps({"wall_s": wall, **figures, "articles": articles, "stored": stored,
-                      "status": str(result.get("status")), "stages": seconds}), flush=True)
+                      "status": str(result.get("status")), "stages": seconds, "queries": top}),
+          flush=True)
 
 
 # --- the harness ----------------------------------------------------------------------------
 
-def _measure(mode: str, db: Path, feeds: Path | None, label: str) -> dict[str, Any]:
+def _measure(mode: str, db: Path, feeds: Path | None, label: str,
+             profile: str | None = None, queries: int = 0) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "bench.scale", "--child", mode, "--db", str(db), "--label", label]
+    if queries:
+        cmd += ["--queries", str(queries)]
+    if profile:
+        cmd += ["--profile", profile]
     if feeds is not None:
         cmd += ["--feeds", str(feeds)]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    out = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(f"bench-scale: run {label} failed ({out.returncode}):\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -132,16 +194,23 @@ HEADER = (f"{'run':>18} {'stored':>8} {'added':>6} {'wall_s':>7} {'cpu_main':>7}
 
 def add_history(db: Path, target: int) -> int:
     """Copy the stored rows as older history until the store holds about ``target`` articles;
-    return how many articles it holds then."""
+    return how many articles it holds then.
+
+    One INSERT ... SELECT per table multiplies the original rows by the number of copies needed
+    (a cross join with ``range``), copy k with its keys suffixed ``~h<k>`` and its times shifted
+    k steps back; one transaction and one checkpoint for the whole history."""
     import duckdb
 
-    con = duckdb.connect(str(db), config={"enable_progress_bar": False})
+    con = duckdb.connect(str(db))  # duckdb 1.5 refuses enable_progress_bar as a connect option
     try:
+        con.execute("SET enable_progress_bar = false")
         stored, base, done = con.execute(
             "SELECT count(*), count(*) FILTER (WHERE article_key NOT LIKE '%~h%'), "
             "coalesce(max(TRY_CAST(regexp_extract(article_key, '~h(\\d+)$', 1) AS INTEGER)), 0) "
             "FROM core.articles").fetchone()  # type: ignore[misc]
         copies = max(0, -(-(target - stored) // base)) if base else 0
+        if not copies:
+            return int(stored)
         columns = {t: con.execute(
             "SELECT column_name, data_type FROM information_schema.columns "
             "WHERE table_schema || '.' || table_name = ? ORDER BY ordinal_position",
@@ -149,21 +218,23 @@ def add_history(db: Path, target: int) -> int:
         span = con.execute("SELECT max(occurred_at) - min(occurred_at) FROM raw.page_fetches"
                            ).fetchone()[0] or timedelta(0)  # type: ignore[index]
         step_days = max(7, span.days + 14)
-        for k in range(done + 1, done + copies + 1):
-            con.execute("BEGIN")
-            for table, cols in columns.items():
-                exprs = []
-                for name, kind in cols:
-                    if name in KEY_COLUMNS and kind == "VARCHAR":
-                        exprs.append(f"CASE WHEN {name} IS NULL THEN NULL ELSE {name} || '~h{k}' END")
-                    elif kind.startswith("TIMESTAMP") or kind == "DATE":
-                        exprs.append(f"{name} - INTERVAL {k * step_days} DAY")
-                    else:
-                        exprs.append(name)
-                con.execute(f"INSERT INTO {table} ({', '.join(n for n, _ in cols)}) "
-                            f"SELECT {', '.join(exprs)} FROM {table} WHERE {_original(cols)}")
-            con.execute("COMMIT")
-            con.execute("CHECKPOINT")
+        con.execute("BEGIN")
+        for table, cols in columns.items():
+            exprs = []
+            for name, kind in cols:
+                if name in KEY_COLUMNS and kind == "VARCHAR":
+                    exprs.append(f"CASE WHEN {name} IS NULL THEN NULL "
+                                 f"ELSE {name} || '~h' || _k.k END")
+                elif kind.startswith("TIMESTAMP") or kind == "DATE":
+                    exprs.append(f"{name} - to_days(CAST(_k.k * {step_days} AS INTEGER))")
+                else:
+                    exprs.append(name)
+            con.execute(f"INSERT INTO {table} ({', '.join(n for n, _ in cols)}) "
+                        f"SELECT {', '.join(exprs)} FROM {table} "
+                        f"CROSS JOIN (SELECT range AS k FROM range({done + 1}, "
+                        f"{done + copies + 1})) AS _k WHERE {_original(cols)}")
+        con.execute("COMMIT")
+        con.execute("CHECKPOINT")
         return int(con.execute("SELECT count(*) FROM core.articles").fetchone()[0])  # type: ignore[index]
     finally:
         con.close()
@@ -204,7 +275,8 @@ def grow(args: argparse.Namespace) -> None:
                       f"({time.perf_counter() - t0:.0f} s wall, {time.process_time() - c0:.0f} s "
                       "CPU in the harness; not a run)", flush=True)
             server.site = site_of(i)(server.base_url)
-            fig = _measure("run", db, feeds, f"r{i + 1}") | {"stored_before": stored}
+            fig = _measure("run", db, feeds, f"r{i + 1}", args.profile, args.queries)
+            fig["stored_before"] = stored
             stored = int(fig["stored"])
             first = first or fig
             label = f"run {i + 1}"
@@ -222,6 +294,12 @@ def _summary(results: list[tuple[str, dict[str, Any]]]) -> None:
           f"ratio {last['cpu_main_s'] / first['cpu_main_s']:.2f} (goal <= 1.30); "
           f"workers CPU {first['cpu_workers_s']:.1f} -> {last['cpu_workers_s']:.1f} s")
     print(f"largest peak of any process in any run: {peak:.0f} MB (goal < 1536 MB)")
+    if first.get("queries") or last.get("queries"):
+        a, b = first.get("queries", {}), last.get("queries", {})
+        names = sorted(set(a) | set(b), key=lambda n: a.get(n, 0) - b.get(n, 0))
+        print(f"\nstore queries, CPU s (process CPU while each ran): {'first':>7} {'last':>7}")
+        for name in names:
+            print(f"  {name:<62} {a.get(name, 0):7.3f} {b.get(name, 0):7.3f}")
 
 
 def backlog(args: argparse.Namespace) -> None:
@@ -265,7 +343,7 @@ def backlog(args: argparse.Namespace) -> None:
               f"{time.perf_counter() - t0:.0f} s ({time.process_time() - c0:.0f} s CPU, harness)",
               flush=True)
         print(HEADER, flush=True)
-        fig = _measure("extract", db, None, "backlog") | {"stored_before": 0}
+        fig = _measure("extract", db, None, "backlog", args.profile, args.queries) | {"stored_before": 0}
         print(_row("extract backlog", fig, None), flush=True)
         print(f"\nbacklog of {made} pages: {fig['articles']} articles; peak main "
               f"{fig['peak_main_mb']:.0f} MB, largest worker {fig['peak_worker_mb']:.0f} MB "
@@ -283,6 +361,12 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=0,
                         help="instead: extract a backlog of this many stored pages")
     parser.add_argument("--tmp", default=None, help="folder for the store (default: system temp)")
+    parser.add_argument("--profile", default=None,
+                        help="folder: each run's child writes a cProfile of itself there "
+                             "(<label>.prof; read with python -m pstats); adds overhead")
+    parser.add_argument("--queries", type=int, default=0,
+                        help="print the N store queries that took the most CPU in each run "
+                             "(named by their warehouse/sql file)")
     parser.add_argument("--child", choices=("run", "extract"), help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--feeds", help=argparse.SUPPRESS)

@@ -78,8 +78,9 @@ def build_rows(
     say so in ``entry_identity``)."""
     parsed_by_attempt = parse_all(settings, attempts)
     fids = [results[0].request.key or feed_id(results[0].request.url) for results in attempts]
-    with_entries = sorted({fids[i] for (i, _), p in parsed_by_attempt.items() if p.entries})
-    links = feedstate.stored_links(store, with_entries) if store is not None else {}
+    wanted = {(fids[i], key) for (i, _), p in parsed_by_attempt.items() for e in p.entries
+              if e.link and (key := canonicalize_url(e.link))}
+    links = feedstate.stored_links(store, wanted) if store is not None else {}
     fetch_rows: list[dict[str, Any]] = []
     entry_rows: list[dict[str, Any]] = []
     failed = 0

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from warehouse.projections import sql
+from warehouse.projections import load_keys, sql
 from warehouse.store import Store, utcnow
 
 if TYPE_CHECKING:  # pandas is imported by .df(), where a caller asks for a DataFrame
@@ -30,8 +30,10 @@ def batch_frame(store: Store, table: str, *, run_id: str, keys: Sequence[str] = 
                 ) -> pd.DataFrame:
     """The rows of ``table`` that one batch wrote: this run's raw rows, or the core rows of
     ``keys``."""
-    params: dict[str, Any] = {"keys": list(keys)} if table == "core.articles" else {"run": run_id}
-    return store.con.execute(sql(_BATCH[table]), params).df()
+    if table == "core.articles":
+        load_keys(store, keys)
+        return store.con.execute(sql(_BATCH[table])).df()
+    return store.con.execute(sql(_BATCH[table]), {"run": run_id}).df()
 
 
 def record_checks(store: Store, validations: Sequence[Mapping[str, Any]],

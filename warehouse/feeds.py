@@ -186,16 +186,29 @@ def refresh_all(store: Store) -> None:
     refresh(store, [r[0] for r in store.con.execute(sql("feed_ids")).fetchall()])
 
 
-def stored_links(store: Store, feed_ids: Sequence[str]) -> dict[str, dict[str, StoredLink]]:
-    """feed id -> link key -> what the store holds for that link (see feed_entry_links.sql)."""
+def stored_links(store: Store, links: Collection[tuple[str, str]]
+                 ) -> dict[str, dict[str, StoredLink]]:
+    """feed id -> link key -> what the store holds for that link (see feed_entry_links.sql), for
+    the (feed id, link key) pairs a poll's entries carry: joined on those pairs, so the cost
+    follows the poll, not every link a feed ever had."""
     out: dict[str, dict[str, StoredLink]] = {}
-    if not feed_ids:
+    if not links:
         return out
-    cur = store.con.execute(sql("feed_entry_links"), {"feeds": list(feed_ids)})
+    pairs = sorted(set(links))
+    wanted = pa.table({"feed_id": pa.array([f for f, _ in pairs], pa.string()),
+                       "link_key": pa.array([k for _, k in pairs], pa.string())})
+    store.con.register("_newsflow_links", wanted)
+    try:
+        store.con.execute("CREATE OR REPLACE TEMP TABLE _entry_links AS "
+                          "SELECT feed_id, link_key FROM _newsflow_links")
+    finally:
+        store.con.unregister("_newsflow_links")
+    cur = store.con.execute(sql("feed_entry_links"))
     for fid, link_key, entry_key, latest in cur.fetchall():
         out.setdefault(fid, {})[link_key] = StoredLink(
             entry_key, latest["guid"], latest["content_hash"], stable_hash(latest))
     return out
+
 
 def statuses(store: Store, feed_ids: Sequence[str]) -> list[dict[str, Any]]:
     """The health row (status, why, last success) of each of ``feed_ids`` in core.feeds."""

@@ -130,7 +130,8 @@ def _code(statement: str) -> str:
 
 @cache
 def declared_keys() -> Mapping[str, tuple[str, ...]]:
-    """Each keyed table's key columns, as the migrations declare them (read from an in-memory
+    """Each keyed table's key columns, as the migrations declare them (PRIMARY KEY, or a row of
+    main.table_keys; read from an in-memory
     DuckDB with every migration applied: the one place keys are written down stays the SQL)."""
     con = duckdb.connect(":memory:")
     try:
@@ -139,6 +140,8 @@ def declared_keys() -> Mapping[str, tuple[str, ...]]:
         rows = con.execute(
             "SELECT schema_name || '.' || table_name, constraint_column_names"
             " FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'").fetchall()
+        # keys declared without a constraint (tables appended every run, migration 0013)
+        rows += con.execute("SELECT table_name, key_columns FROM main.table_keys").fetchall()
     finally:
         con.close()
     return {str(table): tuple(str(c) for c in cols) for table, cols in rows}

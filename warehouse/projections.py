@@ -92,7 +92,14 @@ def pages_by_id(store: Store, ids: Sequence[str]) -> list[dict[str, Any]]:
     body, still compressed), in extraction order."""
     if not ids:
         return []
-    return _with_bodies(store, _rows(store, sql("pages_by_id"), {"ids": list(ids)}))
+    table = pa.table({"event_id": pa.array(sorted(set(ids)), pa.string())})
+    store.con.register("_newsflow_ids", table)
+    try:
+        store.con.execute("CREATE OR REPLACE TEMP TABLE _page_ids AS "
+                          "SELECT event_id FROM _newsflow_ids")
+    finally:
+        store.con.unregister("_newsflow_ids")
+    return _with_bodies(store, _rows(store, sql("pages_by_id"), {}))
 
 
 def article_sources(store: Store, keys: Sequence[str]) -> list[dict[str, Any]]:

@@ -84,7 +84,7 @@ class Store:
         self.con = con
         self.path = path
         self._schemas: dict[str, pa.Schema] = {}
-        self._keyed: dict[str, bool] = {}
+        self._keyed: dict[str, tuple[bool, tuple[str, ...]]] = {}
 
     @classmethod
     def open(
@@ -179,15 +179,25 @@ class Store:
         return self.insert_arrow(table, batch)
 
     def insert_arrow(self, table: str, batch: pa.Table) -> int:
-        """Append an Arrow table (columns by name); duplicates by primary key are skipped."""
+        """Append an Arrow table (columns by name); duplicates by key are skipped."""
         _check_table(table)
         # Keyed tables skip rows already there; keyless ones (check results) just append.
-        verb = "INSERT OR IGNORE" if self._has_key(table) else "INSERT"
+        # A key DuckDB enforces (PRIMARY KEY) does it itself; a key declared in main.table_keys
+        # (tables appended every run, migration 0013) is kept by an anti-join on the key.
+        constrained, key = self._key(table)
         self.con.register("_newsflow_batch", batch)
         try:
-            row = self.con.execute(
-                f"{verb} INTO {table} BY NAME SELECT * FROM _newsflow_batch"
-            ).fetchone()
+            if constrained:
+                sql = f"INSERT OR IGNORE INTO {table} BY NAME SELECT * FROM _newsflow_batch"
+            elif key:
+                cols = ", ".join(_ident(c) for c in key)
+                match = " AND ".join(f"t.{_ident(c)} = b.{_ident(c)}" for c in key)
+                sql = (f"INSERT INTO {table} BY NAME SELECT * FROM _newsflow_batch AS b "
+                       f"WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {match}) "
+                       f"QUALIFY row_number() OVER (PARTITION BY {cols}) = 1")
+            else:
+                sql = f"INSERT INTO {table} BY NAME SELECT * FROM _newsflow_batch"
+            row = self.con.execute(sql).fetchone()
         finally:
             self.con.unregister("_newsflow_batch")
         return int(row[0]) if row else 0
@@ -225,12 +235,29 @@ class Store:
         return kept
 
     def _has_key(self, table: str) -> bool:
+        return bool(self._key(table)[1])
+
+    def _key(self, table: str) -> tuple[bool, tuple[str, ...]]:
+        """(enforced by DuckDB, key columns) of ``table``; no columns for a keyless table."""
         if table not in self._keyed:
             schema, name = table.split(".")
-            self._keyed[table] = bool(self.scalar(
-                "SELECT count(*) FROM duckdb_constraints() WHERE schema_name = ? AND table_name = ?"
-                " AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')", [schema, name]))
+            enforced = self.con.execute(
+                "SELECT constraint_column_names FROM duckdb_constraints() WHERE schema_name = ?"
+                " AND table_name = ? AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')",
+                [schema, name]).fetchone()
+            if enforced:
+                self._keyed[table] = (True, tuple(enforced[0]))
+            else:
+                declared = self.con.execute(
+                    "SELECT key_columns FROM main.table_keys WHERE table_name = ?", [table]
+                ).fetchone() if self._has_table_keys() else None
+                self._keyed[table] = (False, tuple(declared[0]) if declared else ())
         return self._keyed[table]
+
+    def _has_table_keys(self) -> bool:
+        return bool(self.con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main'"
+            " AND table_name = 'table_keys'").fetchone()[0])  # type: ignore[index]
 
     def replace(self, table: str, key: str, rows: Sequence[Mapping[str, Any]]) -> int:
         """Upsert projection rows by ``key`` (core tables only: raw is append-only)."""

@@ -1,10 +1,18 @@
--- One batch of still-pending pages by their ids ($ids), in extraction order, without bodies
--- (page_bodies_of.sql reads them by hash for this batch alone). list_contains filters at the
--- scan (an IN subquery joined the whole table: 25x slower at 100,000 pages).
-SELECT p.event_id, p.url, p.url_key, p.final_url, p.content_type, p.body_sha256, p.occurred_at
-FROM raw.page_fetches AS p
-WHERE list_contains($ids, p.event_id)
-  AND p.error_class IS NULL
-  AND p.has_body
-  AND NOT EXISTS (SELECT 1 FROM core.page_extractions AS x WHERE x.page_fetch_id = p.event_id)
-ORDER BY p.occurred_at, p.event_id
+-- One batch of still-pending pages by their ids (the temp table _page_ids, loaded by
+-- projections.pages_by_id), in extraction order, without bodies (page_bodies_of.sql reads them
+-- by hash for this batch alone). Joined on the ids, so the cost follows the batch: the check that
+-- a page is still unprojected probes core.page_extractions with the batch's ids only.
+WITH batch AS (
+    SELECT p.event_id, p.url, p.url_key, p.final_url, p.content_type, p.body_sha256,
+           p.occurred_at
+    FROM raw.page_fetches AS p
+    SEMI JOIN _page_ids AS i ON i.event_id = p.event_id
+    WHERE p.error_class IS NULL
+      AND p.has_body
+)
+SELECT b.*
+FROM batch AS b
+ANTI JOIN (SELECT x.page_fetch_id FROM core.page_extractions AS x
+           SEMI JOIN _page_ids AS i ON i.event_id = x.page_fetch_id) AS done
+    ON done.page_fetch_id = b.event_id
+ORDER BY b.occurred_at, b.event_id
