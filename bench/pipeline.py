@@ -299,6 +299,10 @@ def main() -> None:
                         help="instead: insert N generated pages as raw page fetches and run the "
                              "extract stage on that backlog, printing time, CPU and peak memory "
                              "(the acceptance uses 100,000)")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="profile the main process during the newsflow run (pyinstrument, "
+                             "a dev dependency) and write its call tree to FILE (.html: the "
+                             "interactive page, else text)")
     parser.add_argument("--probe-no-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.probe_no_server:
@@ -344,10 +348,13 @@ def main() -> None:
                               f"{len(site_server.site.feeds)} feeds, Prefect server at "
                               f"{server.api_url} ...")
                 SPENT["seconds"] = 0.0
+                profiler = _profiler(args.profile)
                 t0, e0 = time.perf_counter(), time.time()
                 result = result_of(pipeline(db_path=str(db), feeds_file=str(feeds),
                                             only_due=False, return_state=True))
                 pipeline_s, e1 = time.perf_counter() - t0, time.time()
+                if profiler is not None:
+                    _write_profile(profiler, args.profile, console)
                 checks_s = SPENT["seconds"]
                 sampler.tick()
                 peaks = {k: sampler.peak_mb(k) for k in CLASSES}
@@ -443,6 +450,30 @@ def backlog(n: int, distinct: int = 1000) -> None:
     console.print(f"peak memory (VmHWM) during extraction: main {sampler.peak_mb('main'):.0f} "
                   f"MB (generating and inserting before it: {base:.0f} MB), largest worker "
                   f"{sampler.peak_mb('workers'):.0f} MB; target: every process < 1,500 MB")
+
+
+def _profiler(path: str | None) -> Any:
+    """A started pyinstrument profiler of this process's main thread, or None."""
+    if not path:
+        return None
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.002)
+    profiler.start()
+    return profiler
+
+
+def _write_profile(profiler: Any, path: str, console: Any) -> None:
+    profiler.stop()
+    out = Path(path)
+    if out.suffix == ".html":
+        out.write_text(profiler.output_html(), encoding="utf-8")
+    else:
+        out.write_text(profiler.output_text(unicode=True, show_all=False), encoding="utf-8")
+    session = out.with_name(out.name + ".pyisession")
+    profiler.last_session.save(str(session))
+    console.print(f"main-process profile of the newsflow run written to {out} (all frames: "
+                  f"pyinstrument --load {session} --show-all)")
 
 
 def _reset_peak() -> None:
