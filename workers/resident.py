@@ -26,6 +26,7 @@ from pebble import ProcessPool
 
 from workers import feedparse, lean_spawn
 from workers.extraction import MAX_TASKS_PER_WORKER, ExtractionPool, _init_worker
+from workers.signing import PoolSigner
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,12 @@ class ResidentPool:
         pool.join()
         log.debug("resident pool of %d workers closed after %.1fs", self.workers,
                   time.perf_counter() - self.started_at)
+
+    def signer(self) -> PoolSigner:
+        """Story signing on these workers (warehouse.stories.signing; workers.signing)."""
+        if self._pool is None:
+            raise RuntimeError("ResidentPool must be used as a context manager")
+        return PoolSigner(self._pool)
 
     def extraction(self, *, timeout_s: float, memory_mb: int | None = None) -> ExtractionPool:
         """An extraction pool running on these workers (it borrows them; closing it leaves
