@@ -20,13 +20,15 @@ import multiprocessing
 import os
 import time
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pebble import ProcessPool
 
 from workers import feedparse, lean_spawn
 from workers.extraction import MAX_TASKS_PER_WORKER, ExtractionPool, _init_worker
-from workers.signing import PoolSigner
+
+if TYPE_CHECKING:
+    from workers.signing import PoolSigner
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +79,11 @@ class ResidentPool:
                   time.perf_counter() - self.started_at)
 
     def signer(self) -> PoolSigner:
-        """Story signing on these workers (warehouse.stories.signing; workers.signing)."""
+        """Story signing on these workers (warehouse.stories.signing; workers.signing). The
+        workers import the story code (numpy, datasketch, word frequencies: seconds of CPU) on
+        their first signing task, not when they spawn: feed parsing must not wait for it."""
+        from workers.signing import PoolSigner
+
         if self._pool is None:
             raise RuntimeError("ResidentPool must be used as a context manager")
         return PoolSigner(self._pool)
