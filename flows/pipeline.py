@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,6 @@ from flows.signals import sigterm_as_interrupt
 from transforms.vocab import worst
 from warehouse.publish import publish
 from warehouse.store import Store
-from warehouse.stories import signing
 from web import host_budget
 from workers.headstart import HeadStart
 from workers.resident import resident_pool
@@ -38,6 +38,7 @@ def run_pipeline(settings: Settings, *, run_id: str, only_due: bool = True,
     API answered: ``orchestrator`` says why, and the ledger keeps it) they are plain calls.
     ``now`` sets the page stage's clock (revisits)."""
     feeds = load_feed_list(settings.feeds_file)
+    warm_up_in_background()
 
     def stages(store: Store) -> dict[str, Any]:
         # One host budget for the run: feed polls and page fetches to a host are spaced as one
@@ -56,10 +57,8 @@ def run_pipeline(settings: Settings, *, run_id: str, only_due: bool = True,
         }
         if head is not None:
             head.fetched()
-        # the batches' story signatures are computed on the workers too (pure: same result)
-        with signing(workers.signer()):
-            done["extract_articles"] = run_stage("extract", extract, store, settings,
-                                                 run_id=run_id, pool=head)
+        done["extract_articles"] = run_stage("extract", extract, store, settings,
+                                             run_id=run_id, pool=head)
         if head is not None:
             log.info("extraction head start: %d pages offered during fetch, %d used",
                      head.offered, head.used)
@@ -84,6 +83,19 @@ def run_pipeline(settings: Settings, *, run_id: str, only_due: bool = True,
     with resident_pool(settings) as workers:
         return run_as_writer(settings, run_id=run_id, flow="pipeline", parameters=parameters,
                              body=stages)
+
+
+def warm_up_in_background() -> threading.Thread:
+    """Load, on a helper thread, what the extract stage's story linking otherwise loads on its
+    first batch (the word-frequency tables: about a second of imports and unpacking, paid on the
+    main thread while the workers wait); here it overlaps the feed polls and page fetches, when
+    the main thread mostly waits on the network. Idempotent (the tables are cached per process)."""
+    from transforms.keywords import frequencies
+
+    thread = threading.Thread(target=frequencies, args=("en",), daemon=True,
+                              name="newsflow-warm-up")
+    thread.start()
+    return thread
 
 
 def _publish(store: Store, settings: Settings, *, run_id: str) -> dict[str, Any]:

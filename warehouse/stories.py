@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from importlib import resources
 from typing import Any
@@ -75,28 +74,6 @@ def _signature(row: tuple[Any, ...]) -> Signature:
     return Signature(key, outlet, event_at, title, tuple(minhash), shingles, tuple(lead))
 
 
-# Signs a batch's documents, in order: in this process unless a run lends its worker pool
-# (``signing``; workers.signing). sign() is pure, so where it runs changes no result.
-Signer = Callable[[Sequence[StoryDoc], StoryOptions], list[Signature]]
-_signer: Signer | None = None
-
-
-def sign_here(docs: Sequence[StoryDoc], options: StoryOptions) -> list[Signature]:
-    """Sign ``docs`` in this process."""
-    return [sign(d, options) for d in docs]
-
-
-@contextmanager
-def signing(signer: Signer | None) -> Iterator[None]:
-    """While inside, ``update_stories`` signs with ``signer`` (None: in this process)."""
-    global _signer
-    previous, _signer = _signer, signer
-    try:
-        yield
-    finally:
-        _signer = previous
-
-
 def update_stories(con: duckdb.DuckDBPyConnection, keys: Sequence[str],
                    options: StoryOptions | None = None) -> dict[str, Any]:
     """Bring signatures, links and stories up to date for ``keys``; returns counts and seconds."""
@@ -120,7 +97,7 @@ def update_stories(con: duckdb.DuckDBPyConnection, keys: Sequence[str],
     gone = [r[0] for r in changed if r[7]]
     docs = [StoryDoc(r[0], r[1], r[2], r[3], r[4], r[5]) for r in changed if not r[7]]
     hashes = {r[0]: r[6] for r in changed if not r[7]}
-    new = (_signer or sign_here)(docs, options)
+    new = [sign(d, options) for d in docs]
     touched = sorted({r[0] for r in changed})
     if not touched:
         return {"signed": 0, "links": 0, "stories": 0, "seconds": time.perf_counter() - started}

@@ -20,15 +20,12 @@ import multiprocessing
 import os
 import time
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pebble import ProcessPool
 
 from workers import feedparse, lean_spawn
 from workers.extraction import MAX_TASKS_PER_WORKER, ExtractionPool, _init_worker
-
-if TYPE_CHECKING:
-    from workers.signing import PoolSigner
 
 log = logging.getLogger(__name__)
 
@@ -77,16 +74,6 @@ class ResidentPool:
         pool.join()
         log.debug("resident pool of %d workers closed after %.1fs", self.workers,
                   time.perf_counter() - self.started_at)
-
-    def signer(self) -> PoolSigner:
-        """Story signing on these workers (warehouse.stories.signing; workers.signing). The
-        workers import the story code (numpy, datasketch, word frequencies: seconds of CPU) on
-        their first signing task, not when they spawn: feed parsing must not wait for it."""
-        from workers.signing import PoolSigner
-
-        if self._pool is None:
-            raise RuntimeError("ResidentPool must be used as a context manager")
-        return PoolSigner(self._pool)
 
     def extraction(self, *, timeout_s: float, memory_mb: int | None = None) -> ExtractionPool:
         """An extraction pool running on these workers (it borrows them; closing it leaves
