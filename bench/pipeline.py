@@ -299,6 +299,10 @@ def main() -> None:
                         help="instead: insert N generated pages as raw page fetches and run the "
                              "extract stage on that backlog, printing time, CPU and peak memory "
                              "(the acceptance uses 100,000)")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="profile the main process during the newsflow run (pyinstrument, "
+                             "a dev dependency) and write its call tree to FILE (.html: the "
+                             "interactive page, else text)")
     parser.add_argument("--probe-no-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.probe_no_server:
@@ -344,15 +348,19 @@ def main() -> None:
                               f"{len(site_server.site.feeds)} feeds, Prefect server at "
                               f"{server.api_url} ...")
                 SPENT["seconds"] = 0.0
+                profiler = _profiler(args.profile)
                 t0, e0 = time.perf_counter(), time.time()
                 result = result_of(pipeline(db_path=str(db), feeds_file=str(feeds),
                                             only_due=False, return_state=True))
                 pipeline_s, e1 = time.perf_counter() - t0, time.time()
+                if profiler is not None:
+                    _write_profile(profiler, args.profile, console)
                 checks_s = SPENT["seconds"]
                 sampler.tick()
                 peaks = {k: sampler.peak_mb(k) for k in CLASSES}
                 n_workers = sum(1 for k, _, _ in sampler.peaks.values() if k == "workers")
                 stages = _stages(db, result["run_id"])
+                tasks = _stage_tasks(result["run_id"])
                 n = int(result["stages"]["extract_articles"].get("articles", 0))
 
                 articles = site_server.site.articles
@@ -445,6 +453,30 @@ def backlog(n: int, distinct: int = 1000) -> None:
                   f"{sampler.peak_mb('workers'):.0f} MB; target: every process < 1,500 MB")
 
 
+def _profiler(path: str | None) -> Any:
+    """A started pyinstrument profiler of this process's main thread, or None."""
+    if not path:
+        return None
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.002)
+    profiler.start()
+    return profiler
+
+
+def _write_profile(profiler: Any, path: str, console: Any) -> None:
+    profiler.stop()
+    out = Path(path)
+    if out.suffix == ".html":
+        out.write_text(profiler.output_html(), encoding="utf-8")
+    else:
+        out.write_text(profiler.output_text(unicode=True, show_all=False), encoding="utf-8")
+    session = out.with_name(out.name + ".pyisession")
+    profiler.last_session.save(str(session))
+    console.print(f"main-process profile of the newsflow run written to {out} (all frames: "
+                  f"pyinstrument --load {session} --show-all)")
+
+
 def _reset_peak() -> None:
     try:  # Linux: "5" resets this process's peak resident set size (VmHWM)
         with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
@@ -470,6 +502,30 @@ def _stages(db: Path, run_id: str) -> list[tuple[str, float, float, float, str]]
         con.close()
     return [(str(s), float(sec or 0), _epoch(a), _epoch(b), str(st))
             for s, sec, a, b, st in rows]
+
+
+# the stage tasks of flows.pipeline (flows.runs.run_stage names them)
+STAGE_TASKS = ("ingest", "fetch", "extract", "checks", "publish")
+
+
+def _stage_tasks(flow_run_id: str) -> list[tuple[str, float, float]]:
+    """(name, start, end: epoch seconds) of the pipeline flow run's stage task runs, as the Prefect API
+    recorded them: each stage whole, its checks included, and publish, which has no ledger
+    row of its own. What is left of the run is the flow run's own cost."""
+    import uuid
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    try:
+        with get_client(sync_client=True) as client:
+            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(
+                id=FlowRunFilterId(any_=[uuid.UUID(flow_run_id)])))
+    except Exception:  # a figure of the report, never a reason to lose the others
+        return []
+    found = [(_epoch(r.start_time), r.name, _epoch(r.end_time))
+             for r in runs if r.name in STAGE_TASKS and r.start_time and r.end_time]
+    return [(name, start, end) for start, name, end in sorted(found)]
 
 
 def _report(console: Any, v: dict[str, Any]) -> None:
@@ -499,6 +555,14 @@ def _report(console: Any, v: dict[str, Any]) -> None:
         row(f"  stage {stage} ({status})", seconds, sampler.cpu_between(start, end))
     row("  outside the stages (flow and task runs, run rows, heal)",
         v["pipeline_s"] - covered, None)
+    tasks = v["tasks"]
+    in_tasks = sum(end - start for _, start, end in tasks)
+    for name, start, end in tasks:
+        row(f"    task run {name} (stage with its checks; Prefect's times)", end - start,
+            sampler.cpu_between(start, end))
+    if tasks:
+        row("    the flow run's own (Prefect flow start/end, writer open, run rows)",
+            v["pipeline_s"] - in_tasks, None)
     row("(a) bare trafilatura, 2 processes, pages in memory", v["bare_a_s"], v["bare_a_cpu"],
         pages)
     row("(b) limit: bare httpx fetch + bare trafilatura, 2 processes", v["limit_s"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,33 +38,33 @@ def run_pipeline(settings: Settings, *, run_id: str, only_due: bool = True,
     API answered: ``orchestrator`` says why, and the ledger keeps it) they are plain calls.
     ``now`` sets the page stage's clock (revisits)."""
     feeds = load_feed_list(settings.feeds_file)
+    warm_up_in_background()
 
     def stages(store: Store) -> dict[str, Any]:
         # One host budget for the run: feed polls and page fetches to a host are spaced as one
         # stream, and a host that answered 429 slows down for both.
         limiter = host_budget(settings.http_options())
-        # One worker pool for the run, warming up while ingest polls: it parses the feeds and
-        # extracts the pages (on a Dask cluster, when one is set, extraction goes there).
-        with resident_pool(settings) as workers:
-            # Extraction starts on each page as it arrives (workers.headstart); the extract
-            # stage still reads, commits and counts the pending pages itself.
-            head = None if settings.dask_address else HeadStart(workers.extraction(
-                timeout_s=settings.extract_timeout_s, memory_mb=settings.extract_memory_mb))
-            done = {
-                "ingest_feeds": run_stage("ingest", ingest, store, settings, feeds,
-                                          run_id=run_id, only_due=only_due, limiter=limiter),
-                "fetch_pages": run_stage("fetch", fetch, store, settings, run_id=run_id,
-                                         limiter=limiter, now=now,
-                                         on_page=head.offer if head else None),
-            }
-            if head is not None:
-                head.fetched()
-            done["extract_articles"] = run_stage("extract", extract, store, settings,
-                                                 run_id=run_id, pool=head)
-            if head is not None:
-                log.info("extraction head start: %d pages offered during fetch, %d used",
-                         head.offered, head.used)
-                head.close()
+        # Extraction starts on each page as it arrives (workers.headstart); the extract
+        # stage still reads, commits and counts the pending pages itself.
+        head = None if settings.dask_address else HeadStart(workers.extraction(
+            timeout_s=settings.extract_timeout_s, memory_mb=settings.extract_memory_mb))
+        done = {
+            "ingest_feeds": run_stage("ingest", ingest, store, settings, feeds,
+                                      run_id=run_id, only_due=only_due, limiter=limiter),
+            "fetch_pages": run_stage("fetch", fetch, store, settings, run_id=run_id,
+                                     limiter=limiter, now=now,
+                                     on_page=head.offer if head else None),
+        }
+        if head is not None:
+            head.fetched()
+        done["extract_articles"] = run_stage("extract", extract, store, settings,
+                                             run_id=run_id, pool=head)
+        if head is not None:
+            log.info("extraction head start: %d pages offered during fetch, %d used",
+                     head.offered, head.used)
+            head.close()
+        # the workers are done: checks and publish run without them
+        workers.close()
         if settings.run_checks:
             done["volume"] = run_stage("checks", run_checks, store, settings, run_id=run_id)
         # Last, still under the lock: analysts read the published copy, never this file.
@@ -75,8 +76,26 @@ def run_pipeline(settings: Settings, *, run_id: str, only_due: bool = True,
     parameters: dict[str, Any] = {"only_due": only_due}
     if orchestrator != "prefect":
         parameters["orchestrator"] = orchestrator
-    return run_as_writer(settings, run_id=run_id, flow="pipeline", parameters=parameters,
-                         body=stages)
+    # One worker pool for the run: it parses the feeds and extracts the pages (on a Dask
+    # cluster, when one is set, extraction goes there). Started before the store is opened, so
+    # its workers spawn and warm up while the run opens the store, migrates, heals and polls;
+    # a run that finds the store locked stops it unused.
+    with resident_pool(settings) as workers:
+        return run_as_writer(settings, run_id=run_id, flow="pipeline", parameters=parameters,
+                             body=stages)
+
+
+def warm_up_in_background() -> threading.Thread:
+    """Load, on a helper thread, what the extract stage's story linking otherwise loads on its
+    first batch (the word-frequency tables: about a second of imports and unpacking, paid on the
+    main thread while the workers wait); here it overlaps the feed polls and page fetches, when
+    the main thread mostly waits on the network. Idempotent (the tables are cached per process)."""
+    from transforms.keywords import frequencies
+
+    thread = threading.Thread(target=frequencies, args=("en",), daemon=True,
+                              name="newsflow-warm-up")
+    thread.start()
+    return thread
 
 
 def _publish(store: Store, settings: Settings, *, run_id: str) -> dict[str, Any]:

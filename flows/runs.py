@@ -183,7 +183,17 @@ def run_stage(name: str, fn: Callable[..., dict[str, Any]], *args: Any,
     stage_task = task(_stage_body, name=name, task_run_name=name, cache_policy=NO_CACHE,
                       persist_result=False, retries=retries, retry_delay_seconds=1,
                       retry_condition_fn=_retry_worth_it, log_prints=False)
-    return result_of(stage_task(fn, args, kwargs, return_state=True))
+    return result_of(stage_task(*_quoted(fn, args, kwargs), return_state=True))
+
+
+def _quoted(*values: Any) -> list[Any]:
+    """Task arguments Prefect passes through as they are: without ``quote`` it walks every
+    element of every argument (a page stage's thousand requests, the feed list) looking for
+    futures to wait on, before the task starts. Stages take no futures; the task gets the
+    plain values."""
+    from prefect.utilities.annotations import quote
+
+    return [quote(v) for v in values]
 
 
 def _stage_body(fn: Callable[..., dict[str, Any]], args: tuple[Any, ...],
@@ -259,5 +269,5 @@ def run_task(task: Any, *args: Any, **kwargs: Any) -> Any:
     from prefect.context import FlowRunContext
 
     if FlowRunContext.get() is not None:
-        return task(*args, **kwargs)
+        return task(*_quoted(*args), **dict(zip(kwargs, _quoted(*kwargs.values()), strict=True)))
     return task.fn(*args, **kwargs)

@@ -116,10 +116,15 @@ def _unique(feeds: Iterable[FeedConfig], *, strict: bool) -> list[FeedConfig]:
     return out
 
 
+# libyaml's safe loader when PyYAML was built with it (ten times faster on a long feed list:
+# a 1,000-feed file is parsed in each run), else the pure-Python one; both build plain types.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_feeds_yaml(text: str) -> list[FeedConfig]:
     """Feeds from ``{"feeds": [{"url": ..., "name": ..., ...}]}``; any mistake is a ValueError."""
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=_SAFE_LOADER)  # a safe loader
     except yaml.YAMLError as exc:
         raise ValueError(f"feeds.yaml is not valid YAML: {exc}") from None
     if doc is None:

@@ -33,7 +33,16 @@ def fold(text: str) -> str:
     if text.isascii():  # the common case, and 30x cheaper than decomposing
         return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    # combining marks are never ASCII: only the non-ASCII runs are looked at character by
+    # character (a mostly-ASCII text with a few accents no longer pays for every character)
+    return _NON_ASCII.sub(_strip_combining, decomposed)
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _strip_combining(run: re.Match[str]) -> str:
+    return "".join(c for c in run.group(0) if not unicodedata.combining(c))
 
 
 def words(text: str | None) -> list[str]:

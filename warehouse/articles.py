@@ -9,14 +9,13 @@ a backfill from raw and the rebuild all commit through it.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 from typing import Any
 
 from transforms.articles import project_article
 from transforms.revisits import changes as version_changes
 from warehouse import projections
 from warehouse.checks import mark_pending
-from warehouse.events import ExtractedBatch
+from warehouse.events import ExtractedBatch, flat_fields
 from warehouse.search import update_index
 from warehouse.store import Store
 from warehouse.stories import update_stories
@@ -40,7 +39,7 @@ def refresh_articles(store: Store, keys: list[str]) -> int:
         project_article(k, versions.get(k, []), sources.get(k, []), seen[k], outlets)
         for k in keys if k in seen
     ]
-    rows = [asdict(r) for r in records if r is not None]
+    rows = [flat_fields(r) for r in records if r is not None]
     links = [
         {"article_key": s["article_key"], "feed_id": s["feed_id"], "entry_key": s["entry_key"],
          "first_seen_at": s["first_seen_at"]}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -153,13 +153,25 @@ def feed_fetch_row(
     return row
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def flat_fields(record: Any) -> dict[str, Any]:
+    """The fields of a flat dataclass (no dataclass, list or dict inside) as a dict: what
+    ``dataclasses.asdict`` gives for one, without its recursive deep copy (about ten times the
+    cost, paid per row)."""
+    names = _FIELD_NAMES.get(type(record))
+    if names is None:
+        names = _FIELD_NAMES[type(record)] = tuple(f.name for f in fields(record))
+    return {name: getattr(record, name) for name in names}
+
+
 def feed_entry_row(
     run_id: str, feed_id: str, fetch_row: Mapping[str, Any], entry: FeedEntry, bozo: bool
 ) -> dict[str, Any]:
     """A raw.feed_entries row: one version of one entry (id = feed, key, content hash)."""
-    fields = asdict(entry)
     return {
-        **fields,
+        **flat_fields(entry),
         "event_id": event_id("feed_entry_seen", feed_id, entry.entry_key, entry.content_hash),
         **envelope(run_id, fetch_row["occurred_at"]),
         "fetch_event_id": fetch_row["event_id"],

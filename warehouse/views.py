@@ -20,6 +20,14 @@ def view_files() -> list[tuple[str, str]]:
 
 
 def apply_views(con: duckdb.DuckDBPyConnection) -> None:
-    """Create or replace every analyst view."""
-    for _name, text in view_files():
-        con.execute(text)
+    """Create or replace every analyst view, all in one transaction: one commit instead of one
+    per view (each a write to the WAL: most of a writer's open on a loaded disk), and a failing
+    definition leaves the previous views in place."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for _name, text in view_files():
+            con.execute(text)
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")

@@ -103,3 +103,19 @@ def test_opml_that_is_not_opml() -> None:
         parse_opml(b"<rss><body/></rss>")
     with pytest.raises(ValueError, match="well-formed"):
         parse_opml(b"<opml><body>")
+
+
+def test_libyaml_and_pure_python_loaders_read_a_feed_list_alike(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    from transforms import feedlist
+
+    feeds = [FeedConfig(f"https://site{i}.example/feed.xml", name=f"Site {i} — Zürich",
+                        outlet=f"Outlet {i % 7}", tags=("news", f"t{i % 3}"),
+                        poll_minutes=None if i % 4 else 30 + i) for i in range(300)]
+    text = dump_feeds_yaml(feeds)
+    fast = load_feeds_yaml(text)
+    monkeypatch.setattr(feedlist, "_SAFE_LOADER", yaml.SafeLoader)
+    assert load_feeds_yaml(text) == fast
+    assert fast == feeds
