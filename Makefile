@@ -23,7 +23,8 @@ $(VENV)/.synced: pyproject.toml uv.lock
 run: setup
 	$(BIN)/newsflow run --sample
 
-## test: the test suite (what .ci/run runs)
+## test: the test suite (what .ci/run runs), on two worker processes: pytest-xdist options in
+## pyproject.toml's [tool.pytest.ini_options]; add -n 0 to a pytest command to run it in one process
 test: setup
 	$(BIN)/python -m pytest -q
 

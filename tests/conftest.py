@@ -22,3 +22,16 @@ def prefect_harness() -> Iterator[None]:
     wait = int(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"])
     with prefect_test_harness(server_startup_timeout=wait):
         yield
+
+
+# A default-suite test that hangs (like the ordering-dependent SIGINT hang that keeps some case-77
+# and Ctrl-C tests slow-marked) fails after this long with every thread's stack, instead of
+# holding `make test` until CI gives up. Generous: the slowest default test takes minutes on a
+# loaded 2-core machine. Slow tests and tests with a timeout mark of their own keep theirs.
+DEFAULT_TIMEOUT_S = 900
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("slow") is None and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(DEFAULT_TIMEOUT_S))

@@ -71,7 +71,9 @@ def base_url() -> Iterator[str]:
     proc = ctx.Process(target=_serve, args=(ready,), daemon=True)
     proc.start()
     try:
-        yield f"http://127.0.0.1:{ready.get(timeout=30)}"
+        # a spawned interpreter: on a loaded 2-core machine running two test workers it has taken
+        # over 30 s to start
+        yield f"http://127.0.0.1:{ready.get(timeout=120)}"
     finally:
         proc.terminate()
         proc.join()

@@ -148,11 +148,12 @@ def test_a_missing_store_is_one_line_and_exit_2(args: list[str], files: dict[str
 def test_migrate_creates_the_store_the_readers_refused(files: dict[str, str]) -> None:
     result = invoke(["migrate", "--db", "{db}"], files)
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
-    assert f"created {files['db']}" in " ".join(result.output.split())  # type: ignore[attr-defined]
+    # whitespace dropped: rich wraps a long path mid-word (the xdist workers' tmp paths are longer)
+    assert f"created{files['db']}" in "".join(result.output.split())  # type: ignore[attr-defined]
     status = invoke(["status", "--db", "{db}"], files)
     assert status.exit_code == 0, status.output  # type: ignore[attr-defined]
     again = invoke(["migrate", "--db", "{db}"], files)
-    assert f"migrated {files['db']}" in " ".join(again.output.split())  # type: ignore[attr-defined]
+    assert f"migrated{files['db']}" in "".join(again.output.split())  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("args", STORE_WRITERS.values(), ids=STORE_WRITERS.keys())
