@@ -9,8 +9,9 @@ copied in bulk with their keys suffixed and their times shifted weeks back per c
 store holds what the pipeline would have written for older articles.
 
 Every run is its own child process. Per run it prints wall time, the main process's CPU and
-peak memory (getrusage of the child itself) and the workers' CPU and largest peak (getrusage of
-the child's children, measured by the kernel in the workers). The harness (the HTTP server and
+peak memory (getrusage of the child itself), the workers' CPU (getrusage of the child's
+children) and the largest worker's own peak (its VmHWM, read every 0.5 s by bench.pipeline's
+sampler: getrusage would give a spawned worker its parent's peak). The harness (the HTTP server and
 the generator) is not counted. The figure to read: CPU of the run on the biggest store over
 CPU of the first run (goal <= 1.3), and every peak (goal < 1.5 GB).
 
@@ -62,11 +63,16 @@ KEY_COLUMNS = frozenset({
 
 # --- the child: one measured run -------------------------------------------------------------
 
-def _usage() -> dict[str, float]:
+def _usage(sampler: Any) -> dict[str, float]:
+    """CPU of this process and of its (ended) children from getrusage; peaks as each process
+    measured its own (VmHWM, read by bench.pipeline's sampler). getrusage's ru_maxrss of the
+    children is not used for the workers' peak: a spawned worker inherits its parent's peak
+    across exec, so it reported the main process's size, not the worker's."""
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {"cpu_main_s": me.ru_utime + me.ru_stime, "peak_main_mb": me.ru_maxrss / 1024,
-            "cpu_workers_s": kids.ru_utime + kids.ru_stime, "peak_worker_mb": kids.ru_maxrss / 1024}
+            "cpu_workers_s": kids.ru_utime + kids.ru_stime,
+            "peak_worker_mb": max(sampler.peak_mb("workers"), sampler.peak_mb("other"))}
 
 
 class _TimedConnection:
@@ -122,6 +128,9 @@ def child(args: argparse.Namespace) -> None:
 
         profiler = cProfile.Profile()
         profiler.enable()
+    from bench.pipeline import Sampler
+
+    sampler = Sampler(interval=0.5).start()
     started = time.perf_counter()
     with settings_scope(allow_private_addresses=True, per_host_concurrency=8):
         settings = settings_for(db_path=args.db, feeds_file=args.feeds)
@@ -141,7 +150,8 @@ def child(args: argparse.Namespace) -> None:
                                                                          run_id=run_id))
             articles = int(result.get("articles", 0))
     wall = time.perf_counter() - started
-    figures = _usage()
+    sampler.stop()
+    figures = _usage(sampler)
     if profiler is not None:
         profiler.disable()
         out = Path(args.profile) / f"{args.label}.prof"
