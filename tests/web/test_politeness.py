@@ -128,8 +128,11 @@ def _gap_between_feed_and_page(server: FaultServer, shared: bool) -> float:
 def test_one_host_budget_spans_the_stages_of_a_run(server: FaultServer) -> None:
     # The issue: with a 3 s delay, the first page request followed the feed poll after 1.9 s,
     # because each stage built its own limiter. Sharing the run's budget spaces them.
-    assert _gap_between_feed_and_page(server, shared=False) < 1.0  # what the issue saw
-    assert _gap_between_feed_and_page(server, shared=True) >= 0.95  # measured by the server
+    # Measured by the server, when each handler starts: on a loaded machine the first request's
+    # handler can start late, which shortens the gap it sees (0.94 s once, with the budget
+    # honoured). So the two cases are told apart with a margin either side of the 1 s delay.
+    assert _gap_between_feed_and_page(server, shared=False) < 0.5  # what the issue saw
+    assert _gap_between_feed_and_page(server, shared=True) >= 0.85
 
 
 def test_crawl_delay_widens_the_host_spacing_up_to_the_cap(server: FaultServer,
