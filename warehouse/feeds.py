@@ -197,12 +197,7 @@ def stored_links(store: Store, links: Collection[tuple[str, str]]
     pairs = sorted(set(links))
     wanted = pa.table({"feed_id": pa.array([f for f, _ in pairs], pa.string()),
                        "link_key": pa.array([k for _, k in pairs], pa.string())})
-    store.con.register("_newsflow_links", wanted)
-    try:
-        store.con.execute("CREATE OR REPLACE TEMP TABLE _entry_links AS "
-                          "SELECT feed_id, link_key FROM _newsflow_links")
-    finally:
-        store.con.unregister("_newsflow_links")
+    store.temp_table("_entry_links", wanted)
     cur = store.con.execute(sql("feed_entry_links"))
     for fid, link_key, entry_key, latest in cur.fetchall():
         out.setdefault(fid, {})[link_key] = StoredLink(

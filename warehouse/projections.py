@@ -69,14 +69,8 @@ def load_keys(store: Store, keys: Sequence[str]) -> None:
     """Put a batch's article keys in the temp table ``_batch_keys`` (replacing the last batch's),
     which the article projection's queries join on: each costs the batch's keys, where a
     ``list_contains($keys, ...)`` filter compared every stored row with every key."""
-    store.con.execute("CREATE OR REPLACE TEMP TABLE _batch_keys (article_key VARCHAR NOT NULL)")
-    if keys:
-        table = pa.table({"article_key": pa.array(sorted(set(keys)), pa.string())})
-        store.con.register("_newsflow_keys", table)
-        try:
-            store.con.execute("INSERT INTO _batch_keys SELECT article_key FROM _newsflow_keys")
-        finally:
-            store.con.unregister("_newsflow_keys")
+    store.temp_table("_batch_keys",
+                     pa.table({"article_key": pa.array(sorted(set(keys)), pa.string())}))
 
 
 def pending_page_ids(store: Store) -> list[str]:
@@ -92,13 +86,7 @@ def pages_by_id(store: Store, ids: Sequence[str]) -> list[dict[str, Any]]:
     body, still compressed), in extraction order."""
     if not ids:
         return []
-    table = pa.table({"event_id": pa.array(sorted(set(ids)), pa.string())})
-    store.con.register("_newsflow_ids", table)
-    try:
-        store.con.execute("CREATE OR REPLACE TEMP TABLE _page_ids AS "
-                          "SELECT event_id FROM _newsflow_ids")
-    finally:
-        store.con.unregister("_newsflow_ids")
+    store.temp_table("_page_ids", pa.table({"event_id": pa.array(sorted(set(ids)), pa.string())}))
     return _with_bodies(store, _rows(store, sql("pages_by_id"), {}))
 
 

@@ -202,6 +202,16 @@ class Store:
             self.con.unregister("_newsflow_batch")
         return int(row[0]) if row else 0
 
+    def temp_table(self, name: str, table: pa.Table) -> None:
+        """Make the temp table ``name`` hold ``table``'s rows (replacing what it held): a batch's
+        keys for the queries that join on them, so each costs the batch, not the store."""
+        self.con.register("_newsflow_temp", table)
+        try:
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {_ident(name)} AS "
+                             "SELECT * FROM _newsflow_temp")
+        finally:
+            self.con.unregister("_newsflow_temp")
+
     def _store_bodies(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Write the bodies of page fetch rows to raw.page_bodies (those not stored yet) and
         return the rows without them. Bodies go first: a crash between the two writes leaves a
