@@ -14,7 +14,7 @@ CREATE TABLE raw.backfill_days (
     source          VARCHAR NOT NULL,      -- sitemap | warc | archive-feed | raw
     origin          VARCHAR NOT NULL,
     day             DATE NOT NULL,
-    status          VARCHAR NOT NULL,      -- done | partial | failed
+    status          VARCHAR NOT NULL,      -- done | partial | failed | empty (vocab.DayStatus)
     expected        INTEGER NOT NULL,      -- URLs the source lists for the day (raw: stored pages)
     obtained        INTEGER NOT NULL,      -- of those, pages stored OK (raw: pages re-extracted)
     failed          INTEGER NOT NULL,      -- of those, settled as failures (permanent errors)
