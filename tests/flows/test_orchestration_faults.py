@@ -299,7 +299,7 @@ def test_case_77_the_ledger_shows_the_interrupted_stage_cancelled(
 @pytest.mark.slow
 def test_case_77_the_next_run_resumes_and_equals_a_clean_run(
         interrupted: tuple[Settings, dict[str, Any]], clean_run: Path) -> None:
-    from tests.flows.test_crash_safety import STABLE, diff
+    from tests.flows.crashkit import STABLE, diff
 
     settings, _ = interrupted
     assert run_pipeline(settings, run_id="cut-2", only_due=False)["status"] == "ok"
@@ -309,7 +309,7 @@ def test_case_77_the_next_run_resumes_and_equals_a_clean_run(
 @pytest.mark.slow
 def test_case_77_sigterm_inside_a_transaction_leaves_no_workers_and_resumes(
         sample: SampleServer, clean_run: Path, tmp_path: Path) -> None:
-    from tests.flows.test_crash_safety import STABLE, diff
+    from tests.flows.crashkit import STABLE, diff
 
     settings = settings_for(sample, tmp_path)
     outcome = interrupt(settings, signal.SIGTERM)

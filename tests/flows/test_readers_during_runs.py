@@ -21,7 +21,7 @@ import pytest
 
 from flows.cli.feeds import write_sample_feeds
 from sample.server import SampleServer
-from tests.flows.test_crash_safety import run
+from tests.flows.crashkit import run
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ import pytest
 
 from flows.pipeline import run_pipeline
 from sample.server import SampleServer
-from tests.flows.test_crash_safety import run
+from tests.flows.crashkit import run
 from tests.flows.test_writer_door import LOCK_HOLDER
 from tests.sample_mode import sample_settings
 from warehouse.store import Store

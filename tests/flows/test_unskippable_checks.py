@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from sample.server import SampleServer
-from tests.flows.test_crash_safety import SCRIPT, STABLE, diff
+from tests.flows.crashkit import SCRIPT, STABLE, diff
 from warehouse.publish import analytics_db_path
 
 pytestmark = pytest.mark.slow  # seven pipeline runs with great-expectations: about 4 minutes
