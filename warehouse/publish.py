@@ -37,7 +37,7 @@ and hashed whole; tests/warehouse/test_publish_changes.py holds the code to it),
   the health columns every poll updates, so a renamed outlet rewrites the days of its items;
 - the days to write of ``items`` are read through the view's own SQL with its entries narrowed
   to the links seen on those days (``_NARROW``), not by evaluating the view over the history;
-- a whole table (stories, items, runs, ...) is compared by the tokens (row count and largest
+- a whole table (stories, sources, runs, ...) is compared by the tokens (row count and largest
   rowid) of the store tables its view reads, found from the views' SQL. If none changed, its file
   is linked without evaluating the view; otherwise it is rewritten. Views proportional to feeds,
   runs or days rather than articles are written whole; what grows with every article is split by
@@ -406,8 +406,8 @@ class _GenerationWriter:
             rows_of = f"SELECT v.*, {expr} AS _day FROM ({narrowed}) v"
         rows_table = f"({rows_of})"
         if len(todo) > _MATERIALISE_OVER or (todo and narrowed is not None):
-            # Many days to write (a first publish): the rows once, sorted by day, so that each day
-            # is a cheap filtered read instead of one more evaluation of the view.
+            # Many days to write (a first publish), or a narrowed view: the rows once, sorted by
+            # day, so that each day is a cheap filtered read instead of one more evaluation.
             days = ", ".join(f"DATE '{d}'" for d in sorted(todo) if _DAY.match(d))
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE _publish_rows AS SELECT * FROM "
                              f"({rows_of}) WHERE _day IN ({days or 'NULL'}) ORDER BY _day")
