@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from tests.warehouse.test_publish import DAY0, add, article
-from tests.warehouse.test_publish_changes import same_as_full, written
+from tests.warehouse.test_publish_changes import finish_checks, hold, same_as_full, written
 from warehouse import publish as publish_module
 from warehouse.publish import analytics_db_path, current_dir, publish
 from warehouse.store import Store
@@ -164,19 +164,12 @@ def test_a_revisit_of_an_old_link_rewrites_only_its_day(store: Store, tmp_path: 
 def test_a_quarantine_or_a_finished_check_changes_the_status_of_its_day(
         store: Store, tmp_path: Path) -> None:
     rows = seed(store)
-    with store.transaction("test"):
-        store.insert("quality.pending_checks", [{
-            "run_id": "r1", "stage": "extract_articles", "table_name": "core.articles",
-            "part": 0, "keys": [rows[2]["article_key"]], "created_at": DAY0}])
+    hold(store, rows[2])
     out = tmp_path / "published"
     publish(store, out)
     assert status_of(out, 2)[0] == "held"
     # The checks finish: article 2 (day 2) passes; article 3 (day 0) is quarantined.
-    with store.transaction("test"):
-        store.con.execute("DELETE FROM quality.pending_checks")
-        store.insert("quality.quarantine", [{
-            "run_id": "r1", "stage": "extract_articles", "table_name": "core.articles",
-            "event_id": rows[3]["article_key"], "reason": "test", "quarantined_at": DAY0}])
+    finish_checks(store, quarantined=rows[3])
     republish(store, tmp_path, out, ["2026-11-01", "2026-11-03"])
     assert status_of(out, 2)[0] == "article"
     assert status_of(out, 3)[0] == "held"
