@@ -8,12 +8,13 @@ runs on that store. The history is the rows the runs wrote (raw, core and search
 copied in bulk with their keys suffixed and their times shifted weeks back per copy, so the
 store holds what the pipeline would have written for older articles.
 
-Every run is its own child process. Per run it prints wall time, the main process's CPU and
-peak memory (getrusage of the child itself), the workers' CPU (getrusage of the child's
-children) and the largest worker's own peak (its VmHWM, read every 0.5 s by bench.pipeline's
-sampler: getrusage would give a spawned worker its parent's peak). The harness (the HTTP server and
-the generator) is not counted. The figure to read: CPU of the run on the biggest store over
-CPU of the first run (goal <= 1.3), and every peak (goal < 1.5 GB).
+Every run is its own child process. Per run it prints wall time, the main process's CPU
+(getrusage of the child itself) and its own peak memory, the workers' CPU (getrusage of the
+child's children) and the largest worker's own peak (peaks are each process's VmHWM, read every
+0.5 s by bench.pipeline's sampler: getrusage would give a process started by fork and exec its
+parent's size). The harness (the HTTP server, the generator, the history) is not counted. The
+figure to read: CPU of the run on the biggest store over CPU of the first run (goal <= 1.3), and
+every peak (goal < 1.5 GB).
 
 ``--backlog N`` instead times the extraction of N generated pages stored as raw page fetches
 (no fetching), with the same per-process figures.
@@ -65,12 +66,14 @@ KEY_COLUMNS = frozenset({
 
 def _usage(sampler: Any) -> dict[str, float]:
     """CPU of this process and of its (ended) children from getrusage; peaks as each process
-    measured its own (VmHWM, read by bench.pipeline's sampler). getrusage's ru_maxrss of the
-    children is not used for the workers' peak: a spawned worker inherits its parent's peak
-    across exec, so it reported the main process's size, not the worker's."""
+    measured its own (VmHWM, read by bench.pipeline's sampler). getrusage's ru_maxrss is not
+    used for any peak: a process started by fork and exec inherits the size its parent had at
+    the fork (Linux keeps the larger across exec), so a worker reported the main process's size
+    and this run reported the harness's (2.5 GB after it added the 100k history in-process),
+    not its own (1.3 GB by VmHWM in a run on the same store)."""
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {"cpu_main_s": me.ru_utime + me.ru_stime, "peak_main_mb": me.ru_maxrss / 1024,
+    return {"cpu_main_s": me.ru_utime + me.ru_stime, "peak_main_mb": sampler.peak_mb("main"),
             "cpu_workers_s": kids.ru_utime + kids.ru_stime,
             "peak_worker_mb": max(sampler.peak_mb("workers"), sampler.peak_mb("other"))}
 

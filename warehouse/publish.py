@@ -4,7 +4,7 @@ DuckDB lets one process open a file read-write, and while it does no other proce
 file at all, not even read-only. So the pipeline keeps ``data/newsflow.duckdb`` to itself and, at
 the end of each run (still under the writer lock), publishes a copy for analysts:
 
-- every ``analytics.*`` view of the store, materialised as Parquet. ``articles`` and
+- every ``analytics.*`` view of the store, materialised as Parquet. ``articles``, ``items`` and
   ``article_versions`` are split by UTC day (``articles/first_seen_day=YYYY-MM-DD/part.parquet``),
   the other views are written whole (``<table>/<table>.parquet``);
 - the search index (``core.search_terms`` split by the article's day, ``core.search_docs``), so
@@ -28,12 +28,16 @@ and insert, never by UPDATE in place (``UPDATED_IN_PLACE`` lists the exceptions,
 and hashed whole; tests/warehouse/test_publish_changes.py holds the code to it), so a row's
 ``rowid`` names one version of that row. Hence:
 
-- a day of a partitioned table (articles, article_versions, the search index) is compared by a
-  *token*: its row count and the sum of hashes of its rows' rowids and keys, read from narrow
-  columns of the core tables (warehouse/sql/publish_days_*.sql), never the text. A revisit, a
-  backfill of an old date, a rebuild, a quarantine or a finished check changes the rowids (or the
-  visibility) of exactly the rows it touched, so exactly their days are rewritten;
-- a whole table (stories, items, runs, ...) is compared by the tokens (row count and largest
+- a day of a partitioned table (articles, items, article_versions, the search index) is
+  compared by a *token*: its row count and the sum of hashes of its rows' rowids and keys, read
+  from narrow columns of the store tables (warehouse/sql/publish_days_*.sql), never the text. A
+  revisit, a backfill of an old date, a rebuild, a quarantine or a finished check changes the
+  rowids (or the visibility) of exactly the rows it touched, so exactly their days are rewritten.
+  An item's token also covers what it reads of ``core.feeds`` (updated in place): the outlet, not
+  the health columns every poll updates, so a renamed outlet rewrites the days of its items;
+- the days to write of ``items`` are read through the view's own SQL with its entries narrowed
+  to the links seen on those days (``_NARROW``), not by evaluating the view over the history;
+- a whole table (stories, sources, runs, ...) is compared by the tokens (row count and largest
   rowid) of the store tables its view reads, found from the views' SQL. If none changed, its file
   is linked without evaluating the view; otherwise it is rewritten. Views proportional to feeds,
   runs or days rather than articles are written whole; what grows with every article is split by
@@ -64,6 +68,7 @@ import re
 import shutil
 import time
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -92,10 +97,14 @@ PARTITIONED: Final[dict[str, tuple[str, str]]] = {
     # Every version with its text: as large as articles, so also split by day.
     "article_versions": ("observed_day",
                          "coalesce(timezone('UTC', observed_at)::DATE, DATE '1970-01-01')"),
+    # One row per feed item: grows with every article, so split by the day a feed first saw it.
+    "items": ("first_seen_day", "coalesce(timezone('UTC', first_seen_at)::DATE, DATE '1970-01-01')"),
 }
 # Rows within a file are sorted so that the same content gives the same bytes.
 _ORDER: Final[dict[str, str]] = {"articles": "article_key",
-                                 "article_versions": "article_key, version"}
+                                 "article_versions": "article_key, version",
+                                 # one row per link, so link alone is a total order
+                                 "items": "article_key, link"}
 # The search index is split by the day of its article, so a run rewrites the days it touched.
 _SEARCH_BY_DAY: Final = (
     "SELECT s.*, coalesce(timezone('UTC', a.first_seen_at)::DATE, DATE '1970-01-01') AS _day "
@@ -116,8 +125,18 @@ _MATERIALISE_OVER: Final = 8
 # A partitioned table without one is compared by hashing its rows (correct, but a full read).
 _DAY_TOKENS: Final = {"articles": "publish_days_articles",
                       "article_versions": "publish_days_article_versions",
+                      "items": "publish_days_items",
                       "core.search_terms": "publish_days_search_terms",
                       "core.search_docs": "publish_days_search_docs"}
+# Partitioned views whose rows for a few days are read without evaluating the view over the whole
+# history: the view's own SQL (as the store holds it) with its one source of rows narrowed to the
+# keys that can fall on those days: view -> (the source as the view's SQL names it, the query of
+# those keys, warehouse/sql/<name>.sql with $days, and the key column). Every other part of
+# analytics.items reads only the links its entries name, so narrowing the entries narrows it all.
+_NARROW: Final[dict[str, tuple[re.Pattern[str], str, str]]] = {
+    "items": (re.compile(r"(?<!')\b(raw\.feed_entries) AS (e)\b"), "publish_items_links",
+              "link_key"),
+}
 # Store tables a writer UPDATEs in place: a rowid does not name one version of their rows, so they
 # are hashed whole (they are small: one row per feed). A test keeps this list complete.
 UPDATED_IN_PLACE: Final = frozenset({"core.feeds"})
@@ -382,10 +401,13 @@ class _GenerationWriter:
         todo = {day for day, meta in current.items()
                 if before.get(day, {}).get("token") != meta["token"]
                 or f"{source.key}/{column}={day}/part.parquet" not in self.good}
+        narrowed = self._narrowed(source, todo) if todo or not current else None
+        if narrowed is not None:
+            rows_of = f"SELECT v.*, {expr} AS _day FROM ({narrowed}) v"
         rows_table = f"({rows_of})"
-        if len(todo) > _MATERIALISE_OVER:
-            # Many days to write (a first publish): the rows once, sorted by day, so that each day
-            # is a cheap filtered read instead of one more evaluation of the view.
+        if len(todo) > _MATERIALISE_OVER or (todo and narrowed is not None):
+            # Many days to write (a first publish), or a narrowed view: the rows once, sorted by
+            # day, so that each day is a cheap filtered read instead of one more evaluation.
             days = ", ".join(f"DATE '{d}'" for d in sorted(todo) if _DAY.match(d))
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE _publish_rows AS SELECT * FROM "
                              f"({rows_of}) WHERE _day IN ({days or 'NULL'}) ORDER BY _day")
@@ -412,8 +434,28 @@ class _GenerationWriter:
                     self._write(rel, f"SELECT * EXCLUDE (_day) FROM ({rows_of}) LIMIT 0")
         finally:
             self.con.execute("DROP TABLE IF EXISTS _publish_rows")
+            self.con.execute("DROP TABLE IF EXISTS _publish_keys")
         self.stats["files_removed"] += len(set(before) - set(current))
         return {"rows": sum(m["rows"] for m in current.values()), "partitions": current}
+
+    def _narrowed(self, source: Source, days: set[str]) -> str | None:
+        """The view's rows that can fall on ``days``, read without evaluating it over the whole
+        history (see ``_NARROW``), or None: then the view is read whole (correct, slower)."""
+        narrow = _NARROW.get(source.key)
+        if narrow is None:
+            return None
+        pattern, keys_sql, column = narrow
+        text = self.views_sql.get(f"analytics.{source.name}", "")
+        body = re.sub(r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+\S+\s+AS\s+", "", text,
+                      count=1, flags=re.IGNORECASE).strip().rstrip(";")
+        if body == text.strip() or len(pattern.findall(body)) != 1:
+            log.warning("publish: analytics.%s no longer reads its rows as %s: evaluated whole",
+                        source.name, pattern.pattern)
+            return None
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE _publish_keys AS {sql(keys_sql)}",
+                         {"days": [date.fromisoformat(d) for d in sorted(days) if _DAY.match(d)]})
+        return pattern.sub(lambda m: f"(SELECT * FROM {m.group(1)} SEMI JOIN _publish_keys "
+                                     f"USING ({column})) AS {m.group(2)}", body)
 
     def _link(self, rel: str) -> None:
         path = self.folder / rel

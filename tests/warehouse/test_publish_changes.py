@@ -134,22 +134,32 @@ def test_backfill_of_an_old_day_and_commits_without_a_publish_between(
     same_as_full(store, tmp_path, out)
 
 
-def test_quarantine_and_finished_checks_change_only_their_days(store: Store,
-                                                               tmp_path: Path) -> None:
-    rows = seed(store)
+def hold(store: Store, row: dict[str, Any]) -> None:
+    """A committed batch whose checks have not run yet: ``row``'s article is held back."""
     with store.transaction("test"):
         store.insert("quality.pending_checks", [{
             "run_id": "r1", "stage": "extract_articles", "table_name": "core.articles",
-            "part": 0, "keys": [rows[2]["article_key"]], "created_at": DAY0}])
-    out = tmp_path / "published"
-    first = publish(store, out)
-    assert first["tables"]["articles"] == 8  # its checks have not run: held back
-    # The checks run: article 2 (day 2) passes, article 3 (day 0) is quarantined.
+            "part": 0, "keys": [row["article_key"]], "created_at": DAY0}])
+
+
+def finish_checks(store: Store, *, quarantined: dict[str, Any]) -> None:
+    """The pending checks run: every held article passes but ``quarantined``'s."""
     with store.transaction("test"):
         store.con.execute("DELETE FROM quality.pending_checks")
         store.insert("quality.quarantine", [{
             "run_id": "r1", "stage": "extract_articles", "table_name": "core.articles",
-            "event_id": rows[3]["article_key"], "reason": "test", "quarantined_at": DAY0}])
+            "event_id": quarantined["article_key"], "reason": "test", "quarantined_at": DAY0}])
+
+
+def test_quarantine_and_finished_checks_change_only_their_days(store: Store,
+                                                               tmp_path: Path) -> None:
+    rows = seed(store)
+    hold(store, rows[2])
+    out = tmp_path / "published"
+    first = publish(store, out)
+    assert first["tables"]["articles"] == 8  # its checks have not run: held back
+    # The checks run: article 2 (day 2) passes, article 3 (day 0) is quarantined.
+    finish_checks(store, quarantined=rows[3])
     result = publish(store, out)
     assert result["tables"]["articles"] == 8
     assert written(result, "articles") == ["2026-11-01", "2026-11-03"]

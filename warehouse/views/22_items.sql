@@ -103,7 +103,9 @@ joined AS (
     LEFT JOIN fetches AS f ON f.url_key = e.link_key
     LEFT JOIN extractions AS x ON x.url_key = e.link_key
     LEFT JOIN analytics.articles AS a ON a.article_key = x.article_key
-    LEFT JOIN core.articles AS c ON c.article_key = x.article_key AND a.article_key IS NULL
+    -- c is read only where a is NULL (the CASEs test a first); a condition on a in this ON
+    -- clause made DuckDB join c by a nested loop (every item times every article)
+    LEFT JOIN core.articles AS c ON c.article_key = x.article_key
     LEFT JOIN feeds AS fd ON fd.feed_id = e.feed_id
 )
 SELECT * FROM joined;

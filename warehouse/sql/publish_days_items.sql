@@ -1,0 +1,68 @@
+-- What publish compares per UTC day (of first_seen_at) of analytics.items instead of evaluating
+-- the view (see publish_days_articles.sql): the items first seen that day and a token of every
+-- row version an item's row is made of, read from narrow columns (never a title, summary or body).
+-- An item is one link; its row reads, and so its token covers:
+--   - the link's feed entries that are not quarantined (which ones: first seen, feeds, newest
+--     title and summary), each with the outlet its feed has now (core.feeds is updated in place:
+--     the outlet is read, not the rowid, so a feed's health updates change nothing here and a
+--     renamed outlet changes exactly the items its feeds announced);
+--   - every fetch of the link's page (a revisit adds one: the latest fetch may change);
+--   - every extraction of those fetches, with the row version of its article and whether the
+--     analyst view shows it (a quarantine or finished check turns 'held' into 'article').
+-- Filters mirror analytics.items (warehouse/views/22_items.sql) so that the same items count.
+WITH quarantined_entries AS (
+    SELECT DISTINCT event_id
+    FROM quality.quarantine
+    WHERE table_name = 'raw.feed_entries'
+),
+feeds AS (
+    SELECT feed_id, coalesce(outlet, name, title, url) AS outlet FROM core.feeds
+),
+entries AS (
+    SELECT
+        e.link_key,
+        min(e.occurred_at) AS first_seen_at,
+        sum(hash(e.rowid, e.event_id, e.content_hash, e.feed_id, e.occurred_at,
+                 f.outlet)::HUGEINT) AS entries_token
+    FROM raw.feed_entries AS e
+    LEFT JOIN feeds AS f ON f.feed_id = e.feed_id
+    WHERE e.link_key IS NOT NULL
+      AND e.event_id NOT IN (SELECT event_id FROM quarantined_entries)
+    GROUP BY e.link_key
+),
+fetches AS (
+    SELECT url_key, sum(hash(rowid, event_id)::HUGEINT) AS fetches_token
+    FROM raw.page_fetches
+    WHERE url_key IN (SELECT link_key FROM entries)
+    GROUP BY url_key
+),
+shown AS (
+    SELECT article_key FROM analytics.articles
+),
+articles AS (
+    SELECT
+        a.article_key,
+        hash(a.rowid, a.article_key, a.content_hash, a.page_fetch_id, a.extractor_version,
+             a.article_key IN (SELECT article_key FROM shown)) AS article_row
+    FROM core.articles AS a
+),
+extractions AS (
+    SELECT
+        p.url_key,
+        sum(hash(x.rowid, x.page_fetch_id, x.extractor_version, x.article_key, x.page_class,
+                 x.content_hash, a.article_row)::HUGEINT) AS extractions_token
+    FROM core.page_extractions AS x
+    JOIN raw.page_fetches AS p ON p.event_id = x.page_fetch_id
+    LEFT JOIN articles AS a ON a.article_key = x.article_key
+    WHERE p.url_key IN (SELECT link_key FROM entries)
+    GROUP BY p.url_key
+)
+SELECT
+    coalesce(timezone('UTC', e.first_seen_at)::DATE, DATE '1970-01-01') AS _day,
+    count(*) AS n,
+    sum(hash(e.link_key, e.entries_token, f.fetches_token,
+             x.extractions_token)::HUGEINT)::VARCHAR AS token
+FROM entries AS e
+LEFT JOIN fetches AS f ON f.url_key = e.link_key
+LEFT JOIN extractions AS x ON x.url_key = e.link_key
+GROUP BY _day
