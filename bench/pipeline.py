@@ -397,10 +397,11 @@ def backlog(n: int, *, per_week: int = 1000, slices: int = 20, checks: bool = Tr
     """Extract a backlog of ``n`` stored pages with the extract stage as a run does (the
     process pool, batches committed and checked one by one) and print, per slice of the backlog,
     pages done, wall and CPU of the slice and so far, the main process's RSS and peak (VmHWM),
-    DuckDB's buffers and the workers' peak, so a reader sees the slope; then every process's
-    final peak. The pages are generated articles, ``per_week`` distinct ones a week (each
-    chunk its own site and seed, a week after the previous one), inserted as raw page fetches
-    through the store's own insert (bodies to raw.page_bodies), as the fetch stage writes them."""
+    DuckDB's buffers, what malloc has handed out and the workers' peak, so a reader sees the
+    slope; then every process's final peak. The pages are generated articles, ``per_week``
+    distinct ones a week (each chunk its own site and seed, a week after the previous one),
+    inserted as raw page fetches through the store's own insert (bodies to raw.page_bodies), as
+    the fetch stage writes them."""
     import hashlib
 
     import psutil
@@ -454,7 +455,7 @@ def backlog(n: int, *, per_week: int = 1000, slices: int = 20, checks: bool = Tr
         slope: list[tuple[int, float, float, float]] = []  # pages, main CPU/1k, RSS, VmHWM
         console.print(f"{'pages':>8} {'wall_s':>7} {'slice_s':>7} {'main_cpu':>8} "
                       f"{'cpu/1k':>6} {'work_cpu':>8} {'rss_mb':>7} {'hwm_mb':>7} "
-                      f"{'duckdb_mb':>9} {'work_hwm':>8}")
+                      f"{'duckdb_mb':>9} {'malloc_mb':>9} {'work_hwm':>8}")
 
         def progress(done: int, total: int, store: Any) -> None:
             if done - last["done"] < every and done < total:
@@ -469,7 +470,8 @@ def backlog(n: int, *, per_week: int = 1000, slices: int = 20, checks: bool = Tr
             workers = sampler.cpu_between(e0, time.time())["workers"]
             console.print(f"{done:>8} {wall:>7.1f} {wall - last['wall']:>7.1f} "
                           f"{cpu - cpu0:>8.1f} {per_1k:>6.2f} {workers:>8.1f} {rss:>7.0f} "
-                          f"{hwm:>7.0f} {duck:>9.0f} {sampler.peak_mb('workers'):>8.0f}")
+                          f"{hwm:>7.0f} {duck:>9.0f} {_malloc_in_use_mb():>9.0f} "
+                          f"{sampler.peak_mb('workers'):>8.0f}")
             slope.append((done, per_1k, rss, hwm))
             last.update(done=done, wall=wall, cpu=cpu)
 
@@ -499,6 +501,26 @@ def backlog(n: int, *, per_week: int = 1000, slices: int = 20, checks: bool = Tr
     console.print(f"main {sampler.peak_mb('main'):.0f} MB (generating and inserting before it: "
                   f"{base:.0f} MB), largest worker {sampler.peak_mb('workers'):.0f} MB; "
                   f"target: every process < 1,500 MB")
+
+
+def _malloc_in_use_mb() -> float:
+    """What glibc's malloc has handed out and not had back (Python's objects, Arrow's buffers:
+    mallinfo2's uordblks + hblkhd; DuckDB allocates through its own jemalloc): RSS growing while
+    this stays flat is memory malloc keeps, not memory in use. -1 where glibc has no mallinfo2."""
+    import ctypes
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in (
+            "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+            "fordblks", "keepcost")]
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = MallInfo2
+        info = libc.mallinfo2()
+    except (OSError, AttributeError):
+        return -1.0
+    return float(info.uordblks + info.hblkhd) / 2**20
 
 
 def _cpu_s(proc: Any) -> float:
