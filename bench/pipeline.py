@@ -305,13 +305,19 @@ def main() -> None:
                         help="profile the main process during the newsflow run (pyinstrument, "
                              "a dev dependency) and write its call tree to FILE (.html: the "
                              "interactive page, else text)")
+    parser.add_argument("--per-week", type=int, default=1000,
+                        help="with --backlog: distinct generated articles per week")
     parser.add_argument("--probe-no-server", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--store-backlog", metavar="DB", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.probe_no_server:
         probe_no_server()
         return
+    if args.store_backlog:
+        store_backlog(Path(args.store_backlog), args.backlog, args.per_week)
+        return
     if args.backlog:
-        backlog(args.backlog, checks=not args.no_checks)
+        backlog(args.backlog, per_week=args.per_week, checks=not args.no_checks)
         return
 
     sampler = Sampler().start()
@@ -398,54 +404,27 @@ def backlog(n: int, *, per_week: int = 1000, slices: int = 20, checks: bool = Tr
     process pool, batches committed and checked one by one) and print, per slice of the backlog,
     pages done, wall and CPU of the slice and so far, the main process's RSS and peak (VmHWM),
     DuckDB's buffers, what malloc has handed out and the workers' peak, so a reader sees the
-    slope; then every process's final peak. The pages are generated articles, ``per_week``
-    distinct ones a week (each chunk its own site and seed, a week after the previous one),
-    inserted as raw page fetches through the store's own insert (bodies to raw.page_bodies), as
-    the fetch stage writes them."""
-    import hashlib
-
+    slope; then every process's final peak. The pages (``store_backlog``) are written by a
+    child process, so this process starts the stage as a run's would: imports, no harness."""
     import psutil
     from rich.console import Console
 
     from flows.extract_articles import extract
     from flows.runs import writer
     from flows.settings import load_settings
-    from sample.site import build_site
-    from transforms.urls import url_key
-    from warehouse.events import page_fetch_row
-    from web.types import FetchRequest, FetchResult
 
     console = Console(width=150)
-    start = datetime(2026, 1, 5, tzinfo=UTC)
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(db_path=Path(tmp) / "backlog.duckdb", run_checks=checks)
-        t0, c0 = time.perf_counter(), time.process_time()
-        with writer(settings, heal=False) as store:
-            for chunk, first in enumerate(range(0, n, per_week)):
-                size = min(per_week, n - first)
-                site = build_site(f"http://backlog{chunk}.test", n_articles=max(size, 36),
-                                  seed=5000 + chunk, start=start + timedelta(weeks=chunk))
-                rows = []
-                for a in site.articles[:size]:
-                    body = site.resources[a.path].body
-                    at = a.published + timedelta(hours=1)
-                    result = FetchResult(
-                        request=FetchRequest(a.url, kind="page", key=a.url), attempt=1,
-                        requested_url=a.url, final_url=a.url, redirect_chain=(), status=200,
-                        error_class=None, error_detail=None, headers=(),
-                        content_type="text/html; charset=utf-8", charset="utf-8", body=body,
-                        body_sha256=hashlib.sha256(body).hexdigest(), started_at=at,
-                        elapsed_ms=1, retry_after_s=None, not_modified=False)
-                    rows.append(page_fetch_row("backlog", url_key(a.url), result, "feed"))
-                with store.transaction("backlog"):
-                    store.insert("raw.page_fetches", rows)
-                del rows, site
-            store.checkpoint()
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "bench.pipeline", "--backlog", str(n),
+                        "--store-backlog", str(settings.db_path), "--per-week", str(per_week)],
+                       check=True)
         console.print(f"backlog of {n} pages inserted in {time.perf_counter() - t0:.1f} s "
-                      f"({time.process_time() - c0:.1f} s CPU, harness); extracting with checks "
-                      f"{'on' if checks else 'off'}, DuckDB memory_limit {settings.memory_limit}")
+                      f"(a child process); extracting with checks {'on' if checks else 'off'}, "
+                      f"DuckDB memory_limit {settings.memory_limit}")
         base = _vm_hwm_mb(os.getpid())
-        _reset_peak()  # the extract stage's own peak, not the generator's
+        _reset_peak()  # the stage's own peak
         me = psutil.Process()
         sampler = Sampler(interval=0.5).start()
         e0, t1 = time.time(), time.perf_counter()
@@ -455,7 +434,7 @@ def backlog(n: int, *, per_week: int = 1000, slices: int = 20, checks: bool = Tr
         slope: list[tuple[int, float, float, float]] = []  # pages, main CPU/1k, RSS, VmHWM
         console.print(f"{'pages':>8} {'wall_s':>7} {'slice_s':>7} {'main_cpu':>8} "
                       f"{'cpu/1k':>6} {'work_cpu':>8} {'rss_mb':>7} {'hwm_mb':>7} "
-                      f"{'duckdb_mb':>9} {'malloc_mb':>9} {'work_hwm':>8}")
+                      f"{'duckdb_mb':>9} {'malloc_mb':>9} {'work_hwm':>8}  duckdb by tag (MB)")
 
         def progress(done: int, total: int, store: Any) -> None:
             if done - last["done"] < every and done < total:
@@ -471,7 +450,7 @@ def backlog(n: int, *, per_week: int = 1000, slices: int = 20, checks: bool = Tr
             console.print(f"{done:>8} {wall:>7.1f} {wall - last['wall']:>7.1f} "
                           f"{cpu - cpu0:>8.1f} {per_1k:>6.2f} {workers:>8.1f} {rss:>7.0f} "
                           f"{hwm:>7.0f} {duck:>9.0f} {_malloc_in_use_mb():>9.0f} "
-                          f"{sampler.peak_mb('workers'):>8.0f}")
+                          f"{sampler.peak_mb('workers'):>8.0f}  {_duckdb_tags(store)}")
             slope.append((done, per_1k, rss, hwm))
             last.update(done=done, wall=wall, cpu=cpu)
 
@@ -498,9 +477,54 @@ def backlog(n: int, *, per_week: int = 1000, slices: int = 20, checks: bool = Tr
     console.print("peak memory (VmHWM) of every process during extraction:")
     for pid, (kind, mb, name) in sorted(sampler.peaks.items(), key=lambda kv: -kv[1][1]):
         console.print(f"  {kind:<8} pid {pid:<7} {mb:>6.0f} MB  {name}")
-    console.print(f"main {sampler.peak_mb('main'):.0f} MB (generating and inserting before it: "
-                  f"{base:.0f} MB), largest worker {sampler.peak_mb('workers'):.0f} MB; "
+    console.print(f"main {sampler.peak_mb('main'):.0f} MB (before the stage: {base:.0f} MB), "
+                  f"largest worker {sampler.peak_mb('workers'):.0f} MB; "
                   f"target: every process < 1,500 MB")
+
+
+def store_backlog(db: Path, n: int, per_week: int) -> None:
+    """Write ``n`` generated article pages into the store at ``db`` as raw page fetches,
+    ``per_week`` distinct articles a week (each chunk its own site and seed, a week after the
+    previous one), through the store's own insert (bodies to raw.page_bodies), as the fetch
+    stage writes them."""
+    import hashlib
+
+    from flows.runs import writer
+    from flows.settings import load_settings
+    from sample.site import build_site
+    from transforms.urls import url_key
+    from warehouse.events import page_fetch_row
+    from web.types import FetchRequest, FetchResult
+
+    start = datetime(2026, 1, 5, tzinfo=UTC)
+    with writer(load_settings(db_path=db), heal=False) as store:
+        for chunk, first in enumerate(range(0, n, per_week)):
+            size = min(per_week, n - first)
+            site = build_site(f"http://backlog{chunk}.test", n_articles=max(size, 36),
+                              seed=5000 + chunk, start=start + timedelta(weeks=chunk))
+            rows = []
+            for a in site.articles[:size]:
+                body = site.resources[a.path].body
+                at = a.published + timedelta(hours=1)
+                result = FetchResult(
+                    request=FetchRequest(a.url, kind="page", key=a.url), attempt=1,
+                    requested_url=a.url, final_url=a.url, redirect_chain=(), status=200,
+                    error_class=None, error_detail=None, headers=(),
+                    content_type="text/html; charset=utf-8", charset="utf-8", body=body,
+                    body_sha256=hashlib.sha256(body).hexdigest(), started_at=at,
+                    elapsed_ms=1, retry_after_s=None, not_modified=False)
+                rows.append(page_fetch_row("backlog", url_key(a.url), result, "feed"))
+            with store.transaction("backlog"):
+                store.insert("raw.page_fetches", rows)
+        store.checkpoint()
+
+
+def _duckdb_tags(store: Any) -> str:
+    """DuckDB's memory by tag, the largest first (those of 10 MB or more)."""
+    rows = store.con.execute(
+        "SELECT tag, memory_usage_bytes / 2**20 AS mb FROM duckdb_memory() "
+        "WHERE memory_usage_bytes >= 10 * 2**20 ORDER BY 2 DESC").fetchall()
+    return " ".join(f"{tag.lower()}={mb:.0f}" for tag, mb in rows)
 
 
 def _malloc_in_use_mb() -> float:
