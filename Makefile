@@ -70,7 +70,7 @@ clean:
 	rm -rf $(VENV) data .pytest_cache
 
 ## bench-scale: runs of 1,000 new articles growing a store to 20,000, then on 100,000 (older history
-## added in bulk): time, CPU and peak memory per run and per process. BENCH_SCALE_ARGS="--backlog
-## 100000" times the extraction of a 100,000-page backlog instead; --help lists the sizes.
+## added in bulk): time, CPU and peak memory per run and per process; --help lists the sizes. A
+## 100,000-page backlog extracted in one run: python -m bench.pipeline --backlog 100000
 bench-scale: setup
 	$(BIN)/python -m bench.scale $(BENCH_SCALE_ARGS)

@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -298,18 +298,26 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=0, metavar="N",
                         help="instead: insert N generated pages as raw page fetches and run the "
                              "extract stage on that backlog, printing time, CPU and peak memory "
-                             "(the acceptance uses 100,000)")
+                             "(the acceptance uses 100,000), with its slope per slice")
+    parser.add_argument("--no-checks", action="store_true",
+                        help="with --backlog: extract without the checks (run_checks off)")
     parser.add_argument("--profile", metavar="FILE",
                         help="profile the main process during the newsflow run (pyinstrument, "
                              "a dev dependency) and write its call tree to FILE (.html: the "
                              "interactive page, else text)")
+    parser.add_argument("--per-week", type=int, default=1000,
+                        help="with --backlog: distinct generated articles per week")
     parser.add_argument("--probe-no-server", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--store-backlog", metavar="DB", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.probe_no_server:
         probe_no_server()
         return
+    if args.store_backlog:
+        store_backlog(Path(args.store_backlog), args.backlog, args.per_week)
+        return
     if args.backlog:
-        backlog(args.backlog)
+        backlog(args.backlog, per_week=args.per_week, checks=not args.no_checks)
         return
 
     sampler = Sampler().start()
@@ -391,66 +399,157 @@ def main() -> None:
     _report(console, locals())
 
 
-def backlog(n: int, distinct: int = 1000) -> None:
+def backlog(n: int, *, per_week: int = 1000, slices: int = 20, checks: bool = True) -> None:
     """Extract a backlog of ``n`` stored pages with the extract stage as a run does (the
-    process pool, batches committed one by one) and print time, CPU and per-process peaks.
-    The pages are the sample site's ``distinct`` article pages, each copy given its own URL
-    inside the page, so every page is its own article."""
-    import hashlib
-
+    process pool, batches committed and checked one by one) and print, per slice of the backlog,
+    pages done, wall and CPU of the slice and so far, the main process's RSS and peak (VmHWM),
+    DuckDB's buffers, what malloc has handed out and the workers' peak, so a reader sees the
+    slope; then every process's final peak. The pages (``store_backlog``) are written by a
+    child process, so this process starts the stage as a run's would: imports, no harness."""
+    import psutil
     from rich.console import Console
 
     from flows.extract_articles import extract
     from flows.runs import writer
     from flows.settings import load_settings
-    from sample.site import build_site
-    from warehouse.events import page_fetch_row
-    from web.types import FetchRequest, FetchResult
 
     console = Console(width=150)
-    site = build_site("http://127.0.0.1:8765", n_articles=min(n, distinct))
-    templates = [(a.path, site.resources[a.path].body) for a in site.articles]
     with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(db_path=Path(tmp) / "backlog.duckdb", run_checks=False)
+        settings = load_settings(db_path=Path(tmp) / "backlog.duckdb", run_checks=checks)
         t0 = time.perf_counter()
-        with writer(settings, heal=False) as store:
-            at = datetime(2026, 1, 1, tzinfo=UTC)
-            for start in range(0, n, 5000):
-                rows = []
-                for i in range(start, min(n, start + 5000)):
-                    path, body = templates[i % len(templates)]
-                    copy_path = f"{path.removesuffix('.html')}-{i // len(templates)}.html"
-                    body = body.replace(path.encode(), copy_path.encode())
-                    url = site.base_url + copy_path
-                    result = FetchResult(
-                        request=FetchRequest(url, kind="page", key=url), attempt=1,
-                        requested_url=url, final_url=url, redirect_chain=(), status=200,
-                        error_class=None, error_detail=None, headers=(),
-                        content_type="text/html; charset=utf-8", charset="utf-8", body=body,
-                        body_sha256=hashlib.sha256(body).hexdigest(), started_at=at,
-                        elapsed_ms=1, retry_after_s=None, not_modified=False)
-                    rows.append(page_fetch_row("backlog", url, result, "feed"))
-                with store.transaction("backlog"):
-                    store.insert("raw.page_fetches", rows)
-                del rows
-            store.checkpoint()
-        insert_s = time.perf_counter() - t0
-        console.print(f"backlog of {n} pages inserted in {insert_s:.1f} s; extracting ...")
+        subprocess.run([sys.executable, "-m", "bench.pipeline", "--backlog", str(n),
+                        "--store-backlog", str(settings.db_path), "--per-week", str(per_week)],
+                       check=True)
+        console.print(f"backlog of {n} pages inserted in {time.perf_counter() - t0:.1f} s "
+                      f"(a child process); extracting with checks {'on' if checks else 'off'}, "
+                      f"DuckDB memory_limit {settings.memory_limit}")
         base = _vm_hwm_mb(os.getpid())
-        _reset_peak()  # the extract stage's own peak, not the generator's
-        sampler = Sampler().start()
+        _reset_peak()  # the stage's own peak
+        me = psutil.Process()
+        sampler = Sampler(interval=0.5).start()
         e0, t1 = time.time(), time.perf_counter()
+        every = max(1, n // slices)
+        last = {"done": 0, "wall": 0.0, "cpu": _cpu_s(me)}
+        cpu0 = last["cpu"]
+        slope: list[tuple[int, float, float, float]] = []  # pages, main CPU/1k, RSS, VmHWM
+        console.print(f"{'pages':>8} {'wall_s':>7} {'slice_s':>7} {'main_cpu':>8} "
+                      f"{'cpu/1k':>6} {'work_cpu':>8} {'rss_mb':>7} {'hwm_mb':>7} "
+                      f"{'duckdb_mb':>9} {'malloc_mb':>9} {'work_hwm':>8}  duckdb by tag (MB)")
+
+        def progress(done: int, total: int, store: Any) -> None:
+            if done - last["done"] < every and done < total:
+                return
+            wall, cpu = time.perf_counter() - t1, _cpu_s(me)
+            per_1k = (cpu - last["cpu"]) / max(1, done - last["done"]) * 1000
+            rss = me.memory_info().rss / 2**20
+            hwm = _vm_hwm_mb(me.pid)
+            duck = store.scalar("SELECT coalesce(sum(memory_usage_bytes), 0) "
+                                "FROM duckdb_memory()") / 2**20
+            sampler.tick()
+            workers = sampler.cpu_between(e0, time.time())["workers"]
+            console.print(f"{done:>8} {wall:>7.1f} {wall - last['wall']:>7.1f} "
+                          f"{cpu - cpu0:>8.1f} {per_1k:>6.2f} {workers:>8.1f} {rss:>7.0f} "
+                          f"{hwm:>7.0f} {duck:>9.0f} {_malloc_in_use_mb():>9.0f} "
+                          f"{sampler.peak_mb('workers'):>8.0f}  {_duckdb_tags(store)}")
+            slope.append((done, per_1k, rss, hwm))
+            last.update(done=done, wall=wall, cpu=cpu)
+
         with writer(settings, heal=False) as store:
-            result = extract(store, settings, run_id="backlog-extract")
+            result = extract(store, settings, run_id="backlog-extract",
+                             on_pages=lambda done, total: progress(done, total, store))
         wall, e1 = time.perf_counter() - t1, time.time()
         sampler.stop()
     cpu = sampler.cpu_between(e0, e1)
     console.print(f"extract stage on a {n}-page backlog: {wall:.1f} s wall, CPU main "
-                  f"{cpu['main']:.1f} s, workers {cpu['workers']:.1f} s; "
-                  f"{result['pages']} pages, {result['articles']} articles")
-    console.print(f"peak memory (VmHWM) during extraction: main {sampler.peak_mb('main'):.0f} "
-                  f"MB (generating and inserting before it: {base:.0f} MB), largest worker "
-                  f"{sampler.peak_mb('workers'):.0f} MB; target: every process < 1,500 MB")
+                  f"{cpu['main']:.1f} s, workers {cpu['workers']:.1f} s; {result['pages']} "
+                  f"pages, {result['articles']} articles, status {result['status']}")
+    if len(slope) >= 4:  # first and last quarter of the slices: does the cost per page grow?
+        q = max(1, len(slope) // 4)
+        head, tail = slope[:q], slope[-q:]
+
+        def mean(rows: list[tuple[int, float, float, float]], i: int) -> float:
+            return sum(r[i] for r in rows) / len(rows)
+
+        console.print(f"slope, first vs last quarter of the slices: main CPU per 1,000 pages "
+                      f"{mean(head, 1):.2f} -> {mean(tail, 1):.2f} s "
+                      f"({mean(tail, 1) / max(mean(head, 1), 1e-9):.2f}x); main RSS "
+                      f"{mean(head, 2):.0f} -> {mean(tail, 2):.0f} MB")
+    console.print("peak memory (VmHWM) of every process during extraction:")
+    for pid, (kind, mb, name) in sorted(sampler.peaks.items(), key=lambda kv: -kv[1][1]):
+        console.print(f"  {kind:<8} pid {pid:<7} {mb:>6.0f} MB  {name}")
+    console.print(f"main {sampler.peak_mb('main'):.0f} MB (before the stage: {base:.0f} MB), "
+                  f"largest worker {sampler.peak_mb('workers'):.0f} MB; "
+                  f"target: every process < 1,500 MB")
+
+
+def store_backlog(db: Path, n: int, per_week: int) -> None:
+    """Write ``n`` generated article pages into the store at ``db`` as raw page fetches,
+    ``per_week`` distinct articles a week (each chunk its own site and seed, a week after the
+    previous one), through the store's own insert (bodies to raw.page_bodies), as the fetch
+    stage writes them."""
+    import hashlib
+
+    from flows.runs import writer
+    from flows.settings import load_settings
+    from sample.site import build_site
+    from transforms.urls import url_key
+    from warehouse.events import page_fetch_row
+    from web.types import FetchRequest, FetchResult
+
+    start = datetime(2026, 1, 5, tzinfo=UTC)
+    with writer(load_settings(db_path=db), heal=False) as store:
+        for chunk, first in enumerate(range(0, n, per_week)):
+            size = min(per_week, n - first)
+            site = build_site(f"http://backlog{chunk}.test", n_articles=max(size, 36),
+                              seed=5000 + chunk, start=start + timedelta(weeks=chunk))
+            rows = []
+            for a in site.articles[:size]:
+                body = site.resources[a.path].body
+                at = a.published + timedelta(hours=1)
+                result = FetchResult(
+                    request=FetchRequest(a.url, kind="page", key=a.url), attempt=1,
+                    requested_url=a.url, final_url=a.url, redirect_chain=(), status=200,
+                    error_class=None, error_detail=None, headers=(),
+                    content_type="text/html; charset=utf-8", charset="utf-8", body=body,
+                    body_sha256=hashlib.sha256(body).hexdigest(), started_at=at,
+                    elapsed_ms=1, retry_after_s=None, not_modified=False)
+                rows.append(page_fetch_row("backlog", url_key(a.url), result, "feed"))
+            with store.transaction("backlog"):
+                store.insert("raw.page_fetches", rows)
+        store.checkpoint()
+
+
+def _duckdb_tags(store: Any) -> str:
+    """DuckDB's memory by tag, the largest first (those of 10 MB or more)."""
+    rows = store.con.execute(
+        "SELECT tag, memory_usage_bytes / 2**20 AS mb FROM duckdb_memory() "
+        "WHERE memory_usage_bytes >= 10 * 2**20 ORDER BY 2 DESC").fetchall()
+    return " ".join(f"{tag.lower()}={mb:.0f}" for tag, mb in rows)
+
+
+def _malloc_in_use_mb() -> float:
+    """What glibc's malloc has handed out and not had back (Python's objects, Arrow's buffers:
+    mallinfo2's uordblks + hblkhd; DuckDB allocates through its own jemalloc): RSS growing while
+    this stays flat is memory malloc keeps, not memory in use. -1 where glibc has no mallinfo2."""
+    import ctypes
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in (
+            "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+            "fordblks", "keepcost")]
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = MallInfo2
+        info = libc.mallinfo2()
+    except (OSError, AttributeError):
+        return -1.0
+    return float(info.uordblks + info.hblkhd) / 2**20
+
+
+def _cpu_s(proc: Any) -> float:
+    times = proc.cpu_times()
+    return float(times.user + times.system)
 
 
 def _profiler(path: str | None) -> Any:

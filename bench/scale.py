@@ -16,8 +16,7 @@ parent's size). The harness (the HTTP server, the generator, the history) is not
 figure to read: CPU of the run on the biggest store over CPU of the first run (goal <= 1.3), and
 every peak (goal < 1.5 GB).
 
-``--backlog N`` instead times the extraction of N generated pages stored as raw page fetches
-(no fetching), with the same per-process figures.
+A backlog of stored pages extracted in one run is ``python -m bench.pipeline --backlog N``.
 
 Figures taken on a loaded machine: compare ratios inside one output, not wall times.
 """
@@ -25,7 +24,6 @@ Figures taken on a loaded machine: compare ratios inside one output, not wall ti
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import resource
@@ -118,7 +116,7 @@ def _time_queries() -> dict[str, list[float]]:
 
 
 def child(args: argparse.Namespace) -> None:
-    """Run the pipeline (or only the extraction) once on ``--db`` and print its figures."""
+    """Run the pipeline once on ``--db`` and print its figures."""
     import logging
 
     logging.disable(logging.WARNING)
@@ -138,20 +136,11 @@ def child(args: argparse.Namespace) -> None:
     with settings_scope(allow_private_addresses=True, per_host_concurrency=8):
         settings = settings_for(db_path=args.db, feeds_file=args.feeds)
         run_id = f"scale-{args.label}"
-        if args.child == "run":
-            from flows.pipeline import run_pipeline
+        from flows.pipeline import run_pipeline
 
-            result = run_pipeline(settings, run_id=run_id, only_due=False, orchestrator="bench")
-            stages = result.get("stages", {})
-            articles = int(stages.get("extract_articles", {}).get("articles", 0))
-        else:
-            from flows.extract_articles import extract
-            from flows.runs import run_as_writer
-
-            result = run_as_writer(settings, run_id=run_id, flow="extract_articles",
-                                   parameters={}, body=lambda s: extract(s, settings,
-                                                                         run_id=run_id))
-            articles = int(result.get("articles", 0))
+        result = run_pipeline(settings, run_id=run_id, only_due=False, orchestrator="bench")
+        stages = result.get("stages", {})
+        articles = int(stages.get("extract_articles", {}).get("articles", 0))
     wall = time.perf_counter() - started
     sampler.stop()
     figures = _usage(sampler)
@@ -177,9 +166,9 @@ def child(args: argparse.Namespace) -> None:
 
 # --- the harness ----------------------------------------------------------------------------
 
-def _measure(mode: str, db: Path, feeds: Path | None, label: str,
+def _measure(db: Path, feeds: Path | None, label: str,
              profile: str | None = None, queries: int = 0) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "bench.scale", "--child", mode, "--db", str(db), "--label", label]
+    cmd = [sys.executable, "-m", "bench.scale", "--child", "run", "--db", str(db), "--label", label]
     if queries:
         cmd += ["--queries", str(queries)]
     if profile:
@@ -302,7 +291,7 @@ def grow(args: argparse.Namespace) -> None:
                       f"({time.perf_counter() - t0:.0f} s wall, {time.process_time() - c0:.0f} s "
                       "CPU in the harness; not a run)", flush=True)
             server.site = site_of(i)(server.base_url)
-            fig = _measure("run", db, feeds, f"r{i + 1}", args.profile, args.queries)
+            fig = _measure(db, feeds, f"r{i + 1}", args.profile, args.queries)
             fig["stored_before"] = stored
             stored = int(fig["stored"])
             first = first or fig
@@ -329,54 +318,6 @@ def _summary(results: list[tuple[str, dict[str, Any]]]) -> None:
             print(f"  {name:<62} {a.get(name, 0):7.3f} {b.get(name, 0):7.3f}")
 
 
-def backlog(args: argparse.Namespace) -> None:
-    """Store ``args.backlog`` generated pages as raw page fetches, then time their extraction."""
-    from sample.site import build_site
-    from transforms.urls import url_key
-    from warehouse.access import open_writer
-    from warehouse.events import compress
-    from warehouse.store import event_id, schema_version
-
-    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
-        db = Path(tmp) / "backlog.duckdb"
-        t0, c0 = time.perf_counter(), time.process_time()
-        made = 0
-        with open_writer(db, min_free_mb=64) as store:
-            chunk = 0
-            while made < args.backlog:
-                n = min(1000, args.backlog - made)
-                site = build_site(f"http://backlog{chunk}.test", n_articles=max(n, 36),
-                                  seed=5000 + chunk, start=START + chunk * WEEK)
-                rows = []
-                for a in site.articles[:n]:
-                    body = site.resources[a.path].body
-                    when = a.published + timedelta(hours=1)
-                    sha = hashlib.sha256(body).hexdigest()
-                    rows.append({
-                        "event_id": event_id("page_fetched", a.url, when.isoformat(), 1, 200,
-                                             None, sha),
-                        "run_id": "backlog", "occurred_at": when, "recorded_at": when,
-                        "schema_version": schema_version(), "url": a.url,
-                        "url_key": url_key(a.url), "source": "feed", "attempt": 1,
-                        "final_url": a.url, "redirect_chain": [], "status": 200,
-                        "error_class": None, "error_detail": None, "headers": "{}",
-                        "content_type": "text/html", "charset": "utf-8", "body": compress(body),
-                        "body_sha256": sha, "body_bytes": len(body), "elapsed_ms": 5})
-                with store.transaction("backlog"):
-                    store.insert("raw.page_fetches", rows)
-                made += n
-                chunk += 1
-        print(f"backlog: {made} pages stored as raw page fetches in "
-              f"{time.perf_counter() - t0:.0f} s ({time.process_time() - c0:.0f} s CPU, harness)",
-              flush=True)
-        print(HEADER, flush=True)
-        fig = _measure("extract", db, None, "backlog", args.profile, args.queries) | {"stored_before": 0}
-        print(_row("extract backlog", fig, None), flush=True)
-        print(f"\nbacklog of {made} pages: {fig['articles']} articles; peak main "
-              f"{fig['peak_main_mb']:.0f} MB, largest worker {fig['peak_worker_mb']:.0f} MB "
-              f"(goal < 1536 MB each)")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -385,8 +326,6 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=100_000,
                         help="articles the store holds (synthetic history) before the last runs")
     parser.add_argument("--after", type=int, default=2, help="runs on the store with history")
-    parser.add_argument("--backlog", type=int, default=0,
-                        help="instead: extract a backlog of this many stored pages")
     parser.add_argument("--tmp", default=None, help="folder for the store (default: system temp)")
     parser.add_argument("--profile", default=None,
                         help="folder: each run's child writes a cProfile of itself there "
@@ -394,15 +333,13 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=0,
                         help="print the N store queries that took the most CPU in each run "
                              "(named by their warehouse/sql file)")
-    parser.add_argument("--child", choices=("run", "extract"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("run",), help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--feeds", help=argparse.SUPPRESS)
     parser.add_argument("--label", default="run", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
-    elif args.backlog:
-        backlog(args)
     else:
         grow(args)
 

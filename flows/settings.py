@@ -134,7 +134,9 @@ class Settings(BaseSettings):
     memory_limit: str = Field(
         "1GB", pattern=r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$",
         description="DuckDB memory_limit of the writing process's store (e.g. 1GB, 512MB): "
-        "past it DuckDB spills joins and sorts to disk beside the store instead of growing.",
+        "past it DuckDB spills joins and sorts to disk beside the store and evicts cached "
+        "table blocks instead of growing. It bounds DuckDB's buffers only: the process's "
+        "Python objects and Arrow batches (about 500 MB while extracting) come on top.",
     )
     dask_address: str | None = Field(
         None, description="Dask scheduler (tcp://host:8786) for the extraction stage; "

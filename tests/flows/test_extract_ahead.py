@@ -106,3 +106,83 @@ def test_fetch_offers_each_page_as_the_extract_stage_will_ask_for_it(tmp_path: P
               for _, body, ctype, url in extraction_inputs({p["event_id"]: p for p in pages})}
     assert len(pages) >= 8
     assert {page_key(*page) for page in offered} == stored
+
+
+WALL = " ".join(["All rights reserved.", "Subscribe now to keep reading.",
+                 "We use cookies to improve your experience.", "This is the story."] * 20)
+
+
+class PlantingPool(SignallingPool):
+    """In-process extraction that gives the page whose URL contains ``marker`` a text of page
+    chrome (a blocking check quarantines it)."""
+
+    def __init__(self, marker: str) -> None:
+        super().__init__()
+        self.marker = marker
+
+    def extract_many(self, items: Any) -> Iterator[tuple[Any, Any]]:
+        import dataclasses
+
+        items = list(items)
+        urls = {key: url for key, _, _, url in items}
+        for key, found in super().extract_many(items):
+            url = urls[key]
+            if self.marker in url and found.text:
+                found = dataclasses.replace(found, text=WALL, word_count=len(WALL.split()))
+            yield key, found
+
+
+def test_each_batch_is_checked_after_its_own_commit_and_a_failure_blocks_its_articles(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stage checks every batch's articles right after that batch commits (the stage keeps
+    no frame of the whole backlog for a check at its end); a blocking failure in one batch
+    quarantines that article alone and flags the stage, as the end-of-stage check did."""
+    with SampleServer(n_articles=12) as server:
+        settings = sample_settings(server, tmp_path, run_checks=True)
+        victim = server.site.articles[3]
+        with Store.open(settings.db_path) as store:
+            ingest(store, settings, load_feed_list(settings.feeds_file), run_id="r1",
+                   only_due=False)
+            fetch(store, settings, run_id="r1")
+            pending = projections.pending_page_ids(store)
+            checked: list[tuple[list[str], int, int]] = []
+            seen: set[str] = set()
+            real_check = stage.check_batch
+
+            def check(store: Store, **kwargs: Any) -> Any:
+                # the keys checked; the articles committed when the check ran, and how many of
+                # them belong to the batches checked so far, this one included
+                seen.update(kwargs["keys"])
+                within = store.scalar("SELECT count(*) FROM core.articles WHERE "
+                                      "list_contains($k, article_key)", {"k": sorted(seen)})
+                checked.append((list(kwargs["keys"]), store.count("core.articles"), within))
+                return real_check(store, **kwargs)
+
+            monkeypatch.setattr(stage, "check_batch", check)
+            result = extract(store, settings, run_id="r1", batch_size=5,
+                             pool=PlantingPool(victim.path))
+
+            batches = -(-len(pending) // 5)
+            assert len(checked) == batches >= 3
+            for n, (keys, articles, within) in enumerate(checked):
+                assert 0 < len(keys) <= 5
+                # checked after its own commit (its articles are there), before the next one's
+                assert articles == within > (checked[n - 1][1] if n else 0)
+            assert result["status"] == "validation_failed"
+            assert store.scalar("SELECT status FROM analytics.runs WHERE run_id = 'r1' "
+                                "AND stage = 'extract_articles'") == "validation_failed"
+            key = store.scalar("SELECT article_key FROM core.articles WHERE url = $u",
+                               {"u": victim.url})  # type: ignore[arg-type]
+            assert store.rows("SELECT event_id, reason FROM quality.quarantine "
+                              "WHERE table_name = 'core.articles'") == [
+                {"event_id": key, "reason": "core_articles.not_mostly_boilerplate"}]
+            # one recorded report per batch, the failing one among them; nothing left pending
+            reports = store.rows(
+                "SELECT validated_at, bool_and(success OR NOT blocking) AS passed "
+                "FROM quality.validations WHERE run_id = 'r1' AND table_name = 'core.articles' "
+                "GROUP BY 1 ORDER BY 1")
+            assert [r["passed"] for r in reports].count(False) == 1
+            assert len(reports) == batches
+            assert store.count("quality.pending_checks") == 0
+            assert store.scalar("SELECT count(*) FROM analytics.articles") == \
+                store.count("core.articles") - 1
