@@ -9,6 +9,10 @@ on generated pages (``sample.site.build_site``) and on the real pages of the dev
 the ratio, and newsflow's time split by step (each step timed where it is called). Also the
 pickled size of a page's answer against its body (what a chunk sends back).
 
+``--dump FILE`` writes every extraction (the generated pages, then each development set's) to
+FILE, one line per page (set, URL, every field of the ``Extraction``), and exits: run it before
+and after a change and ``diff`` (or ``cmp``) the two files to show the change alters no output.
+
 Part 2: the spawned ``ExtractionPool`` (2 workers) over the generated pages while this process
 holds a ballast (``--ballast-mb``, as the extract stage holds a store and a batch): the workers'
 peak as they measure it themselves (``VmHWM``, ``ExtractionPool.worker_peak_mb``) against
@@ -100,6 +104,23 @@ def cpu_split(label: str, pages: list[Page]) -> None:
               f"{1000 * seconds / len(pages):6.2f} ms/page")
 
 
+def dump(path: str, sets: dict[str, list[Page]]) -> None:
+    """Every page's extraction, one line each, for a before/after ``diff``."""
+    import dataclasses
+
+    from transforms.extraction import extract_page
+
+    began = time.process_time()
+    count = 0
+    with open(path, "w", encoding="utf-8") as out:
+        for label, pages in sets.items():
+            for body, ctype, url in pages:
+                fields = dataclasses.astuple(extract_page(body, ctype, url))
+                out.write(f"{label}\t{url}\t{fields!r}\n")
+                count += 1
+    print(f"{count} extractions written to {path} ({time.process_time() - began:.1f} CPU s)")
+
+
 def pool_memory(pages: list[Page], ballast_mb: int) -> None:
     """The pool's worker peaks, measured in the workers and by RUSAGE_CHILDREN."""
     from workers.extraction import ExtractionPool
@@ -129,11 +150,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--sets", nargs="*", default=list(SETS), help="development sets")
     parser.add_argument("--ballast-mb", type=int, default=500)
     parser.add_argument("--no-pool", action="store_true")
+    parser.add_argument("--dump", metavar="FILE",
+                        help="write every extraction to FILE (for a before/after diff) and exit")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    for noisy in ("trafilatura", "htmldate", "courlan", "readability"):
+    for noisy in ("trafilatura", "htmldate", "courlan", "readability", "transforms"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     generated = generated_pages(args.pages)
+    if args.dump:
+        found = {f"generated ({args.pages})": generated}
+        for name in args.sets:
+            try:
+                found[name] = real_pages(name)
+            except FileNotFoundError:
+                print(f"{name}: no data, skipped")
+        dump(args.dump, found)
+        return
     print("CPU per page in one process (CPU seconds, pages alternating; compare ratios):")
     cpu_split(f"generated ({args.pages})", generated)
     for name in args.sets:
