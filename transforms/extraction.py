@@ -24,7 +24,7 @@ from lxml import etree
 
 from transforms.decoding import decode_page, detect_language
 from transforms.pageclass import Access, PageClass, classify_non_article, ends_at_paywall
-from transforms.pagemeta import PageMeta, page_metadata
+from transforms.pagemeta import H1, PageMeta, page_metadata
 
 log = logging.getLogger(__name__)
 
@@ -357,7 +357,7 @@ def _extract(html: str, url: str, options: ExtractOptions, clean: bool) -> Extra
         return failed(url, PageClass.NO_CONTENT, f"tree of {size} elements over the limit")
     meta = page_metadata(tree, url)
     headlines = tuple(h for h in [meta.title or ""] + [
-        " ".join(n.text_content().split()) for n in tree.xpath("//h1")[:3]] if h)
+        " ".join(n.text_content().split()) for n in H1(tree)[:3]] if h)
     text, extractor = _body(tree, url, paragraph_chars(tree), meta.article_markup,
                             options.min_text_chars)
     raw_text = normalize_text(text or "")
