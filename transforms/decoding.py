@@ -319,16 +319,14 @@ def detect_language(text: str) -> str | None:
     if len(words) < 8:
         return None
     index, damp = _stopword_index()
-    counts: dict[str, float] = {}
-    hits = 0
-    for word in words:
-        codes = index.get(word.lower())
-        if codes is None:
-            continue
-        hits += 1
+    counts: defaultdict[str, float] = defaultdict(float)
+    # the words' languages looked up at C speed (map), the shares added in word order
+    found = [codes for codes in map(index.get, map(str.lower, words)) if codes is not None]
+    hits = len(found)
+    for codes in found:
         share = 1 / len(codes)
         for code in codes:
-            counts[code] = counts.get(code, 0.0) + share
+            counts[code] += share
     if hits < 0.2 * len(words):
         return None
     return max(counts, key=lambda code: (counts[code] * damp[code], code))
