@@ -306,10 +306,10 @@ def _site_keys(site_name: str | None, url: str) -> set[str]:
 def strip_site_name(title: str, site_keys: set[str], others: list[str]) -> str:
     """Remove a site name (and dates, sections) joined to the headline by a separator:
     "Headline | Paper", "Paper - Headline", "Headline - DW - 13.06.2023"."""
-    other_keys = {_key(o) for o in others if o}
     pieces = _TITLE_SEPARATOR.split(title)
     if len(pieces) < 2:
         return title
+    other_keys = {_key(o) for o in others if o}
     # When another source gives exactly one of the prefixes, that prefix is the headline.
     for cut in range(len(pieces) - 1, 0, -1):
         head = " - ".join(pieces[:cut])
@@ -367,6 +367,7 @@ _DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2212", "-
 _KICKER_MARKS = frozenset(":-|/\u00b7\u2022\uff1a\uff5c")
 
 
+@functools.lru_cache(maxsize=1024)  # a page's sources often give the same title
 def _separators(text: str) -> tuple[str, ...]:
     """What stands between a title's words, quote marks and spaces left out: two sources that
     differ only in curly against straight quotes, in the kind of dash or in a trailing "..."
