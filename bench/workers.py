@@ -9,6 +9,14 @@ on generated pages (``sample.site.build_site``) and on the real pages of the dev
 the ratio, and newsflow's time split by step (each step timed where it is called). Also the
 pickled size of a page's answer against its body (what a chunk sends back).
 
+Part 1b, in the same way: feed parsing as the workers do it (``transforms.feeds.parse_feed``:
+sniffing, neutralising, feedparser with its sanitizer and URL resolution off, cleaning, keys and
+hashes) against bare ``feedparser.parse`` (its defaults) on the generated site's feeds, feed by
+feed in turns; CPU per 1,000 entries and the ratio.
+
+Part 1c: what a spawned worker pays before its first task (interpreter, imports, warm-up, the
+language detector's index), measured in a fresh interpreter.
+
 ``--dump FILE`` writes every extraction (the generated pages, then each development set's) to
 FILE, one line per page (set, URL, every field of the ``Extraction``), and exits: run it before
 and after a change and ``diff`` (or ``cmp``) the two files to show the change alters no output.
@@ -104,6 +112,65 @@ def cpu_split(label: str, pages: list[Page]) -> None:
               f"{1000 * seconds / len(pages):6.2f} ms/page")
 
 
+def feed_split(n_articles: int, rounds: int = 3) -> None:
+    """parse_feed against bare feedparser.parse on the generated site's feeds."""
+    import io
+    from datetime import UTC, datetime
+
+    import feedparser
+
+    from transforms.feeds import parse_feed
+
+    site = build_site("http://bench-workers.test", n_articles=n_articles)
+    feeds = [(site.resources[f.path].body, site.resources[f.path].content_type or "", f.url)
+             for f in site.feeds]
+    at = datetime(2026, 11, 24, tzinfo=UTC)
+    entries = sum(len(parse_feed(body, {"content-type": ctype}, url, fetched_at=at).entries)
+                  for body, ctype, url in feeds)  # also the warm-up
+    ours = bare = 0.0
+    for _ in range(rounds):
+        for body, ctype, url in feeds:
+            began = time.process_time()
+            parse_feed(body, {"content-type": ctype}, url, fetched_at=at)
+            ours += time.process_time() - began
+            began = time.process_time()
+            feedparser.parse(io.BytesIO(body), response_headers={"content-type": ctype})
+            bare += time.process_time() - began
+    per = 1000 / (entries * rounds)
+    print(f"feeds: {len(feeds)} feeds, {entries} entries, {rounds} rounds: parse_feed "
+          f"{ours * per:.2f} CPU s per 1,000 entries, bare feedparser.parse {bare * per:.2f}: "
+          f"newsflow costs {ours / bare:.2f}x bare")
+
+
+_START = """
+import time
+began = time.process_time()
+import workers.extraction as w
+imported = time.process_time()
+w._init_worker(0)
+warm = time.process_time()
+import transforms.feeds
+feeds = time.process_time()
+print(imported - began, warm - imported, feeds - warm)
+"""
+
+
+def worker_start() -> None:
+    """CPU a fresh interpreter spends before a worker's first page: imports and warm-up."""
+    import subprocess
+    import sys
+
+    began = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run([sys.executable, "-c", _START], capture_output=True, text=True,
+                         check=True).stdout.split()
+    ended = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = ended.ru_utime + ended.ru_stime - began.ru_utime - began.ru_stime
+    imports, warm, feeds = map(float, out)
+    print(f"worker start: {total:.2f} CPU s in all (interpreter included): imports "
+          f"{imports:.2f} s, warm-up (a page, the language index) {warm:.2f} s, feed parsing "
+          f"imports (on its first feed) {feeds:.2f} s")
+
+
 def dump(path: str, sets: dict[str, list[Page]]) -> None:
     """Every page's extraction, one line each, for a before/after ``diff``."""
     import dataclasses
@@ -150,6 +217,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--sets", nargs="*", default=list(SETS), help="development sets")
     parser.add_argument("--ballast-mb", type=int, default=500)
     parser.add_argument("--no-pool", action="store_true")
+    parser.add_argument("--no-feeds", action="store_true", help="skip parts 1b and 1c")
     parser.add_argument("--dump", metavar="FILE",
                         help="write every extraction to FILE (for a before/after diff) and exit")
     args = parser.parse_args(argv)
@@ -173,6 +241,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             cpu_split(name, real_pages(name))
         except FileNotFoundError:
             print(f"{name}: no data, skipped")
+    if not args.no_feeds:
+        feed_split(args.pages)
+        worker_start()
     if not args.no_pool:
         pool_memory(generated, args.ballast_mb)
 
