@@ -247,8 +247,8 @@ _EXTRA_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 def _stoplist(name: str) -> frozenset[str]:
     """``justext.get_stoplist(name)``, read in one decode and one ``lower`` for the whole file
-    instead of one per line: the same set (a line break is no case context for ``lower``), a
-    quarter of the time. A file with a line break only ``str`` splits on goes to justext."""
+    instead of one per line: the same set (a line break is no case context for ``lower``). A
+    file with a line break that only ``str.splitlines`` knows goes to justext's reader."""
     import pkgutil
 
     import justext
