@@ -195,6 +195,7 @@ def pool_memory(pages: list[Page], ballast_mb: int) -> None:
     ballast = bytearray(ballast_mb * 1024 * 1024)
     ballast[::4096] = b"x" * len(range(0, len(ballast), 4096))  # resident, as live data is
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)  # children that ran earlier
     began = time.perf_counter()
     with ExtractionPool(workers=2) as pool:
         done = sum(1 for _ in pool.extract_many(
@@ -207,7 +208,7 @@ def pool_memory(pages: list[Page], ballast_mb: int) -> None:
           f"{pool.worker_peak_mb or 0:.0f} MiB")
     print(f"    RUSAGE_CHILDREN ru_maxrss: {kids.ru_maxrss / 1024:.0f} MiB (starts at the "
           f"parent's peak when a worker is spawned); workers' CPU "
-          f"{kids.ru_utime + kids.ru_stime:.1f} s")
+          f"{kids.ru_utime + kids.ru_stime - before.ru_utime - before.ru_stime:.1f} s")
     del ballast
 
 
