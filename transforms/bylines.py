@@ -14,6 +14,8 @@ import re
 import unicodedata
 from typing import Any
 
+from lxml import etree
+
 _WS = re.compile(r"\s+")
 # "By" in the languages of the bench sets and the usual neighbours; only as a whole first word.
 _PREFIX = re.compile(
@@ -115,6 +117,10 @@ _BYLINE_XPATH = ("//*[contains(@class,'author') or contains(@class,'byline') or 
                  "contains(@class,'Author') or contains(@class,'Byline')] | "
                  "//a[contains(@href,'/author') or contains(@href,'/autor') or "
                  "contains(@href,'/auteur')]")
+_BYLINE = etree.XPath(_BYLINE_XPATH)  # compiled once, not on every page
+_EXPLICIT = etree.XPath('//*[@itemprop="author"]//*[@itemprop="name"]'
+                        ' | //*[@itemprop="author"][not(.//*[@itemprop="name"])]'
+                        ' | //a[@rel="author"]')
 
 
 def clean_authors(ld_author: Any, meta: dict[str, str], tree: Any,
@@ -148,16 +154,14 @@ def _html_bylines(tree: Any, site_keys: set[str]) -> list[str]:
     written), then elements whose class says author or byline and links to author pages (read
     strictly: only text that is nothing but a person's name, so a teaser's author further down
     the page or a "Share on Twitter" box is not taken). The first match wins."""
-    explicit = tree.xpath('//*[@itemprop="author"]//*[@itemprop="name"]'
-                          ' | //*[@itemprop="author"][not(.//*[@itemprop="name"])]'
-                          ' | //a[@rel="author"]')[:10]
+    explicit = _EXPLICIT(tree)[:10]
     for node in explicit:
         value = node.get("content") or " ".join((node.text_content() or "").split())
         if value and len(value) <= 120:
             names = [n for n in split_byline(value, site_keys) if not _is_site(n, site_keys)]
             if names:
                 return names
-    for node in tree.xpath(_BYLINE_XPATH)[:40]:
+    for node in _BYLINE(tree)[:40]:
         if node.tag in ("script", "style", "meta", "link", "img", "body", "html"):
             continue
         value = " ".join((node.text_content() or "").split())

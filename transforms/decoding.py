@@ -241,27 +241,64 @@ _SCRIPTS = (("ja", re.compile(r"[\u3040-\u30ff]"), 0.05),
             ("th", re.compile(r"[\u0e00-\u0e7f]"), 0.3))
 
 
-@functools.lru_cache(maxsize=1)
-def _stopword_index() -> tuple[dict[str, tuple[str, ...]], dict[str, float]]:
+# Line breaks that str.splitlines knows and bytes.splitlines (justext's reader) does not.
+_EXTRA_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def _stoplist(name: str) -> frozenset[str]:
+    """``justext.get_stoplist(name)``, read in one decode and one ``lower`` for the whole file
+    instead of one per line: the same set (a line break is no case context for ``lower``). A
+    file with a line break that only ``str.splitlines`` knows goes to justext's reader."""
+    import pkgutil
+
     import justext
 
-    index: defaultdict[str, list[str]] = defaultdict(list)
+    data = pkgutil.get_data("justext", f"stoplists/{name}.txt")
+    if data is None:
+        return frozenset(justext.get_stoplist(name))
+    text = data.decode("utf-8")
+    if _EXTRA_BREAKS.search(text):
+        return frozenset(justext.get_stoplist(name))
+    return frozenset(text.lower().splitlines())
+
+
+@functools.lru_cache(maxsize=1)
+def _stopword_index() -> tuple[dict[str, tuple[str, ...]], dict[str, float]]:
+    """Each stopword's languages, in ``_STOPLISTS`` order, and each language's damping.
+
+    Every spawned worker builds this before its first page: words in one list only (most of
+    them) are entered a list at a time with ``dict.fromkeys`` (C speed); only words shared by
+    several lists are collected language by language, through set intersections."""
     damp: dict[str, float] = {}
+    lists: list[tuple[str, list[str]]] = []
+    seen: set[str] = set()
+    shared: set[str] = set()
     for name, code in _STOPLISTS.items():
-        words = justext.get_stoplist(name)
+        words = _stoplist(name)
         # Some lists are Wikipedia-sized (Finnish: 6,800 words, English names included): damp
         # them so their size alone does not win.
         damp[code] = min(1.0, 800 / max(len(words), 1))
         # Drop words in the wrong script: contamination from English pages. (``max(word)`` is
         # the word's highest code point: the same test as any character >= U+0250, at C speed;
-        # every spawned worker builds this index.)
+        # a list whose every character is below it keeps every word.)
         if code in _NON_LATIN:
             kept = [word for word in words if not word.isascii()]
+        elif max("".join(words), default="") < "\u0250":
+            kept = list(words)
         else:
             kept = [word for word in words if not word or max(word) < "\u0250"]
-        for word in kept:
-            index[word].append(code)
-    return {w: tuple(codes) for w, codes in index.items()}, damp
+        lists.append((code, kept))
+        shared |= seen.intersection(kept)
+        seen.update(kept)
+    index: dict[str, tuple[str, ...]] = {}
+    for code, kept in lists:
+        index.update(dict.fromkeys(kept, (code,)))
+    codes: defaultdict[str, list[str]] = defaultdict(list)
+    for code, kept in lists:
+        for word in shared.intersection(kept):
+            codes[word].append(code)
+    index.update((word, tuple(found)) for word, found in codes.items())
+    return index, damp
 
 
 def detect_language(text: str) -> str | None:
@@ -282,16 +319,14 @@ def detect_language(text: str) -> str | None:
     if len(words) < 8:
         return None
     index, damp = _stopword_index()
-    counts: dict[str, float] = {}
-    hits = 0
-    for word in words:
-        codes = index.get(word.lower())
-        if codes is None:
-            continue
-        hits += 1
+    counts: defaultdict[str, float] = defaultdict(float)
+    # the words' languages looked up at C speed (map), the shares added in word order
+    found = [codes for codes in map(index.get, map(str.lower, words)) if codes is not None]
+    hits = len(found)
+    for codes in found:
         share = 1 / len(codes)
         for code in codes:
-            counts[code] = counts.get(code, 0.0) + share
+            counts[code] += share
     if hits < 0.2 * len(words):
         return None
     return max(counts, key=lambda code: (counts[code] * damp[code], code))

@@ -10,6 +10,7 @@ hand-written per-publisher parsers (``make bench-extract``).
 from __future__ import annotations
 
 import copy
+import functools
 import html as html_lib
 import json
 import re
@@ -20,6 +21,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import htmldate
+from lxml import etree
 
 from transforms.bylines import clean_authors
 from transforms.published import parse_datetime
@@ -40,6 +42,18 @@ _EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 _TITLE_SEPARATOR = re.compile(
     r"\s+(?:\||-|\u2013|\u2014|::|\u00b7|\u2022|/)\s+|\s*[\uff1a\uff5c]\s*")
 _DATE_LIKE = re.compile(r"^[\d./\- ]{6,}$")
+# The XPath expressions read on every page, compiled once (``tree.xpath(str)`` compiles its
+# expression on each call: 5-20 us each, a dozen times a page).
+_JSONLD_SCRIPTS = etree.XPath('//script[@type="application/ld+json"]')
+_METAS = etree.XPath("//meta[@content]")
+_HTML_DATES = etree.XPath("//time[@datetime]/@datetime | //*[@itemprop='datePublished']/@content")
+_TITLE_TEXT = etree.XPath("//title/text()")
+H1 = etree.XPath("//h1")
+_CANONICAL = etree.XPath('//link[translate(@rel,"CANONICAL","canonical")="canonical"]/@href')
+_HAS_ARTICLE = etree.XPath("boolean(//article)")
+_HTML_LANG = etree.XPath("/html/@lang | /html/@xml:lang",
+                         namespaces={"xml": "http://www.w3.org/XML/1998/namespace"})
+_TAG_METAS = etree.XPath('//meta[@property="article:tag"]')
 
 
 def clean_text(value: Any, limit: int = 1000) -> str | None:
@@ -94,7 +108,7 @@ def _loads(raw: str) -> Any:
 def jsonld_objects(tree: Any) -> list[dict[str, Any]]:
     """Every JSON-LD object of the page, flattened (@graph, lists, mainEntity)."""
     out: list[dict[str, Any]] = []
-    for node in tree.xpath('//script[@type="application/ld+json"]')[:20]:
+    for node in _JSONLD_SCRIPTS(tree)[:20]:
         raw = node.text or ""
         if not raw.strip() or len(raw) > 1_000_000:
             continue
@@ -140,7 +154,7 @@ def strong_article(ld: dict[str, Any] | None) -> bool:
 def metas(tree: Any) -> dict[str, str]:
     """First value of each meta name/property/itemprop, lower-cased keys."""
     found: dict[str, str] = {}
-    for node in tree.xpath("//meta[@content]")[:600]:
+    for node in _METAS(tree)[:600]:
         key = (node.get("property") or node.get("name") or node.get("itemprop") or "").lower()
         value = clean_text(node.get("content"), 2000)
         if key and value and key not in found:
@@ -209,8 +223,7 @@ def published(ld: dict[str, Any] | None, objs: list[dict[str, Any]], meta: dict[
             at = page_date(obj.get("datePublished"))
             if at:
                 return at, "json-ld"
-    for value in tree.xpath("//time[@datetime]/@datetime | //*[@itemprop='datePublished']"
-                            "/@content")[:5]:
+    for value in _HTML_DATES(tree)[:5]:
         at = page_date(value)
         if at:
             return at, "html"
@@ -229,7 +242,7 @@ _TITLE_DAY = re.compile(
 def _title_date(meta: dict[str, str], tree: Any) -> datetime | None:
     """The date a page writes into its own title or OpenGraph title as a separate piece, for
     pages without any structured date: the page states it about itself."""
-    titles = [meta.get("og:title")] + [str(t) for t in tree.xpath("//title/text()")[:1]]
+    titles = [meta.get("og:title")] + [str(t) for t in _TITLE_TEXT(tree)[:1]]
     for title in titles:
         for piece in _TITLE_SEPARATOR.split(title or "")[1:]:
             m = _TITLE_DAY.match(piece.strip())
@@ -269,8 +282,13 @@ def modified(ld: dict[str, Any] | None, meta: dict[str, str]) -> datetime | None
 
 # ---------------------------------------------------------------- title
 
+_WORDS = re.compile(r"\w+")
+
+
+@functools.lru_cache(maxsize=4096)
 def _key(text: str) -> str:
-    return " ".join(re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold()))
+    """The words of a title, normalised (cached: a page's titles are keyed many times over)."""
+    return " ".join(_WORDS.findall(unicodedata.normalize("NFKC", text).casefold()))
 
 
 def _site_keys(site_name: str | None, url: str) -> set[str]:
@@ -288,10 +306,10 @@ def _site_keys(site_name: str | None, url: str) -> set[str]:
 def strip_site_name(title: str, site_keys: set[str], others: list[str]) -> str:
     """Remove a site name (and dates, sections) joined to the headline by a separator:
     "Headline | Paper", "Paper - Headline", "Headline - DW - 13.06.2023"."""
-    other_keys = {_key(o) for o in others if o}
     pieces = _TITLE_SEPARATOR.split(title)
     if len(pieces) < 2:
         return title
+    other_keys = {_key(o) for o in others if o}
     # When another source gives exactly one of the prefixes, that prefix is the headline.
     for cut in range(len(pieces) - 1, 0, -1):
         head = " - ".join(pieces[:cut])
@@ -321,9 +339,9 @@ def headline(ld: dict[str, Any] | None, meta: dict[str, str], tree: Any, site_ke
              ) -> str | None:
     """The article's headline from its sources (JSON-LD headline, OpenGraph title, Twitter
     title, the first <h1>, <title>), site names stripped, chosen by ``pick_headline``."""
-    h1s = [" ".join((n.text_content() or "").split()) for n in tree.xpath("//h1")[:3]]
+    h1s = [" ".join((n.text_content() or "").split()) for n in H1(tree)[:3]]
     h1 = next((h for h in h1s if len(h) > 3), None)
-    title_nodes = tree.xpath("//title/text()")
+    title_nodes = _TITLE_TEXT(tree)
     raw = [
         ("json-ld", clean_text((ld or {}).get("headline"))
          or clean_text((ld or {}).get("name") if strong_article(ld) else None)),
@@ -349,13 +367,19 @@ _DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2212", "-
 _KICKER_MARKS = frozenset(":-|/\u00b7\u2022\uff1a\uff5c")
 
 
+@functools.lru_cache(maxsize=1024)  # a page's sources often give the same title
 def _separators(text: str) -> tuple[str, ...]:
     """What stands between a title's words, quote marks and spaces left out: two sources that
     differ only in curly against straight quotes, in the kind of dash or in a trailing "..."
     give the same separators; "Harbour works - Ferry" and "Harbour works: Ferry" do not."""
-    inner = re.split(r"\w+", unicodedata.normalize("NFKC", text).translate(_DASHES))[1:-1]
-    return tuple("".join(ch for ch in gap if not (_is_quote(ch) or ch.isspace()))
-                 for gap in inner)
+    inner = _WORDS.split(unicodedata.normalize("NFKC", text).translate(_DASHES))[1:-1]
+    return tuple(map(_gap, inner))
+
+
+@functools.lru_cache(maxsize=1024)
+def _gap(gap: str) -> str:
+    """A gap between words without its quote marks and spaces (few distinct gaps: cached)."""
+    return "".join(ch for ch in gap if not (_is_quote(ch) or ch.isspace()))
 
 
 def _is_quote(ch: str) -> bool:
@@ -464,22 +488,21 @@ def page_metadata(tree: Any, url: str) -> PageMeta:
     objs = jsonld_objects(tree)
     ld = pick_article(objs)
     meta = metas(tree)
-    canon = tree.xpath('//link[translate(@rel,"CANONICAL","canonical")="canonical"]/@href')
+    canon = _CANONICAL(tree)
     canonical = absolute(url, canon[0] if canon else None) or absolute(url, meta.get("og:url"))
     publisher = (ld or {}).get("publisher")
     site_name = _first(meta, "og:site_name", "application-name") or clean_text(publisher, 200)
     site_keys = _site_keys(site_name, canonical or url)
     title = headline(ld, meta, tree, site_keys)
     markup = (strong_article(ld) or (meta.get("og:type") or "").lower() == "article"
-              or "article:published_time" in meta or bool(tree.xpath("//article")))
+              or "article:published_time" in meta or _HAS_ARTICLE(tree))
     # The searches of the visible page (byline markup, htmldate) cost ~7 ms a page: only for
     # pages that present themselves as articles, where a byline and a date are expected.
     authors = clean_authors((ld or {}).get("author"), meta, tree, site_keys, search_html=markup)
     published_at, published_source = published(ld, objs, meta, tree, search_html=markup)
     if published_at is None:
         published_source = None
-    html_lang = tree.xpath("/html/@lang | /html/@xml:lang",
-                           namespaces={"xml": "http://www.w3.org/XML/1998/namespace"})
+    html_lang = _HTML_LANG(tree)
     declared = (clean_text(html_lang[0] if html_lang else None, 20)
                 or clean_text((ld or {}).get("inLanguage"), 20)
                 or _first(meta, "og:locale", "content-language", "language", "dc.language"))
@@ -498,7 +521,7 @@ def page_metadata(tree: Any, url: str) -> PageMeta:
         tags = [k for k in (clean_text(k, 100) for k in keywords) if k]
     if not tags:
         tags = [n.get("content", "").strip()
-                for n in tree.xpath('//meta[@property="article:tag"]')[:50]]
+                for n in _TAG_METAS(tree)[:50]]
         if not tags and meta.get("keywords"):
             tags = [k.strip() for k in meta["keywords"].split(",")]
     tags = list(dict.fromkeys(t[:100] for t in tags if t))[:50]

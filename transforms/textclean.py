@@ -51,6 +51,8 @@ def _c1_to_cp1252(m: re.Match[str]) -> str:
 
 def fix_unicode(s: str) -> str:
     """Replace lone surrogates, drop XML-illegal controls, map C1 controls, normalise to NFC."""
+    if s.isascii():  # most feed fields: no surrogates, no C1 controls, already NFC
+        return _CONTROL.sub("", s)
     s = _SURROGATE.sub("\ufffd", s)
     s = _CONTROL.sub("", s)
     s = _C1.sub(_c1_to_cp1252, s)

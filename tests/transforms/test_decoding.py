@@ -146,3 +146,29 @@ def test_utf8_fast_path_cleans_exactly_as_the_regexes(text: str) -> None:
     body = text.encode("utf-8")
     assert _clean_utf8(body, text) == _clean(text)
     assert decode_html(body, "text/html; charset=utf-8")[0] == _clean(text)
+
+
+def test_stopword_index_is_the_one_built_word_by_word() -> None:
+    """The fast build (one read per list, dict.fromkeys, shared words by intersection) gives
+    the index the plain loop over justext's lists gives: same words, same languages in the
+    same order, same damping."""
+    from collections import defaultdict
+
+    import justext
+
+    from transforms import decoding
+
+    plain: defaultdict[str, list[str]] = defaultdict(list)
+    damp: dict[str, float] = {}
+    for name, code in decoding._STOPLISTS.items():
+        words = justext.get_stoplist(name)
+        assert decoding._stoplist(name) == words, name
+        damp[code] = min(1.0, 800 / max(len(words), 1))
+        for word in words:
+            if (not word.isascii()) if code in decoding._NON_LATIN else all(
+                    ord(ch) < 0x250 for ch in word):
+                plain[word].append(code)
+    index, fast_damp = decoding._stopword_index()
+    assert fast_damp == damp
+    assert index == {word: tuple(codes) for word, codes in plain.items()}
+    assert any(len(codes) > 1 for codes in index.values())

@@ -270,3 +270,46 @@ def test_readability_fallback_when_trafilatura_misses_most_paragraph_text(
 def test_no_fallback_when_trafilatura_covers_the_paragraph_text() -> None:
     e = extract_article(ARTICLE, URL)
     assert e.extractor == "trafilatura-precision"
+
+
+# ---------------------------------------------------------------- the lean worker path
+
+def test_clean_parse_gives_trafilaturas_tree() -> None:
+    """``parse_html(clean=True)`` skips trafilatura's control-character pass, which decode_page
+    already made: the tree is the one trafilatura's loader builds, on odd documents too."""
+    import trafilatura.utils
+    from lxml import etree
+
+    from transforms.decoding import _CONTROL, decode_page
+
+    # the pass skipped is exactly the one decode_page makes (a trafilatura upgrade that
+    # widens its class fails here)
+    assert _CONTROL.pattern == trafilatura.utils.INVALID_XML_CHARS.pattern
+    documents = [
+        ARTICLE,
+        '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0//EN" "x/y.dtd">\n' + ARTICLE,
+        '<?xml version="1.0" encoding="utf-8"?>\n' + ARTICLE,  # the bytes fallback
+        "<html/>\n<body><p>self-closing html</p><p>two</p></body>",
+        "<p>a fragment, not a page</p>",
+        "plain text, no markup at all",
+        page("article_jsonld.html").decode("utf-8"),
+    ]
+    for raw in documents:
+        decoded = decode_page(raw.encode("utf-8"), "text/html")
+        assert decoded.text is not None
+        ours = extraction.parse_html(decoded.text, clean=True)
+        theirs = trafilatura.utils.load_html(decoded.text)
+        assert (ours is None) == (theirs is None), raw[:40]
+        if ours is not None:
+            assert etree.tostring(ours) == etree.tostring(theirs), raw[:40]
+
+
+def test_content_hash_of_the_cleaned_body_needs_no_second_normalisation() -> None:
+    """The stored hash is taken of the cleaned text as it is: the text is already in
+    ``normalize_text``'s form, so it equals ``content_hash`` of it."""
+    messy = "".join(f"<p>  Cafe\u0301  au\tlait \u00a0 number {i}\u00a0\u00a0{line}</p><p> \u2028 </p>"
+                    for i, line in enumerate(PARAS.split("</p>")[:-1]))
+    e = extract_article(f"<html><body><article>{messy}</article></body></html>", URL)
+    assert e.text and "\n" in e.text
+    assert extraction.normalize_text(e.text) == e.text
+    assert e.content_hash == content_hash(e.text)

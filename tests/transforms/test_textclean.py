@@ -83,3 +83,24 @@ def test_unclosed_comment_hides_the_rest_and_gt_in_text_survives() -> None:
     assert html_to_text("<b>x</b> 3 > 2 <i>y</i>") == "x 3 > 2 y"
     assert html_to_text("<script>if (a<b) {}</script>after") == "after"
     assert html_to_text("<br/>x<SCRIPT src=a />y") == "\nxy"
+
+
+def test_fix_unicode_ascii_shortcut_matches_the_full_pass() -> None:
+    """ASCII text skips the surrogate, C1 and NFC passes (none can change it): every ASCII
+    character, controls included, comes out as the full pass leaves it."""
+    import unicodedata
+
+    from transforms import textclean
+
+    every = "".join(map(chr, range(128))) * 2 + "plain words\tand\r\nlines\x7f"
+
+    def full(s: str) -> str:
+        s = textclean._SURROGATE.sub("\ufffd", s)
+        s = textclean._CONTROL.sub("", s)
+        s = textclean._C1.sub(textclean._c1_to_cp1252, s)
+        return unicodedata.normalize("NFC", s)
+
+    assert textclean.fix_unicode(every) == full(every)
+    assert "\x00" not in textclean.fix_unicode(every) and "\t" in textclean.fix_unicode(every)
+    mixed = every + "caf\u0065\u0301 \x85 \ud800"
+    assert textclean.fix_unicode(mixed) == full(mixed)
