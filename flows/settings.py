@@ -136,6 +136,11 @@ class Settings(BaseSettings):
         description="DuckDB memory_limit of the writing process's store (e.g. 1GB, 512MB): "
         "past it DuckDB spills joins and sorts to disk beside the store instead of growing.",
     )
+    duckdb_threads: int = Field(
+        1, ge=0, description="DuckDB threads of the writing process's store; 0 means one per core "
+        "(DuckDB's default). One by default: a run's queries each touch one batch, and a second "
+        "thread per query cost more CPU than it saved time, CPU the extraction workers need.",
+    )
     dask_address: str | None = Field(
         None, description="Dask scheduler (tcp://host:8786) for the extraction stage; "
         "unset means the local process pool.",
