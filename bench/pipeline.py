@@ -627,6 +627,11 @@ def _stage_tasks(flow_run_id: str) -> list[tuple[str, float, float]]:
     return [(name, start, end) for start, name, end in sorted(found)]
 
 
+def _rest(total: dict[str, float], parts: list[dict[str, float]]) -> dict[str, float]:
+    """CPU per class of ``total`` that none of ``parts`` (disjoint windows inside it) holds."""
+    return {k: max(0.0, total[k] - sum(p[k] for p in parts)) for k in CLASSES}
+
+
 def _report(console: Any, v: dict[str, Any]) -> None:
     from rich.table import Table
 
@@ -647,21 +652,24 @@ def _report(console: Any, v: dict[str, Any]) -> None:
 
     row("newsflow pipeline, end to end (Prefect server up)", v["pipeline_s"], v["run_cpu"], n)
     covered = 0.0
+    covered_cpu: list[dict[str, float]] = []
     for stage, seconds, start, end, status in v["stages"]:
         if stage == "run":
             continue
         covered += seconds
-        row(f"  stage {stage} ({status})", seconds, sampler.cpu_between(start, end))
+        covered_cpu.append(sampler.cpu_between(start, end))
+        row(f"  stage {stage} ({status})", seconds, covered_cpu[-1])
+    # the rest of the run's CPU: what no stage's window holds
     row("  outside the stages (flow and task runs, run rows, heal)",
-        v["pipeline_s"] - covered, None)
+        v["pipeline_s"] - covered, _rest(v["run_cpu"], covered_cpu))
     tasks = v["tasks"]
     in_tasks = sum(end - start for _, start, end in tasks)
-    for name, start, end in tasks:
-        row(f"    task run {name} (stage with its checks; Prefect's times)", end - start,
-            sampler.cpu_between(start, end))
+    task_cpu = [sampler.cpu_between(start, end) for _, start, end in tasks]
+    for (name, start, end), cpu in zip(tasks, task_cpu, strict=True):
+        row(f"    task run {name} (stage with its checks; Prefect's times)", end - start, cpu)
     if tasks:
         row("    the flow run's own (Prefect flow start/end, writer open, run rows)",
-            v["pipeline_s"] - in_tasks, None)
+            v["pipeline_s"] - in_tasks, _rest(v["run_cpu"], task_cpu))
     row("(a) bare trafilatura, 2 processes, pages in memory", v["bare_a_s"], v["bare_a_cpu"],
         pages)
     row("(b) limit: bare httpx fetch + bare trafilatura, 2 processes", v["limit_s"],

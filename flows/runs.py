@@ -39,7 +39,8 @@ def writer(settings: Settings, *, wait_s: float = 0.0, migrate: bool = True,
     """The one writer door, with this run's settings (lock, free disk, WAL, migrations); then,
     unless told not to, the checks of any batch an earlier run committed but never checked."""
     with open_writer(settings.db_path, min_free_mb=settings.min_free_mb, wait_s=wait_s,
-                     migrate=migrate, memory_limit=settings.memory_limit) as store:
+                     migrate=migrate, memory_limit=settings.memory_limit,
+                     threads=settings.duckdb_threads) as store:
         if heal and settings.run_checks:
             from flows.checks import check_unchecked
 

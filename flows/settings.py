@@ -138,6 +138,11 @@ class Settings(BaseSettings):
         "table blocks instead of growing. It bounds DuckDB's buffers only: the process's "
         "Python objects and Arrow batches (about 500 MB while extracting) come on top.",
     )
+    duckdb_threads: int = Field(
+        1, ge=0, description="DuckDB threads of the writing process's store; 0 means one per core "
+        "(DuckDB's default). One by default: a run's queries each touch one batch, and a second "
+        "thread per query cost more CPU than it saved time, CPU the extraction workers need.",
+    )
     dask_address: str | None = Field(
         None, description="Dask scheduler (tcp://host:8786) for the extraction stage; "
         "unset means the local process pool.",

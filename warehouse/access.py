@@ -27,19 +27,20 @@ from warehouse import lake
 from warehouse.health import check_wal, preflight
 from warehouse.lock import LockedError, writer_lock
 from warehouse.search import load_fts
-from warehouse.store import Store
+from warehouse.store import Store, duckdb_config
 
 
 @contextmanager
 def open_writer(db_path: Path | str, *, min_free_mb: int, wait_s: float = 0.0,
                 migrate: bool = True, memory_limit: str | None = None,
-                accept_torn_tail: bool = False) -> Iterator[Store]:
+                threads: int | None = None, accept_torn_tail: bool = False) -> Iterator[Store]:
     """The store, open to write, under the writer lock; closed (and checkpointed) on exit.
 
     ``wait_s`` > 0 retries a held writer lock once a second for that long (a backfill waiting
     for a scheduled run to finish); 0 gives up at once. ``migrate=False`` only connects (a
     backfill's later chunks, after its first one migrated). ``accept_torn_tail`` is the WAL
     runbook's explicit step (``newsflow store recover --accept-torn-tail``, see health.check_wal).
+    ``memory_limit`` and ``threads`` (0 or None: DuckDB's default) configure DuckDB.
     """
     if lake.is_lake(db_path):
         with lake.LakeStore.open_lake(lake.LakeSpec.parse(db_path), migrate_schema=migrate) as store:
@@ -60,11 +61,10 @@ def open_writer(db_path: Path | str, *, min_free_mb: int, wait_s: float = 0.0,
         try:
             check_wal(path, accept_torn_tail=accept_torn_tail)
             if migrate:
-                store = Store.open(path, memory_limit=memory_limit)
+                store = Store.open(path, memory_limit=memory_limit, threads=threads)
             else:
-                config: dict[str, str | bool | int | float | list[str]] = (
-                    {"memory_limit": memory_limit} if memory_limit else {})
-                store = Store(duckdb.connect(str(path), config=config), path)
+                store = Store(duckdb.connect(str(path), config=duckdb_config(
+                    memory_limit=memory_limit, threads=threads)), path)
         except duckdb.IOException as exc:
             if "Could not set lock" not in str(exc):
                 raise

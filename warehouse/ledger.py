@@ -38,13 +38,20 @@ _PACKAGES = ("newsflow", "prefect", "duckdb", "feedparser", "trafilatura", "grea
 
 def library_versions() -> dict[str, str]:
     """Versions of the libraries that shape the data, recorded with every stage."""
+    return dict(_installed_versions())
+
+
+@functools.cache
+def _installed_versions() -> tuple[tuple[str, str], ...]:
+    """Read once per process: each lookup parses the package's metadata file (about 6 ms, and a
+    run writes a dozen ledger rows), and the code a process runs does not change under it."""
     found = {}
     for name in _PACKAGES:
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             found[name] = "absent"
-    return found
+    return tuple(found.items())
 
 
 @dataclass

@@ -77,6 +77,18 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def duckdb_config(*, memory_limit: str | None = None, threads: int | None = None
+                  ) -> dict[str, str | bool | int | float | list[str]]:
+    """DuckDB's connection config for a store: its ``memory_limit``, and its worker ``threads``
+    (None or 0: DuckDB's default, one per core)."""
+    config: dict[str, str | bool | int | float | list[str]] = {}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    if threads:
+        config["threads"] = threads
+    return config
+
+
 class Store:
     """An open newsflow database."""
 
@@ -88,9 +100,11 @@ class Store:
 
     @classmethod
     def open(
-        cls, path: Path | str | None, *, read_only: bool = False, memory_limit: str | None = None
+        cls, path: Path | str | None, *, read_only: bool = False, memory_limit: str | None = None,
+        threads: int | None = None,
     ) -> Store:
-        """Open ``path`` (``None`` or ":memory:" for an in-memory store) and apply migrations."""
+        """Open ``path`` (``None`` or ":memory:" for an in-memory store) and apply migrations
+        (``duckdb_config`` for ``memory_limit`` and ``threads``)."""
         if path is None or str(path) == ":memory:":
             con = duckdb.connect(":memory:")
             db_path = None
@@ -100,9 +114,8 @@ class Store:
                 db_path.parent.mkdir(parents=True, exist_ok=True)
             elif not db_path.exists():
                 raise FileNotFoundError(f"no newsflow database at {db_path}; run `newsflow run` first")
-            config: dict[str, str | bool | int | float | list[str]] = (
-                {"memory_limit": memory_limit} if memory_limit else {})
-            con = duckdb.connect(str(db_path), read_only=read_only, config=config)
+            con = duckdb.connect(str(db_path), read_only=read_only,
+                                 config=duckdb_config(memory_limit=memory_limit, threads=threads))
         if not read_only:
             migrate(con, db_path)
             apply_views(con)

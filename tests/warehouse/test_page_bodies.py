@@ -123,3 +123,17 @@ def test_the_writer_opens_the_store_with_the_memory_limit(tmp_path: Path) -> Non
     with open_writer(tmp_path / "s.duckdb", min_free_mb=1, memory_limit="300MB") as store:
         limit = store.scalar("SELECT current_setting('memory_limit')")
     assert limit == "286.1 MiB"  # 300 MB as DuckDB reports it (its default is 80% of RAM)
+
+
+def test_a_run_opens_its_store_with_the_duckdb_threads_of_its_settings(tmp_path: Path) -> None:
+    from flows.runs import writer
+    from flows.settings import load_settings
+
+    one = load_settings(db_path=tmp_path / "s.duckdb", run_checks=False)
+    assert one.duckdb_threads == 1  # the default
+    with writer(one, heal=False) as store:
+        assert store.scalar("SELECT current_setting('threads')") == 1
+    every = load_settings(db_path=tmp_path / "s.duckdb", run_checks=False, duckdb_threads=0)
+    default = duckdb.connect().execute("SELECT current_setting('threads')").fetchone()
+    with writer(every, heal=False) as store:  # 0: DuckDB's own default, one per core
+        assert (store.scalar("SELECT current_setting('threads')"),) == default
