@@ -381,7 +381,7 @@ class _GenerationWriter:
         if name is None:  # no cheap token for this table: hash its rows (a full read)
             query = (f"SELECT _day, count(*), sum(hash(r)::HUGEINT)::VARCHAR FROM ({rows_of}) r "
                      "GROUP BY _day")
-            texts: list[str] = []
+            texts: list[object] = []
         else:
             query = sql(name)
             texts = [_reads(source.select, self.views_sql, self.tokens)[1], query]
