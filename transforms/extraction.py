@@ -14,9 +14,9 @@ import hashlib
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lxml.html
 import trafilatura
@@ -25,6 +25,9 @@ from lxml import etree
 from transforms.decoding import decode_page, detect_language
 from transforms.pageclass import Access, PageClass, classify_non_article, ends_at_paywall
 from transforms.pagemeta import H1, PageMeta, page_metadata
+
+if TYPE_CHECKING:
+    from transforms.stories import TextSign
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +98,9 @@ class Extraction:
     """Whether the page gives the article to everyone: ``paywalled`` when it says so
     (``isAccessibleForFree: false``) or its text stops at a subscription prompt; the text is
     then the teaser."""
+    story_sign: TextSign | None = field(default=None, compare=False, repr=False)
+    """The extraction worker's reading of the text for the stories (``transforms.stories.
+    text_sign``), so the writer does not read its words again; None where not worked out."""
 
 
 DEFAULT_OPTIONS = ExtractOptions()

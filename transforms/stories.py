@@ -36,7 +36,6 @@ from enum import StrEnum
 from typing import Any
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 
 from transforms.keywords import event_keywords
 from transforms.tokens import STOPWORDS, fold, shingles, words
@@ -207,40 +206,92 @@ def _names(text: str) -> set[str]:
     return found
 
 
-def sign(doc: StoryDoc, options: StoryOptions = StoryOptions()) -> Signature:
-    """The MinHash of the text's word shingles and the title/lead tokens of one article."""
-    tokens = words(doc.text)
-    grams = shingles(tokens, options.shingle_size)
+@dataclass(frozen=True, slots=True)
+class TextSign:
+    """What ``sign`` reads of an article's title, text and language, worked out once where the
+    text was extracted (an extraction worker, ``text_sign``) so the writer only finishes it.
+
+    ``source`` names the inputs and options it was made from (``text_source``): the writer uses
+    it only for an article whose title, text and language are those, else signs it itself."""
+
+    source: str
+    crcs: Any
+    """A CRC-32 of each distinct word shingle (a numpy uint64 array): the MinHash's input."""
+    tokens: str
+    """The lead tokens of the Signature, sorted, joined by U+001F (one string pickles small)."""
+
+
+def text_source(title: str | None, text: str | None, language: str | None,
+                options: StoryOptions = StoryOptions()) -> str:
+    """What a TextSign depends on, as one digest (the text and the options that shape it)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (SIGNATURE_VERSION, str(options.shingle_size), str(options.lead_words),
+                 str(options.lead_keywords), str(options.body_keywords), language or "",
+                 title or ""):
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x1f")
+    digest.update((text or "").encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def presigned_for(doc: StoryDoc, presigned: Mapping[str, TextSign] | None,
+                  options: StoryOptions = StoryOptions()) -> TextSign | None:
+    """The worker's reading of this article's words, when one was made from the same title,
+    text and language with the same options (the writer's article may differ: another version
+    won, the title came from the feed); else None."""
+    if not presigned:
+        return None
+    return presigned.get(text_source(doc.title, doc.text, doc.language, options))
+
+
+def text_sign(title: str | None, text: str | None, language: str | None,
+              options: StoryOptions = StoryOptions()) -> TextSign:
+    """The part of ``sign`` that reads the words (most of its cost): shingle hashes, keywords,
+    names and numbers. Needs no MinHash permutations, so a worker computes it cheaply."""
+    grams = shingles(words(text), options.shingle_size)
     lead_kw, body_kw = event_keywords(
-        doc.title, doc.text, doc.language, lead_words=options.lead_words,
+        title, text, language, lead_words=options.lead_words,
         lead_top=options.lead_keywords, body_top=options.body_keywords)
-    tokens_ = {f"#{w}={weight:g}" for w, weight in lead_kw.items()}
-    tokens_.update("+" + w for w in body_kw)
-    tokens_.update("&" + n for n in _names(f"{doc.title or ''}. {doc.text or ''}"))
+    tokens = {f"#{w}={weight:g}" for w, weight in lead_kw.items()}
+    tokens.update("+" + w for w in body_kw)
+    tokens.update("&" + n for n in _names(f"{title or ''}. {text or ''}"))
     # The text keywords' weights, in the order of their sorted '+' tokens, as one token: read
     # only when a pair's lead words agree (see _Prepared.text_vector).
-    tokens_.add("~" + ",".join(str(round(body_kw[w] * 10)) for w in sorted(body_kw)))
+    tokens.add("~" + ",".join(str(round(body_kw[w] * 10)) for w in sorted(body_kw)))
+    crcs = np.fromiter((zlib.crc32(g.encode("utf-8")) for g in grams), dtype=np.uint64,
+                       count=len(grams))
+    return TextSign(text_source(title, text, language, options), crcs,
+                    _TOKEN_SEP.join(sorted(tokens)))
+
+
+_TOKEN_SEP = "\x1f"
+
+
+def sign(doc: StoryDoc, options: StoryOptions = StoryOptions(),
+         read: TextSign | None = None) -> Signature:
+    """The MinHash of the text's word shingles and the title/lead tokens of one article.
+    ``read``: this article's words as a worker read them (``text_sign``; its ``source`` must be
+    ``text_source`` of this title, text and language with these options), else read here."""
+    part = read if read is not None else text_sign(doc.title, doc.text, doc.language, options)
     return Signature(
         article_key=doc.article_key,
         outlet=doc.outlet,
         event_at=doc.event_at,
         title=doc.title,
-        minhash=_minhash_values(grams, options),
-        shingles=len(grams),
-        lead_tokens=tuple(sorted(tokens_)),
+        minhash=_minhash_values(part.crcs, options),
+        shingles=len(part.crcs),
+        lead_tokens=tuple(part.tokens.split(_TOKEN_SEP)) if part.tokens else (),
     )
 
 
-def _minhash_values(grams: set[str], options: StoryOptions) -> tuple[int, ...]:
-    """MinHash values of the shingles: datasketch's affine permutations of a CRC-32 of each
-    (computed here in one numpy step: building a datasketch MinHash per article cost more than
-    the hashing). An empty text keeps the maximal values, as datasketch does."""
+def _minhash_values(crcs: Any, options: StoryOptions) -> tuple[int, ...]:
+    """MinHash values of the shingles' CRC-32s: datasketch's affine permutations (computed here
+    in one numpy step: building a datasketch MinHash per article cost more than the hashing).
+    An empty text keeps the maximal values, as datasketch does."""
     a, b = _permutations(options.num_perm, options.seed)
-    if not grams:
+    if not len(crcs):
         return (int(_MAX_HASH),) * options.num_perm
-    hv = np.fromiter((zlib.crc32(g.encode("utf-8")) for g in grams), dtype=np.uint64,
-                     count=len(grams))
-    values = np.bitwise_and((hv[:, None] * a + b) % _PRIME, _MAX_HASH).min(axis=0)
+    values = np.bitwise_and((crcs[:, None] * a + b) % _PRIME, _MAX_HASH).min(axis=0)
     return tuple(values.tolist())
 
 
@@ -580,7 +631,11 @@ def shared_names(a: frozenset[str], b: frozenset[str], enough: int = 1 << 30) ->
 
 @functools.lru_cache(maxsize=4)
 def _permutations(num_perm: int, seed: int) -> Any:
-    """The hash permutations of a (num_perm, seed): drawn once, not for every article."""
+    """The hash permutations of a (num_perm, seed): drawn once, not for every article
+    (datasketch, and the scipy it imports, load on first use: a worker signing texts needs
+    neither)."""
+    from datasketch import MinHash
+
     return MinHash(num_perm=num_perm, seed=seed, scheme=_SCHEME).permutations
 
 
@@ -588,6 +643,8 @@ def _permutations(num_perm: int, seed: int) -> Any:
 def _bands(threshold: float, num_perm: int) -> tuple[int, int]:
     """LSH bands and rows per band for a Jaccard threshold: datasketch's choice (it weighs false
     positives and negatives alike), worked out once rather than for every batch."""
+    from datasketch import MinHashLSH
+
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     return lsh.b, lsh.r
 

@@ -9,10 +9,12 @@ a backfill from raw and the rebuild all commit through it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from transforms.articles import project_article
 from transforms.revisits import changes as version_changes
+from transforms.stories import TextSign
 from warehouse import projections
 from warehouse.checks import mark_pending
 from warehouse.events import ExtractedBatch, flat_fields
@@ -62,26 +64,29 @@ def refresh_linked(store: Store, run_id: str) -> int:
     return refresh_articles(store, projections.keys_linked_by_run(store, run_id))
 
 
-def refresh_analyst_surface(store: Store, keys: list[str]) -> dict[str, Any]:
+def refresh_analyst_surface(store: Store, keys: list[str],
+                            presigned: Mapping[str, TextSign] | None = None) -> dict[str, Any]:
     """Update the full-text index and the stories for the article keys a batch touched.
 
     Cost follows ``len(keys)`` (plus the articles within the story time window of them), never
     the size of the store. Safe inside the batch's transaction, and idempotent: keys whose
-    article did not change are skipped. Returns the counts of both steps.
+    article did not change are skipped. Returns the counts of both steps. ``presigned``: the
+    extraction workers' reading of the batch's texts for the stories (``update_stories``).
     """
     if not keys:
         return {"search": {"indexed": 0}, "stories": {"signed": 0}}
     search = update_index(store.con, keys)
-    stories = update_stories(store.con, keys)
+    stories = update_stories(store.con, keys, presigned=presigned)
     log.info("analyst surface: %d indexed, %d signed, %d stories touched",
              search["indexed"], stories["signed"], stories["stories"])
     return {"search": search, "stories": stories}
 
 
-def refresh_keys(store: Store, keys: list[str]) -> int:
+def refresh_keys(store: Store, keys: list[str],
+                 presigned: Mapping[str, TextSign] | None = None) -> int:
     """Articles, search index and stories for ``keys``, as after an extraction batch."""
     count = refresh_articles(store, keys)
-    refresh_analyst_surface(store, keys)
+    refresh_analyst_surface(store, keys, presigned)
     return count
 
 
@@ -93,7 +98,7 @@ def apply_extractions(store: Store, batch: ExtractedBatch, *, name: str = "extra
     with store.transaction(name):
         store.insert("core.page_extractions", batch.outcomes)
         store.insert("core.article_versions", batch.versions)
-        refresh_keys(store, batch.keys)
+        refresh_keys(store, batch.keys, batch.presigned)
         if checked_by is not None and batch.keys:
             mark_pending(store, run_id=checked_by, stage="extract_articles",
                          table="core.articles", keys=batch.keys)

@@ -20,6 +20,7 @@ import zstandard
 from transforms.extraction import Extraction
 from transforms.feeds import FeedEntry, ParsedFeed
 from transforms.revisits import version_hash
+from transforms.stories import TextSign
 from transforms.urls import article_key as key_of_article
 from transforms.urls import canonicalize_url, url_key
 from transforms.vocab import PageSource
@@ -327,6 +328,8 @@ class ExtractedBatch:
     versions: list[dict[str, Any]] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
     classes: Counter[str] = field(default_factory=Counter)
+    presigned: dict[str, TextSign] = field(default_factory=dict)
+    """The workers' reading of the versions' texts for the stories, by source (may be empty)."""
 
 
 def extraction_inputs(pages: Mapping[str, Mapping[str, Any]]) -> list[ExtractionInput]:
@@ -353,5 +356,7 @@ def extract_batch(extract_many: ExtractMany, pages: Mapping[str, Mapping[str, An
         if version is not None and kept:
             batch.versions.append(version)
             keys.add(key)
+            if extraction.story_sign is not None:
+                batch.presigned[extraction.story_sign.source] = extraction.story_sign
     batch.keys = sorted(keys)
     return batch

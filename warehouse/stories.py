@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from importlib import resources
 from typing import Any
@@ -33,12 +33,14 @@ from transforms.stories import (
     Signature,
     StoryDoc,
     StoryOptions,
+    TextSign,
     band_keys,
     cluster,
     lead_keys,
     link_candidates,
     name_keys,
     names_agree,
+    presigned_for,
     sign,
 )
 
@@ -75,8 +77,12 @@ def _signature(row: tuple[Any, ...]) -> Signature:
 
 
 def update_stories(con: duckdb.DuckDBPyConnection, keys: Sequence[str],
-                   options: StoryOptions | None = None) -> dict[str, Any]:
-    """Bring signatures, links and stories up to date for ``keys``; returns counts and seconds."""
+                   options: StoryOptions | None = None,
+                   presigned: Mapping[str, TextSign] | None = None) -> dict[str, Any]:
+    """Bring signatures, links and stories up to date for ``keys``; returns counts and seconds.
+    ``presigned``: the words of extracted texts already read by the workers
+    (``transforms.stories.text_sign``), by source; an article whose title, text and language
+    match one is signed without reading its words again, with the same signature."""
     options = options or StoryOptions()
     started = time.perf_counter()
     # Signatures made by an older sign() are not comparable with new ones: the first update after
@@ -97,7 +103,9 @@ def update_stories(con: duckdb.DuckDBPyConnection, keys: Sequence[str],
     gone = [r[0] for r in changed if r[7]]
     docs = [StoryDoc(r[0], r[1], r[2], r[3], r[4], r[5]) for r in changed if not r[7]]
     hashes = {r[0]: r[6] for r in changed if not r[7]}
-    new = [sign(d, options) for d in docs]
+    reads = [presigned_for(d, presigned, options) for d in docs]
+    new = [sign(d, options, read) for d, read in zip(docs, reads, strict=True)]
+    read_by_workers = sum(read is not None for read in reads)
     touched = sorted({r[0] for r in changed})
     if not touched:
         return {"signed": 0, "links": 0, "stories": 0, "seconds": time.perf_counter() - started}
@@ -126,10 +134,11 @@ def update_stories(con: duckdb.DuckDBPyConnection, keys: Sequence[str],
     _store_edges(con, edges)
     n_stories = _recluster(con, sorted(before | set(touched)), options)
     seconds = time.perf_counter() - started
-    log.info("stories: %d signed, %d gone, %d candidates, %d links, %d stories in %.3fs",
-             len(new), len(gone), len(found), len(edges), n_stories, seconds)
-    return {"signed": len(new), "removed": len(gone), "candidates": len(found),
-            "links": len(edges), "stories": n_stories, "seconds": seconds}
+    log.info("stories: %d signed (%d read by the workers), %d gone, %d candidates, %d links, "
+             "%d stories in %.3fs", len(new), read_by_workers, len(gone), len(found),
+             len(edges), n_stories, seconds)
+    return {"signed": len(new), "read_by_workers": read_by_workers, "removed": len(gone),
+            "candidates": len(found), "links": len(edges), "stories": n_stories, "seconds": seconds}
 
 
 def rebuild_stories(con: duckdb.DuckDBPyConnection,

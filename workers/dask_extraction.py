@@ -29,9 +29,9 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from types import TracebackType
 from typing import Any, Protocol
 
-from transforms.extraction import DEFAULT_OPTIONS, Extraction, ExtractOptions, extract_page, failed
+from transforms.extraction import DEFAULT_OPTIONS, Extraction, ExtractOptions, failed
 from transforms.pageclass import PageClass
-from workers.extraction import ExtractionPool, Item
+from workers.extraction import ExtractionPool, Item, run_extraction
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def extract_chunk(items: Chunk, timeout_s: float, memory_mb: int,
             log.warning("Dask worker is daemonic: extracting without per-page isolation "
                         "(set DASK_DISTRIBUTED__WORKER__DAEMON=False on the workers)")
             _warned_daemonic = True
-        return [(key, extract_page(body, ctype, url, options=options))
+        return [(key, run_extraction(body, ctype, url, options))
                 for key, body, ctype, url in items]
     with _local_lock:
         if _local_pool is None:

@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
@@ -26,6 +27,7 @@ from transforms.decoding import detect_language
 from transforms.errors import ServiceError
 from transforms.extraction import DEFAULT_OPTIONS, Extraction, ExtractOptions, extract_page, failed
 from transforms.pageclass import PageClass
+from transforms.stories import text_sign
 from workers import lean_spawn
 
 log = logging.getLogger(__name__)
@@ -50,8 +52,14 @@ _WARMUP_PAGE = ("<html><body><article>" + f"<p>{_WARMUP_TEXT}</p>" * 8
 
 def run_extraction(body: bytes, content_type: str | None, url: str,
                    options: ExtractOptions) -> Extraction:
-    """The function executed inside a worker (module level, so spawn can import it)."""
-    return extract_page(body, content_type, url, options=options)
+    """The function executed inside a worker (module level, so spawn can import it): the page
+    extracted, and an article's text read for the stories here (``story_sign``), on the cores
+    the workers leave idle, rather than in the writer, which would wait on it."""
+    extraction = extract_page(body, content_type, url, options=options)
+    if extraction.text is None:
+        return extraction
+    return replace(extraction, story_sign=text_sign(
+        extraction.title, extraction.text, extraction.language))
 
 
 def run_chunk(pages: list[tuple[bytes, str | None, str]], options: ExtractOptions,
@@ -96,7 +104,7 @@ def _init_worker(memory_mb: int) -> None:
     # Warm up (imports, lxml, the stopword index) so the first real page does not pay for it
     # inside its timeout. The warm-up page is too short to reach language detection, so the
     # detector's index (~0.4 s to build) is built here explicitly.
-    extract_page(_WARMUP_PAGE, "text/html", "https://warmup.invalid/a")
+    run_extraction(_WARMUP_PAGE, "text/html", "https://warmup.invalid/a", DEFAULT_OPTIONS)
     detect_language(_WARMUP_TEXT)
 
 
