@@ -102,3 +102,7 @@ def apply_extractions(store: Store, batch: ExtractedBatch, *, name: str = "extra
         if checked_by is not None and batch.keys:
             mark_pending(store, run_id=checked_by, stage="extract_articles",
                          table="core.articles", keys=batch.keys)
+    # The batch deleted rows (its stories' old edges and keys), and DuckDB skips its automatic
+    # checkpoint at a commit that deleted: the next small commit (the batch's check results)
+    # would fold this batch's WAL. Fold it here, where its cost belongs.
+    store.checkpoint_if_due()

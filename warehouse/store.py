@@ -29,6 +29,10 @@ if TYPE_CHECKING:  # pandas is imported by .df(), where a caller asks for a Data
 
 log = logging.getLogger(__name__)
 
+# DuckDB's default checkpoint_threshold (the store does not change it): a WAL past this size is
+# folded into the database file at the next commit that may checkpoint.
+WAL_CHECKPOINT_BYTES = 16 * 1024 * 1024
+
 # Tables the store may write; table names in SQL come only from this allow-list.
 WRITABLE = frozenset(
     {
@@ -160,6 +164,22 @@ class Store:
         """Fold the WAL into the database file now (a full disk fails here, not later)."""
         if self.path is not None:
             self.con.execute("CHECKPOINT")
+
+    def checkpoint_if_due(self) -> bool:
+        """Checkpoint when the WAL has grown past DuckDB's own threshold (its default
+        ``checkpoint_threshold``, which the store keeps). DuckDB skips its automatic checkpoint
+        at a commit that deleted rows, leaving it to the next commit, however small: a writer
+        whose transactions delete calls this after them so their cost stays theirs."""
+        if self.path is None:
+            return False
+        wal = self.path.with_name(self.path.name + ".wal")
+        try:
+            due = wal.stat().st_size >= WAL_CHECKPOINT_BYTES
+        except OSError:
+            return False
+        if due:
+            self.con.execute("CHECKPOINT")
+        return due
 
     def rollback_quietly(self) -> None:
         """Roll back a transaction an interruption left open (one cut between BEGIN and the

@@ -205,3 +205,21 @@ def test_declared_keys_skip_duplicates_without_an_index_to_checkpoint() -> None:
     assert store.insert("raw.feed_fetches", [*rows[2:], _fetch_row(7)]) == 1
     assert store.con.execute(
         "SELECT count(*), count(DISTINCT event_id) FROM raw.feed_fetches").fetchone() == (6, 6)
+
+
+def test_a_commit_that_deleted_leaves_its_wal_to_checkpoint_if_due(tmp_path: Path) -> None:
+    """DuckDB skips its automatic checkpoint at a commit that deleted rows; the writer folds
+    that WAL itself (Store.checkpoint_if_due) so the next small commit does not pay for it."""
+    path = tmp_path / "s.duckdb"
+    wal = path.with_name(path.name + ".wal")
+    with Store.open(path) as store:
+        with store.transaction():
+            store.con.execute("CREATE TABLE main.bulk (id INTEGER PRIMARY KEY, s VARCHAR)")
+            store.con.execute("INSERT INTO main.bulk SELECT i, repeat('x', 400) "
+                              "FROM range(60000) r(i)")
+            store.con.execute("DELETE FROM main.bulk WHERE id = 0")
+        assert wal.stat().st_size > 16 * 1024 * 1024  # not folded at that commit
+        assert store.checkpoint_if_due() is True
+        assert not wal.exists() or wal.stat().st_size == 0
+        assert store.checkpoint_if_due() is False  # nothing due: no checkpoint
+    assert Store.checkpoint_if_due(Store(duckdb.connect(), None)) is False  # in memory
