@@ -35,8 +35,10 @@ and hashed whole; tests/warehouse/test_publish_changes.py holds the code to it),
   rowids (or the visibility) of exactly the rows it touched, so exactly their days are rewritten.
   An item's token also covers what it reads of ``core.feeds`` (updated in place): the outlet, not
   the health columns every poll updates, so a renamed outlet rewrites the days of its items;
-- the days to write of ``items`` are read through the view's own SQL with its entries narrowed
-  to the links seen on those days (``_NARROW``), not by evaluating the view over the history;
+- the days to write of ``items``, ``articles`` and ``article_versions`` are read through the
+  view's own SQL with its source narrowed to the keys that can fall on those days (the links
+  seen on them, the articles first seen on them, the articles with a version observed on them:
+  ``_NARROW``), not by evaluating the view over the history;
 - a whole table (stories, sources, runs, ...) is compared by the tokens (row count and largest
   rowid) of the store tables its view reads, found from the views' SQL. If none changed, its file
   is linked without evaluating the view; otherwise it is rewritten. Views proportional to feeds,
@@ -132,10 +134,15 @@ _DAY_TOKENS: Final = {"articles": "publish_days_articles",
 # history: the view's own SQL (as the store holds it) with its one source of rows narrowed to the
 # keys that can fall on those days: view -> (the source as the view's SQL names it, the query of
 # those keys, warehouse/sql/<name>.sql with $days, and the key column). Every other part of
-# analytics.items reads only the links its entries name, so narrowing the entries narrows it all.
+# analytics.items reads only the links its entries name, so narrowing the entries narrows it all;
+# a row of analytics.articles reads only its article; a version's row reads its article's versions.
 _NARROW: Final[dict[str, tuple[re.Pattern[str], str, str]]] = {
     "items": (re.compile(r"(?<!')\b(raw\.feed_entries) AS (e)\b"), "publish_items_links",
               "link_key"),
+    "articles": (re.compile(r"(?<!')\b(core\.articles) AS (a)\b"), "publish_articles_keys",
+                 "article_key"),
+    "article_versions": (re.compile(r"(?<!')\b(core\.article_versions) AS (v)\b"),
+                         "publish_versions_keys", "article_key"),
 }
 # Store tables a writer UPDATEs in place: a rowid does not name one version of their rows, so they
 # are hashed whole (they are small: one row per feed). A test keeps this list complete.

@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 import pytest
 
+import warehouse.publish as publish_module
 from tests.warehouse.test_publish import DAY0, add, article
 from warehouse import generations as gens
 from warehouse.publish import UPDATED_IN_PLACE, analytics_db_path, current_dir, publish
@@ -283,3 +284,35 @@ def test_search_terms_are_only_written_with_their_search_doc() -> None:
                     assert re.search(rf"{verb}\s+core\.search_docs\b", text, re.IGNORECASE), \
                         f"{path.name}: {verb} core.search_terms without core.search_docs"
     assert "search_index.sql" in writers
+
+
+@pytest.mark.parametrize("key", ["articles", "article_versions"])  # items: test_publish_items
+def test_a_narrowed_read_gives_the_views_rows_of_those_days(store: Store, key: str) -> None:
+    """Each narrowed view (publish._NARROW) read for some days holds exactly the rows the whole
+    view has on those days, a revised article with versions on two days included."""
+    rows = seed(store)
+    changed = dict(rows[4], title="Revised", content_hash="h4-v2", last_seen_at=DAY0
+                   + timedelta(days=7), version_count=2)
+    add(store, [changed])
+    with store.transaction("test"):
+        store.insert("core.article_versions",
+                     [_fit(store, version(changed, seen_days=7, content="h4-v2"))])
+    source = next(s for s in publish_module._sources(store.con) if s.key == key)
+    assert source.partition is not None
+    _, expr = source.partition
+    writer = publish_module._GenerationWriter(store.con, Path("."), Path("."), {}, {})
+    days = [str(d) for (d,) in store.con.execute(
+        f"SELECT DISTINCT {expr} FROM ({source.select}) ORDER BY 1").fetchall()]
+    assert len(days) >= 3
+    for chosen in ({days[1]}, {days[0], days[-1]}):
+        narrowed = writer._narrowed(source, chosen)
+        assert narrowed is not None and "_publish_keys" in narrowed
+        listed = ", ".join(f"DATE '{d}'" for d in sorted(chosen))
+
+        def rows_of(select: str, listed: str = listed) -> list[Any]:
+            return sorted(store.con.execute(
+                f"SELECT hash(t) FROM (SELECT v.* FROM ({select}) v WHERE {expr} IN ({listed}))"
+                " t").fetchall())
+
+        whole = rows_of(source.select)
+        assert whole and rows_of(narrowed) == whole, (key, chosen)

@@ -3,7 +3,7 @@
 -- are those of a committed batch whose checks have not run yet (quality.pending_checks).
 CREATE OR REPLACE VIEW analytics.articles AS
 WITH articles AS (
-    SELECT * FROM core.articles
+    SELECT a.* FROM core.articles AS a
 ),
 quarantined AS (
     SELECT DISTINCT event_id AS article_key
