@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 
 from transforms.errors import ResourceError, StoreDamagedError
-from warehouse.store import Store
+from warehouse.store import Store, wal_path
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +62,6 @@ class WalRecoveryError(StoreDamagedError, RuntimeError):
         self.wal = wal
         self.kept = kept
         self.window = window
-
-
-def wal_path(db_path: Path) -> Path:
-    """DuckDB's write-ahead log beside ``db_path``."""
-    return db_path.with_name(db_path.name + ".wal")
 
 
 def free_bytes(db_path: Path) -> int:

@@ -82,7 +82,7 @@ from warehouse import generations as gens
 from warehouse.faults import fault_point
 from warehouse.generations import MANIFEST, FileSum
 from warehouse.search import install_search
-from warehouse.store import Store, schema_version, utcnow
+from warehouse.store import Store, schema_version, utcnow, wal_path
 
 __all__ = ["KEEP", "LAST", "MANIFEST", "UPDATED_IN_PLACE", "analytics_db_path", "current_dir",
            "publish"]
@@ -502,7 +502,7 @@ def _write_views_db(target: Path, generation: Path, writer: _GenerationWriter,
     """Write analytics.duckdb for ``generation`` beside ``target`` and move it over ``target``."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+    for leftover in (tmp, wal_path(tmp)):
         leftover.unlink(missing_ok=True)
     gen_path = str(generation).replace("'", "''")
     con = duckdb.connect(":memory:")

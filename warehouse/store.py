@@ -93,6 +93,11 @@ def duckdb_config(*, memory_limit: str | None = None, threads: int | None = None
     return config
 
 
+def wal_path(db_path: Path) -> Path:
+    """DuckDB's write-ahead log beside ``db_path``."""
+    return db_path.with_name(db_path.name + ".wal")
+
+
 class Store:
     """An open newsflow database."""
 
@@ -172,9 +177,8 @@ class Store:
         whose transactions delete calls this after them so their cost stays theirs."""
         if self.path is None:
             return False
-        wal = self.path.with_name(self.path.name + ".wal")
         try:
-            due = wal.stat().st_size >= WAL_CHECKPOINT_BYTES
+            due = wal_path(self.path).stat().st_size >= WAL_CHECKPOINT_BYTES
         except OSError:
             return False
         if due:

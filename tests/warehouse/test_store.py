@@ -12,7 +12,7 @@ import pytest
 
 from warehouse.lock import LockedError, writer_lock
 from warehouse.migrate import StoreTooNewError, available_migrations, current_version
-from warehouse.store import Store, event_id, schema_version
+from warehouse.store import Store, event_id, schema_version, wal_path
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -211,7 +211,7 @@ def test_a_commit_that_deleted_leaves_its_wal_to_checkpoint_if_due(tmp_path: Pat
     """DuckDB skips its automatic checkpoint at a commit that deleted rows; the writer folds
     that WAL itself (Store.checkpoint_if_due) so the next small commit does not pay for it."""
     path = tmp_path / "s.duckdb"
-    wal = path.with_name(path.name + ".wal")
+    wal = wal_path(path)
     with Store.open(path) as store:
         with store.transaction():
             store.con.execute("CREATE TABLE main.bulk (id INTEGER PRIMARY KEY, s VARCHAR)")
