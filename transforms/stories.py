@@ -206,6 +206,10 @@ def _names(text: str) -> set[str]:
     return found
 
 
+# Joins a TextSign's sorted lead tokens into one string (a token is words, names or figures).
+_TOKEN_SEP = "\x1f"
+
+
 @dataclass(frozen=True, slots=True)
 class TextSign:
     """What ``sign`` reads of an article's title, text and language, worked out once where the
@@ -262,9 +266,6 @@ def text_sign(title: str | None, text: str | None, language: str | None,
                        count=len(grams))
     return TextSign(text_source(title, text, language, options), crcs,
                     _TOKEN_SEP.join(sorted(tokens)))
-
-
-_TOKEN_SEP = "\x1f"
 
 
 def sign(doc: StoryDoc, options: StoryOptions = StoryOptions(),
