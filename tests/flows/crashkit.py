@@ -8,9 +8,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from flows.cli.feeds import write_sample_feeds
 from sample.server import SampleServer
@@ -70,6 +72,21 @@ def clean_run(sample: SampleServer, folder: Path) -> Path:
     done = run(folder / "clean.duckdb", feeds, "clean-1")
     assert done.returncode == 0, done.stderr[-3000:]
     return folder / "clean.duckdb"
+
+
+# The two module-scoped fixtures of the crash-safety modules, imported by them under these names
+# (pytest knows them as ``sample`` and ``clean_store``).
+@pytest.fixture(scope="module", name="sample")
+def sample_fixture() -> Iterator[SampleServer]:
+    """The sample site, one per test module that imports this fixture."""
+    with SampleServer(n_articles=12) as server:
+        yield server
+
+
+@pytest.fixture(scope="module", name="clean_store")
+def clean_store_fixture(sample: SampleServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clean run's store, what every killed-then-rerun store must equal."""
+    return clean_run(sample, tmp_path_factory.mktemp("clean"))
 
 
 def kill_then_rerun(fault: str, case: str, sample: SampleServer, clean_store: Path,

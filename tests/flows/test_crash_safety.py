@@ -9,25 +9,20 @@ test_crash_safety_extract.py the extract stage and the migrations.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from flows.cli.feeds import write_sample_feeds
 from sample.server import SampleServer
-from tests.flows.crashkit import STABLE, clean_run, diff, kill_then_rerun, run
-
-
-@pytest.fixture(scope="module")
-def sample() -> Iterator[SampleServer]:
-    with SampleServer(n_articles=12) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def clean_store(sample: SampleServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return clean_run(sample, tmp_path_factory.mktemp("clean"))
+from tests.flows.crashkit import (  # noqa: F401 (the two fixtures)
+    STABLE,
+    clean_store_fixture,
+    diff,
+    kill_then_rerun,
+    run,
+    sample_fixture,
+)
 
 
 @pytest.mark.parametrize(("case", "fault"), [

@@ -3,24 +3,16 @@ re-run, equals a clean run (see test_crash_safety.py and tests/flows/crashkit.py
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from sample.server import SampleServer
-from tests.flows.crashkit import clean_run, kill_then_rerun
-
-
-@pytest.fixture(scope="module")
-def sample() -> Iterator[SampleServer]:
-    with SampleServer(n_articles=12) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def clean_store(sample: SampleServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return clean_run(sample, tmp_path_factory.mktemp("clean"))
+from tests.flows.crashkit import (  # noqa: F401 (the two fixtures)
+    clean_store_fixture,
+    kill_then_rerun,
+    sample_fixture,
+)
 
 
 @pytest.mark.parametrize(("case", "fault"), [

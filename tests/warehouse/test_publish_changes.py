@@ -87,6 +87,18 @@ def same_as_full(store: Store, tmp_path: Path, out: Path) -> None:
     assert digest(analytics_db_path(out)) == digest(analytics_db_path(fresh))
 
 
+def revise(store: Store, row: dict[str, Any]) -> dict[str, Any]:
+    """A revisit of ``row``'s article finds a new version (title "Revised") on day 7; returns
+    the article's new core.articles row."""
+    changed = dict(row, title="Revised", content_hash="h4-v2", last_seen_at=DAY0
+                   + timedelta(days=7), version_count=2)
+    add(store, [changed])
+    with store.transaction("test"):
+        store.insert("core.article_versions",
+                     [_fit(store, version(changed, seen_days=7, content="h4-v2"))])
+    return changed
+
+
 def written(result: dict[str, Any], table: str) -> list[str]:
     return sorted(re.sub(r"^.*=(\d{4}-\d{2}-\d{2}).*$", r"\1", p)
                   for p in result["written"] if p.startswith(f"{table}/"))
@@ -99,13 +111,7 @@ def test_a_revisit_of_an_old_article_rewrites_its_days_and_links_the_rest(
     publish(store, out)
     before = {p.name: (p / "part.parquet").stat().st_ino
               for p in (current_dir(out) / "articles").resolve().iterdir()}
-    # A revisit of article 4 (first seen on day 1) finds a new version on day 7.
-    changed = dict(rows[4], title="Revised", content_hash="h4-v2", last_seen_at=DAY0
-                   + timedelta(days=7), version_count=2)
-    add(store, [changed])
-    with store.transaction("test"):
-        store.insert("core.article_versions",
-                     [_fit(store, version(changed, seen_days=7, content="h4-v2"))])
+    changed = revise(store, rows[4])  # article 4, first seen on day 1, revised on day 7
     update_index(store.con, [changed["article_key"]])
     result = publish(store, out)
     assert written(result, "articles") == ["2026-11-02"]
@@ -291,12 +297,7 @@ def test_a_narrowed_read_gives_the_views_rows_of_those_days(store: Store, key: s
     """Each narrowed view (publish._NARROW) read for some days holds exactly the rows the whole
     view has on those days, a revised article with versions on two days included."""
     rows = seed(store)
-    changed = dict(rows[4], title="Revised", content_hash="h4-v2", last_seen_at=DAY0
-                   + timedelta(days=7), version_count=2)
-    add(store, [changed])
-    with store.transaction("test"):
-        store.insert("core.article_versions",
-                     [_fit(store, version(changed, seen_days=7, content="h4-v2"))])
+    revise(store, rows[4])
     source = next(s for s in publish_module._sources(store.con) if s.key == key)
     assert source.partition is not None
     _, expr = source.partition

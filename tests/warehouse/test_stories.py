@@ -44,7 +44,7 @@ def article(key: str, outlet: str, title: str, text: str, at: datetime,
     }
 
 
-def _bench_folder() -> Path:
+def bench_folder() -> Path:
     if not BENCH.exists():
         if os.environ.get("CI") == "true":
             pytest.fail(f"the extraction bench is missing at {BENCH}: CI must have it")
@@ -57,7 +57,7 @@ def test_labelled_real_pages_cluster_above_the_floors() -> None:
     date choice, core.articles, update_stories in batches. The floors are issue 14's acceptance
     (pairwise P >= 0.9, R >= 0.8; measured 1.000 / 0.824 within the window, B-cubed 1.000 /
     0.991), so a change that loses real stories, or merges other events, fails here."""
-    pages = real_set(_bench_folder())
+    pages = real_set(bench_folder())
     store = Store.open(None)
     rows = [article(p.doc.article_key, p.doc.outlet or "", p.doc.title or "", p.doc.text or "",
                     p.doc.event_at, p.language) for p in pages]

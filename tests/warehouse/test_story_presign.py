@@ -4,7 +4,6 @@ alone, and the writer must use the workers' reading only for the text it was mad
 
 from __future__ import annotations
 
-import os
 import pickle
 from collections.abc import Iterator
 from dataclasses import replace
@@ -22,6 +21,7 @@ from flows.ingest_feeds import ingest
 from flows.settings import load_feed_list
 from sample.server import SampleServer
 from tests.sample_mode import sample_settings
+from tests.warehouse.test_stories import bench_folder
 from transforms.extraction import DEFAULT_OPTIONS, extract_page
 from transforms.stories import (
     StoryDoc,
@@ -35,15 +35,10 @@ from warehouse.store import Store
 from workers.extraction import run_extraction
 
 UPDATE_STORIES = articles.update_stories
-BENCH = Path(__file__).resolve().parents[2] / ".." / "shared" / "extraction-bench"
 
 
 def test_a_workers_reading_gives_the_writers_signature_on_real_pages() -> None:
-    if not BENCH.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"the extraction bench is missing at {BENCH}: CI must have it")
-        pytest.skip("the extraction bench (../shared/extraction-bench) is not here")
-    docs = [page.doc for page in real_set(BENCH)]
+    docs = [page.doc for page in real_set(bench_folder())]
     assert len(docs) > 50
     for doc in docs:
         read = pickle.loads(pickle.dumps(text_sign(doc.title, doc.text, doc.language)))
