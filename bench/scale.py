@@ -24,6 +24,7 @@ Figures taken on a loaded machine: compare ratios inside one output, not wall ti
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -31,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -261,6 +263,20 @@ def _original(cols: list[tuple[str, str]]) -> str:
     return f"coalesce({keys[0]}, '') NOT LIKE '%~h%'" if keys else "true"
 
 
+@contextlib.contextmanager
+def _folder(args: argparse.Namespace) -> Iterator[str]:
+    """The store's folder: a temporary one, or ``--keep`` (left in place to query afterwards)."""
+    if args.keep is None:
+        with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
+            yield tmp
+        return
+    keep = Path(args.keep)
+    if keep.exists() and any(keep.iterdir()):
+        sys.exit(f"bench-scale: --keep {keep} is not empty")
+    keep.mkdir(parents=True, exist_ok=True)
+    yield str(keep)
+
+
 def grow(args: argparse.Namespace) -> None:
     from flows.cli.feeds import write_sample_feeds
     from sample.server import SampleServer
@@ -275,7 +291,7 @@ def grow(args: argparse.Namespace) -> None:
           f"(CPU seconds and peak RSS of that process and of its workers; "
           f"{os.cpu_count()} cores, figures under whatever load the machine has)", flush=True)
     print(HEADER, flush=True)
-    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp, SampleServer(site=site_of(0)) as server:
+    with _folder(args) as tmp, SampleServer(site=site_of(0)) as server:
         folder = Path(tmp)
         feeds = write_sample_feeds(server.site, folder)
         db = folder / "scale.duckdb"
@@ -327,6 +343,9 @@ def main() -> None:
                         help="articles the store holds (synthetic history) before the last runs")
     parser.add_argument("--after", type=int, default=2, help="runs on the store with history")
     parser.add_argument("--tmp", default=None, help="folder for the store (default: system temp)")
+    parser.add_argument("--keep", default=None,
+                        help="empty folder to grow the store in and leave behind (default: a "
+                             "temporary folder, removed)")
     parser.add_argument("--profile", default=None,
                         help="folder: each run's child writes a cProfile of itself there "
                              "(<label>.prof; read with python -m pstats); adds overhead")

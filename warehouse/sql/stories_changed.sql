@@ -4,6 +4,9 @@
 WITH keys AS (
     SELECT DISTINCT article_key FROM _story_keys
 ),
+hits AS (  -- rowids first, then the rows (see batch_articles.sql)
+    SELECT rowid AS r FROM core.articles SEMI JOIN keys USING (article_key)
+),
 current AS (
     SELECT
         a.article_key,
@@ -16,7 +19,7 @@ current AS (
             coalesce(a.outlet, ''), coalesce(a.published_at, a.first_seen_at)::VARCHAR,
             coalesce(a.language, ''))) AS signed_hash
     FROM core.articles AS a
-    SEMI JOIN keys USING (article_key)
+    SEMI JOIN hits ON a.rowid = hits.r
 ),
 signed AS (
     SELECT s.article_key, s.signed_hash
