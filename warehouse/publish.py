@@ -70,7 +70,7 @@ import re
 import shutil
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -93,26 +93,30 @@ LAST: Final = "last"
 # Generations kept on disk: a session opened on analytics.duckdb keeps working across this many
 # minus one later publishes.
 KEEP: Final = 3
-# Partitioned analyst views: name -> (partition column, SQL expression over the view's columns).
+# Partitioned analyst views: name -> (partition column, the view's time column it is the UTC day
+# of; a row with no time falls on 1970-01-01).
 PARTITIONED: Final[dict[str, tuple[str, str]]] = {
-    "articles": ("first_seen_day", "coalesce(timezone('UTC', first_seen_at)::DATE, DATE '1970-01-01')"),
+    "articles": ("first_seen_day", "first_seen_at"),
     # Every version with its text: as large as articles, so also split by day.
-    "article_versions": ("observed_day",
-                         "coalesce(timezone('UTC', observed_at)::DATE, DATE '1970-01-01')"),
+    "article_versions": ("observed_day", "observed_at"),
     # One row per feed item: grows with every article, so split by the day a feed first saw it.
-    "items": ("first_seen_day", "coalesce(timezone('UTC', first_seen_at)::DATE, DATE '1970-01-01')"),
+    "items": ("first_seen_day", "first_seen_at"),
 }
+# Publish times that split the latest day's files into parts (see the module docstring); past
+# this many in one day, the next publish writes that day as one file again.
+MAX_CUTS: Final = 24
 # Rows within a file are sorted so that the same content gives the same bytes.
 _ORDER: Final[dict[str, str]] = {"articles": "article_key",
                                  "article_versions": "article_key, version",
                                  # one row per link, so link alone is a total order
                                  "items": "article_key, link"}
-# The search index is split by the day of its article, so a run rewrites the days it touched.
-_SEARCH_BY_DAY: Final = (
-    "SELECT s.*, coalesce(timezone('UTC', a.first_seen_at)::DATE, DATE '1970-01-01') AS _day "
-    "FROM core.{table} AS s LEFT JOIN core.articles AS a USING (article_key)")
+# The search index is split by the day (and part) of its article, so a run rewrites the parts it
+# touched; ``_at`` is the article's time, dropped from the files.
+_SEARCH_ROWS: Final = ("SELECT s.*, a.first_seen_at AS _at "
+                       "FROM core.{table} AS s LEFT JOIN core.articles AS a USING (article_key)")
+_PART = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:\.([1-9]\d*))?$")
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_EPOCH_DAY: Final = "1970-01-01"  # the day of a row with no time
 FRESHNESS: Final = "published"
 _FRESHNESS_COLUMNS: Final = {
     "published_at": "When this copy was published (UTC).",
@@ -159,7 +163,7 @@ class Source:
     name: str
     select: str          # the rows, in the store
     order: str           # sort key, so equal content gives equal bytes
-    # (hive column, day expression over the rows; "_day" when ``select`` already has that column)
+    # (hive column, the time column of ``select`` whose UTC day it is; "_at" is not published)
     partition: tuple[str, str] | None = None
 
     @property
@@ -218,10 +222,16 @@ def publish(
     number = max([int(old.get("generation", 0)), *gens.generations(out_dir)]) + 1
     building = out_dir / f".{gens.gen_name(number)}.{os.getpid()}.tmp"
     building.mkdir()
+    cuts = _cuts(old.get("cuts"), utcnow())
     writer = _GenerationWriter(store.con, building, base_dir, old.get("tables", {}), good)
     writer.tokens = _table_tokens(store.con)
-    for source in _sources(store.con):
-        writer.publish(source)
+    _install_parts(store.con, cuts)
+    try:
+        for source in _sources(store.con):
+            writer.publish(source)
+    finally:
+        for macro in ("_publish_day", "_publish_part"):
+            store.con.execute(f"DROP MACRO IF EXISTS {macro}")
     writer.stats["files_removed"] += len(set(old.get("tables", {})) - set(writer.tables))
     published_at = utcnow()
     marker = f"{number}:{published_at.isoformat()}"
@@ -229,6 +239,7 @@ def publish(
     manifest = {
         "format": gens.FORMAT, "generation": number, "marker": marker,
         "published_at": published_at.isoformat(), "run_id": run,
+        "cuts": [c.isoformat() for c in cuts],
         "tables": writer.tables, "files": {k: v.as_json() for k, v in writer.files.items()},
         "schemas": writer.schemas, "analytics_db": str(target),
     }
@@ -282,10 +293,10 @@ def _sources(con: duckdb.DuckDBPyConnection) -> list[Source]:
         part = PARTITIONED.get(name)
         sources.append(Source("main", name, select, _ORDER.get(name, "ALL"), part))
     # The search index, so that analytics.search() runs on the copy: terms split like articles.
-    sources.append(Source("core", "search_docs", _SEARCH_BY_DAY.format(table="search_docs"),
-                          "article_key", ("first_seen_day", "_day")))
-    sources.append(Source("core", "search_terms", _SEARCH_BY_DAY.format(table="search_terms"),
-                          "article_key, field, term", ("first_seen_day", "_day")))
+    sources.append(Source("core", "search_docs", _SEARCH_ROWS.format(table="search_docs"),
+                          "article_key", ("first_seen_day", "_at")))
+    sources.append(Source("core", "search_terms", _SEARCH_ROWS.format(table="search_terms"),
+                          "article_key, field, term", ("first_seen_day", "_at")))
     return sources
 
 
@@ -303,6 +314,61 @@ def _table_tokens(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
              f"SELECT '{t}', count(*)::VARCHAR || ':' || coalesce(max(rowid), -1)::VARCHAR FROM {t}"
              for t in tables]
     return {str(t): str(v) for t, v in con.execute(" UNION ALL ".join(parts)).fetchall()}
+
+
+def _part_key(day: str, part: int) -> str:
+    """Manifest key of part ``part`` of ``day``: the day alone for its first (or only) part."""
+    key = day if part == 0 else f"{day}.{part}"
+    if not _PART.match(key):
+        raise ValueError(f"unexpected partition value {key!r}")
+    return key
+
+
+def _split_key(key: str) -> tuple[str, int]:
+    match = _PART.match(key)
+    if match is None:
+        raise ValueError(f"unexpected partition value {key!r}")
+    return match.group(1), int(match.group(2) or 0)
+
+
+def _part_rel(source: Source, key: str) -> str:
+    """The file of a part: ``<table>/<column>=<day>/part.parquet``, ``part-<k>.parquet``."""
+    assert source.partition is not None
+    day, part = _split_key(key)
+    name = "part.parquet" if part == 0 else f"part-{part}.parquet"
+    return f"{source.key}/{source.partition[0]}={day}/{name}"
+
+
+def _cuts(previous: object, now: datetime) -> list[datetime]:
+    """The publish times that split the latest day into parts: those of earlier publishes on
+    ``now``'s UTC day, then ``now`` (what this run added lies before it, the next run's after
+    it); none of another day; after ``MAX_CUTS`` the day starts again as one part."""
+    kept = []
+    for text in previous if isinstance(previous, list) else []:
+        try:
+            cut = datetime.fromisoformat(str(text))
+        except ValueError:
+            continue
+        if cut.tzinfo is not None and cut.astimezone(UTC).date() == now.astimezone(UTC).date() \
+                and cut < now:
+            kept.append(cut)
+    kept = sorted(kept)
+    if len(kept) >= MAX_CUTS:
+        kept = []
+    return [*kept, now]
+
+
+def _install_parts(con: duckdb.DuckDBPyConnection, cuts: list[datetime]) -> None:
+    """The macros the day tokens, the narrowing queries and the rows are split by: the UTC day
+    of a time, and its part of that day (how many cuts come before it)."""
+    listed = [f"TIMESTAMPTZ '{c.astimezone(UTC).isoformat()}'" for c in sorted(cuts)]
+    con.execute("CREATE OR REPLACE TEMP MACRO _publish_day(t) AS "
+                f"coalesce(timezone('UTC', t)::DATE, DATE '{_EPOCH_DAY}')")
+    # Most rows lie before the first cut: part 0 without counting the cuts.
+    part = ("0" if not listed else
+            f"CASE WHEN t IS NULL OR t <= {listed[0]} THEN 0 "
+            f"ELSE len(list_filter([{', '.join(listed)}]::TIMESTAMPTZ[], c -> c < t)) END")
+    con.execute(f"CREATE OR REPLACE TEMP MACRO _publish_part(t) AS {part}")
 
 
 def _definitions(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -383,71 +449,90 @@ class _GenerationWriter:
         return {"rows": rows, "token": token}
 
     def _day_tokens(self, source: Source, rows_of: str) -> dict[str, dict[str, Any]]:
-        """Per day: rows and a token that changes when they do (see the module docstring)."""
+        """Per part of a day: rows and a token that changes when they do (see the module
+        docstring). Keys: the day (``YYYY-MM-DD``), or ``YYYY-MM-DD.k`` for its k-th part."""
         name = _DAY_TOKENS.get(source.key)
         if name is None:  # no cheap token for this table: hash its rows (a full read)
-            query = (f"SELECT _day, count(*), sum(hash(r)::HUGEINT)::VARCHAR FROM ({rows_of}) r "
-                     "GROUP BY _day")
+            query = (f"SELECT _day, _part, count(*), sum(hash(r)::HUGEINT)::VARCHAR "
+                     f"FROM ({rows_of}) r GROUP BY _day, _part")
             texts: list[object] = []
         else:
             query = sql(name)
             texts = [_reads(source.select, self.views_sql, self.tokens)[1], query]
         definition = _digest(gens.FORMAT, schema_version(), source.select, texts)[:16]
         # rows NULL: the token query does not count them (search terms); see _partitioned
-        return {str(day): {"rows": None if n is None else int(n), "token": f"{definition}:{token}"}
-                for day, n, token in self.con.execute(
-                    f"SELECT * FROM ({query}) ORDER BY 1").fetchall()}
+        return {_part_key(str(day), int(part)): {"rows": None if n is None else int(n),
+                                                 "token": f"{definition}:{token}"}
+                for day, part, n, token in self.con.execute(
+                    f"SELECT * FROM ({query}) ORDER BY 1, 2").fetchall()}
 
     def _partitioned(self, source: Source, old: dict[str, Any]) -> dict[str, Any]:
         assert source.partition is not None
-        column, expr = source.partition
-        rows_of = (source.select if expr == "_day"
-                   else f"SELECT v.*, {expr} AS _day FROM ({source.select}) v")
+        at = source.partition[1]
+        hidden = "_day, _part" + (", _at" if at == "_at" else "")
+
+        def parted(select: str) -> str:
+            return (f"SELECT v.*, _publish_day(v.{at}) AS _day, _publish_part(v.{at}) AS _part "
+                    f"FROM ({select}) v")
+
+        rows_of = parted(source.select)
         current = self._day_tokens(source, rows_of)
         before: dict[str, Any] = old.get("partitions", {})
-        todo = {day for day, meta in current.items()
-                if before.get(day, {}).get("token") != meta["token"]
-                or f"{source.key}/{column}={day}/part.parquet" not in self.good}
-        narrowed = self._narrowed(source, todo) if todo or not current else None
-        if narrowed is not None:
-            rows_of = f"SELECT v.*, {expr} AS _day FROM ({narrowed}) v"
-        rows_table = f"({rows_of})"
-        if len(todo) > _MATERIALISE_OVER or (todo and narrowed is not None):
-            # Many days to write (a first publish), or a narrowed view: the rows once, sorted by
-            # day, so that each day is a cheap filtered read instead of one more evaluation.
-            days = ", ".join(f"DATE '{d}'" for d in sorted(todo) if _DAY.match(d))
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE _publish_rows AS SELECT * FROM "
-                             f"({rows_of}) WHERE _day IN ({days or 'NULL'}) ORDER BY _day")
-            rows_table = "_publish_rows"
+        todo = {key for key, meta in current.items()
+                if before.get(key, {}).get("token") != meta["token"]
+                or _part_rel(source, key) not in self.good}
         try:
-            for day, meta in current.items():
-                if not _DAY.match(day):
-                    raise ValueError(f"unexpected partition value {day!r} for {source.key}")
-                rel = f"{source.key}/{column}={day}/part.parquet"
-                if day not in todo:
+            if todo:
+                # The parts to write, as a table the narrowing queries and the rows join on.
+                values = ", ".join(f"(DATE '{day}', {part})"
+                                   for day, part in sorted(map(_split_key, todo)))
+                self.con.execute("CREATE OR REPLACE TEMP TABLE _publish_parts AS SELECT * "
+                                 f"FROM (VALUES {values}) AS t(_day, _part)")
+            narrowed = self._narrowed(source, todo) if todo else None
+            if narrowed is not None:
+                rows_of = parted(narrowed)
+            rows_table = f"({rows_of})"
+            if len(todo) > _MATERIALISE_OVER or (todo and narrowed is not None):
+                # Many parts to write (a first publish), or a narrowed view: the rows once,
+                # sorted by part, so that each is a cheap filtered read, not one more evaluation.
+                self.con.execute(f"CREATE OR REPLACE TEMP TABLE _publish_rows AS SELECT * FROM "
+                                 f"({rows_of}) SEMI JOIN _publish_parts USING (_day, _part) "
+                                 "ORDER BY _day, _part")
+                rows_table = "_publish_rows"
+            for key, meta in current.items():
+                rel = _part_rel(source, key)
+                if key not in todo:
                     self._link(rel)
                     if meta["rows"] is None:
-                        meta["rows"] = int(before[day].get("rows") or 0)
+                        meta["rows"] = int(before[key].get("rows") or 0)
                     continue
+                day, part = _split_key(key)
                 meta["rows"] = self._write(
-                    rel, f"SELECT * EXCLUDE (_day) FROM {rows_table} WHERE _day = DATE '{day}' "
-                    f"ORDER BY {source.order}")
+                    rel, f"SELECT * EXCLUDE ({hidden}) FROM {rows_table} "
+                    f"WHERE _day = DATE '{day}' AND _part = {part} ORDER BY {source.order}")
             if not current:
                 # Views need at least one file to bind against; an empty, typed file stands in.
                 rel = f"{source.key}/_schema.parquet"
                 if old and not before and rel in self.good:
                     self._link(rel)
                 else:
-                    self._write(rel, f"SELECT * EXCLUDE (_day) FROM ({rows_of}) LIMIT 0")
+                    self._write(rel, f"SELECT * EXCLUDE ({hidden}) FROM ({rows_of}) LIMIT 0")
         finally:
-            self.con.execute("DROP TABLE IF EXISTS _publish_rows")
-            self.con.execute("DROP TABLE IF EXISTS _publish_keys")
+            for temp in ("_publish_rows", "_publish_keys", "_publish_parts"):
+                self.con.execute(f"DROP TABLE IF EXISTS {temp}")
         self.stats["files_removed"] += len(set(before) - set(current))
         return {"rows": sum(m["rows"] for m in current.values()), "partitions": current}
 
-    def _narrowed(self, source: Source, days: set[str]) -> str | None:
-        """The view's rows that can fall on ``days``, read without evaluating it over the whole
-        history (see ``_NARROW``), or None: then the view is read whole (correct, slower)."""
+    def _narrowed(self, source: Source, parts: set[str]) -> str | None:
+        """The rows that can fall on ``parts`` (listed in the temp table ``_publish_parts``),
+        read without evaluating the view over the whole history (see ``_NARROW``), or None: then
+        the view is read whole (correct, slower)."""
+        if source.schema == "core":  # the search index: the terms of those parts' articles
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE _publish_keys AS "
+                             f"{sql('publish_articles_keys')}")
+            orphans = ("OR a.article_key IS NULL" if f"{_EPOCH_DAY}" in parts else "")
+            return (f"{source.select} WHERE s.article_key IN "
+                    f"(SELECT article_key FROM _publish_keys) {orphans}")
         narrow = _NARROW.get(source.key)
         if narrow is None:
             return None
@@ -459,8 +544,7 @@ class _GenerationWriter:
             log.warning("publish: analytics.%s no longer reads its rows as %s: evaluated whole",
                         source.name, pattern.pattern)
             return None
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE _publish_keys AS {sql(keys_sql)}",
-                         {"days": [date.fromisoformat(d) for d in sorted(days) if _DAY.match(d)]})
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE _publish_keys AS {sql(keys_sql)}")
         return pattern.sub(lambda m: f"(SELECT * FROM {m.group(1)} SEMI JOIN _publish_keys "
                                      f"USING ({column})) AS {m.group(2)}", body)
 

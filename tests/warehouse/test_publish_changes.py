@@ -300,20 +300,56 @@ def test_a_narrowed_read_gives_the_views_rows_of_those_days(store: Store, key: s
     revise(store, rows[4])
     source = next(s for s in publish_module._sources(store.con) if s.key == key)
     assert source.partition is not None
-    _, expr = source.partition
+    at = f"v.{source.partition[1]}"
+    publish_module._install_parts(store.con, [])
     writer = publish_module._GenerationWriter(store.con, Path("."), Path("."), {}, {})
     days = [str(d) for (d,) in store.con.execute(
-        f"SELECT DISTINCT {expr} FROM ({source.select}) ORDER BY 1").fetchall()]
+        f"SELECT DISTINCT _publish_day({at}) FROM ({source.select}) v ORDER BY 1").fetchall()]
     assert len(days) >= 3
     for chosen in ({days[1]}, {days[0], days[-1]}):
+        store.con.execute("CREATE OR REPLACE TEMP TABLE _publish_parts AS "
+                          "SELECT unnest(?::DATE[]) AS _day, 0 AS _part", [sorted(chosen)])
         narrowed = writer._narrowed(source, chosen)
         assert narrowed is not None and "_publish_keys" in narrowed
         listed = ", ".join(f"DATE '{d}'" for d in sorted(chosen))
 
         def rows_of(select: str, listed: str = listed) -> list[Any]:
             return sorted(store.con.execute(
-                f"SELECT hash(t) FROM (SELECT v.* FROM ({select}) v WHERE {expr} IN ({listed}))"
-                " t").fetchall())
+                f"SELECT hash(t) FROM (SELECT v.* FROM ({select}) v "
+                f"WHERE _publish_day({at}) IN ({listed})) t").fetchall())
 
         whole = rows_of(source.select)
         assert whole and rows_of(narrowed) == whole, (key, chosen)
+
+
+def test_a_days_later_runs_write_their_own_parts_and_the_next_day_joins_them(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each publish cuts the day it runs on: what a later run adds that day goes into a new part
+    file, and the day's earlier parts are linked, not rewritten; on the next day the parts are
+    written as one file again. The copy equals a full republish each time."""
+    rows = seed(store)  # nine articles on days 0-2, the latest at day 2, 08:08
+    out = tmp_path / "published"
+    day2 = (DAY0 + timedelta(days=2)).date().isoformat()
+    clock = [DAY0 + timedelta(days=2, hours=2)]
+    monkeypatch.setattr(publish_module, "utcnow", lambda: clock[0])
+    first = publish(store, out)
+    assert f"articles/first_seen_day={day2}/part.parquet" in first["written"]
+    later = [dict(article(i, 2), first_seen_at=clock[0] + timedelta(minutes=i),
+                  content_hash=f"h{i}") for i in (20, 21)]
+    add(store, later)
+    update_index(store.con, [r["article_key"] for r in later])
+    clock[0] += timedelta(hours=1)
+    second = publish(store, out)
+    for table in ("articles", "core.search_docs", "core.search_terms"):
+        assert [p for p in second["written"] if p.startswith(f"{table}/")] == [
+            f"{table}/first_seen_day={day2}/part-1.parquet"], second["written"]
+    assert sorted(p.name for p in (current_dir(out) / "articles" / f"first_seen_day={day2}")
+                  .iterdir()) == ["part-1.parquet", "part.parquet"]
+    same_as_full(store, tmp_path, out)
+    assert second["tables"]["articles"] == len(rows) + 2
+    clock[0] = DAY0 + timedelta(days=3, hours=1)  # the next day: day 2 is one file again
+    third = publish(store, out)
+    assert f"articles/first_seen_day={day2}/part.parquet" in third["written"]
+    assert [p.name for p in (current_dir(out) / "articles" / f"first_seen_day={day2}")
+            .iterdir()] == ["part.parquet"]
+    same_as_full(store, tmp_path, out)

@@ -1,8 +1,11 @@
--- The articles first seen on the days publish writes ($days). A row of analytics.articles
+-- The articles first seen in the parts of days publish writes (the temp table _publish_parts; a
+-- part of a day by the temp macros of warehouse/publish.py). A row of analytics.articles
 -- depends only on its own article (and on whether it is quarantined or waiting for its checks),
--- so the view read through these articles gives those days whole, without reading the history
+-- so the view read through these articles gives those parts whole, without reading the history
 -- (see _narrowed in warehouse/publish.py).
 SELECT article_key
-FROM core.articles
-WHERE coalesce(timezone('UTC', first_seen_at)::DATE, DATE '1970-01-01')
-      IN (SELECT unnest($days::DATE[]))
+FROM (
+    SELECT article_key, _publish_day(first_seen_at) AS _day, _publish_part(first_seen_at) AS _part
+    FROM core.articles
+)
+SEMI JOIN _publish_parts USING (_day, _part)

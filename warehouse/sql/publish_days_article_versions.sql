@@ -14,7 +14,8 @@ versions AS (
         v.article_key,
         hash(v.rowid, v.article_key, v.version_hash, v.page_fetch_id,
              v.extractor_version) AS version_row,
-        coalesce(timezone('UTC', v.observed_at)::DATE, DATE '1970-01-01') AS _day
+        _publish_day(v.observed_at) AS _day,
+        _publish_part(v.observed_at) AS _part
     FROM core.article_versions AS v
     SEMI JOIN visible USING (article_key)
 ),
@@ -25,9 +26,10 @@ per_article AS (
 )
 SELECT
     x._day,
+    x._part,
     count(*) AS n,
     sum(hash(x.version_row, a.article_row, p.all_versions)::HUGEINT)::VARCHAR AS token
 FROM versions AS x
 JOIN visible AS a USING (article_key)
 JOIN per_article AS p USING (article_key)
-GROUP BY x._day
+GROUP BY x._day, x._part

@@ -58,11 +58,12 @@ extractions AS (
     GROUP BY p.url_key
 )
 SELECT
-    coalesce(timezone('UTC', e.first_seen_at)::DATE, DATE '1970-01-01') AS _day,
+    _publish_day(e.first_seen_at) AS _day,
+    _publish_part(e.first_seen_at) AS _part,
     count(*) AS n,
     sum(hash(e.link_key, e.entries_token, f.fetches_token,
              x.extractions_token)::HUGEINT)::VARCHAR AS token
 FROM entries AS e
 LEFT JOIN fetches AS f ON f.url_key = e.link_key
 LEFT JOIN extractions AS x ON x.url_key = e.link_key
-GROUP BY _day
+GROUP BY _day, _part

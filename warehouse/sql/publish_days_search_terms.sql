@@ -5,9 +5,10 @@
 -- (tests/warehouse/test_publish_changes.py holds the writers to it). The row count is left NULL:
 -- publish takes it from the file it writes, or from the manifest for a day it links.
 SELECT
-    coalesce(timezone('UTC', a.first_seen_at)::DATE, DATE '1970-01-01') AS _day,
+    _publish_day(a.first_seen_at) AS _day,
+    _publish_part(a.first_seen_at) AS _part,
     NULL::BIGINT AS n,
     sum(hash(d.rowid, d.article_key, d.indexed_hash)::HUGEINT)::VARCHAR AS token
 FROM core.search_docs AS d
 LEFT JOIN core.articles AS a USING (article_key)
-GROUP BY _day
+GROUP BY _day, _part
