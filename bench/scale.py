@@ -90,7 +90,7 @@ class _TimedConnection:
         try:
             return self._con.execute(query, *params)
         finally:
-            name = self._names.get(query.strip()) or " ".join(query.split())[:60]
+            name = self._names.get(query.strip()) or " ".join(query.split())[:300]
             entry = self._totals.setdefault(name, [0, 0.0])
             entry[0] += 1
             entry[1] += time.process_time() - c0
@@ -314,6 +314,9 @@ def grow(args: argparse.Namespace) -> None:
             label = f"run {i + 1}"
             results.append((label, fig))
             print(_row(label, fig, None if fig is first else first), flush=True)
+        if not args.after and args.history > stored:  # a store with history, for --keep
+            add_history(db, args.history)
+            _publish_history(db, feeds)
         _summary(results)
 
 
