@@ -6,7 +6,12 @@ the end of each run (still under the writer lock), publishes a copy for analysts
 
 - every ``analytics.*`` view of the store, materialised as Parquet. ``articles``, ``items`` and
   ``article_versions`` are split by UTC day (``articles/first_seen_day=YYYY-MM-DD/part.parquet``),
-  the other views are written whole (``<table>/<table>.parquet``);
+  the other views are written whole (``<table>/<table>.parquet``). Each publish also *cuts* the
+  day it runs on at its own time (``cuts`` in the manifest): a row of that day after the k-th cut
+  goes to ``part-<k>.parquet``, so the next run's new rows make a new part and the day's earlier
+  parts stay linked instead of the whole day being rewritten on every run. Cuts of another day
+  are dropped (that day becomes one file again, once), and past ``MAX_CUTS`` the day restarts
+  as one part;
 - the search index (``core.search_terms`` split by the article's day, ``core.search_docs``), so
   that ``analytics.search(q)`` ranks the same BM25 over the copy as over the store;
 - ``analytics.published``: when the copy was published, by which run, which generation.
@@ -28,8 +33,8 @@ and insert, never by UPDATE in place (``UPDATED_IN_PLACE`` lists the exceptions,
 and hashed whole; tests/warehouse/test_publish_changes.py holds the code to it), so a row's
 ``rowid`` names one version of that row. Hence:
 
-- a day of a partitioned table (articles, items, article_versions, the search index) is
-  compared by a *token*: its row count and the sum of hashes of its rows' rowids and keys, read
+- a day (or part of a day) of a partitioned table (articles, items, article_versions, the search
+  index) is compared by a *token*: its row count and the sum of hashes of its rows' rowids and keys, read
   from narrow columns of the store tables (warehouse/sql/publish_days_*.sql), never the text. A
   revisit, a backfill of an old date, a rebuild, a quarantine or a finished check changes the
   rowids (or the visibility) of exactly the rows it touched, so exactly their days are rewritten.
