@@ -7,18 +7,32 @@
 WITH quarantined AS (
     SELECT event_id FROM quality.quarantine WHERE table_name = 'raw.feed_entries'
 ),
-entry_versions AS (
-    SELECT link_key, occurred_at,
-           occurred_at > min(occurred_at) OVER (PARTITION BY feed_id, entry_key) AS is_change
+entries AS (
+    SELECT feed_id, entry_key, link_key, occurred_at
     FROM raw.feed_entries
     WHERE link_status = 'ok' AND link_key IS NOT NULL
       AND event_id NOT IN (SELECT event_id FROM quarantined)
 ),
+firsts AS (  -- entries with more than one version, and when their first came
+    SELECT feed_id, entry_key, min(occurred_at) AS first_at
+    FROM entries
+    GROUP BY feed_id, entry_key
+    HAVING count(*) > 1
+),
 feed_changes AS (  -- the latest new version of an entry linking the page
-    SELECT link_key AS url_key, max(occurred_at) AS feed_changed_at
-    FROM entry_versions
-    WHERE is_change
-    GROUP BY link_key
+    SELECT e.link_key AS url_key, max(e.occurred_at) AS feed_changed_at
+    FROM entries AS e
+    JOIN firsts AS f
+      ON f.feed_id IS NOT DISTINCT FROM e.feed_id AND f.entry_key IS NOT DISTINCT FROM e.entry_key
+    WHERE e.occurred_at > f.first_at
+    GROUP BY e.link_key
+),
+candidates AS (  -- a due page was first fetched since the horizon or its entry changed, so only
+                 -- these pages' histories are read, not every page's
+    SELECT url_key FROM raw.page_fetches
+    WHERE source = 'feed' AND error_class IS NULL AND occurred_at >= $horizon
+    UNION
+    SELECT url_key FROM feed_changes
 ),
 history AS (
     SELECT url_key,
@@ -27,6 +41,7 @@ history AS (
            arg_max(error_class, occurred_at) AS last_error
     FROM raw.page_fetches
     WHERE source = 'feed'
+      AND url_key IN (SELECT url_key FROM candidates)
     GROUP BY url_key
 ),
 due AS (
