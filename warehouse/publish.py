@@ -106,6 +106,10 @@ PARTITIONED: Final[dict[str, tuple[str, str]]] = {
     "article_versions": ("observed_day", "observed_at"),
     # One row per feed item: grows with every article, so split by the day a feed first saw it.
     "items": ("first_seen_day", "first_seen_at"),
+    # Stories and their members grow with the articles too: split by the day a story began, and
+    # by the day each member was published.
+    "stories": ("first_published_day", "first_published_at"),
+    "story_articles": ("published_day", "published_at"),
 }
 # Publish times that split the latest day's files into parts (see the module docstring); past
 # this many in one day, the next publish writes that day as one file again.
@@ -114,7 +118,9 @@ MAX_CUTS: Final = 24
 _ORDER: Final[dict[str, str]] = {"articles": "article_key",
                                  "article_versions": "article_key, version",
                                  # one row per link, so link alone is a total order
-                                 "items": "article_key, link"}
+                                 "items": "article_key, link",
+                                 "stories": "story_id",
+                                 "story_articles": "story_id, position"}
 # The search index is split by the day (and part) of its article, so a run rewrites the parts it
 # touched; ``_at`` is the article's time, dropped from the files.
 _SEARCH_ROWS: Final = ("SELECT s.*, a.first_seen_at AS _at "
@@ -137,21 +143,29 @@ _MATERIALISE_OVER: Final = 8
 _DAY_TOKENS: Final = {"articles": "publish_days_articles",
                       "article_versions": "publish_days_article_versions",
                       "items": "publish_days_items",
+                      "stories": "publish_days_stories",
+                      "story_articles": "publish_days_story_articles",
                       "core.search_terms": "publish_days_search_terms",
                       "core.search_docs": "publish_days_search_docs"}
 # Partitioned views whose rows for a few days are read without evaluating the view over the whole
-# history: the view's own SQL (as the store holds it) with its one source of rows narrowed to the
-# keys that can fall on those days: view -> (the source as the view's SQL names it, the query of
-# those keys, warehouse/sql/<name>.sql with $days, and the key column). Every other part of
-# analytics.items reads only the links its entries name, so narrowing the entries narrows it all;
-# a row of analytics.articles reads only its article; a version's row reads its article's versions.
-_NARROW: Final[dict[str, tuple[re.Pattern[str], str, str]]] = {
-    "items": (re.compile(r"(?<!')\b(raw\.feed_entries) AS (e)\b"), "publish_items_links",
+# history: the view's own SQL (as the store holds it) with its source of rows narrowed to the
+# keys that can fall on those days: view -> (the source as the view's SQL names it, with its
+# alias if any; how many times the view names it; the query of those keys,
+# warehouse/sql/<name>.sql over the temp table _publish_parts; the key column). Every other part
+# of analytics.items reads only the links its entries name, so narrowing the entries narrows it
+# all; a row of analytics.articles reads only its article; a version's row reads its article's
+# versions; a story's rows (and its members' rows) read only that story's members.
+_NARROW: Final[dict[str, tuple[re.Pattern[str], int, str, str]]] = {
+    "items": (re.compile(r"(?<!')\b(raw\.feed_entries) AS (e)\b"), 1, "publish_items_links",
               "link_key"),
-    "articles": (re.compile(r"(?<!')\b(core\.articles) AS (a)\b"), "publish_articles_keys",
+    "articles": (re.compile(r"(?<!')\b(core\.articles) AS (a)\b"), 1, "publish_articles_keys",
                  "article_key"),
-    "article_versions": (re.compile(r"(?<!')\b(core\.article_versions) AS (v)\b"),
+    "article_versions": (re.compile(r"(?<!')\b(core\.article_versions) AS (v)\b"), 1,
                          "publish_versions_keys", "article_key"),
+    "stories": (re.compile(r"(?<!')\b(staging\.story_articles)\b(?: AS ([a-z_]+)\b)?"), 3,
+                "publish_stories_keys", "story_id"),
+    "story_articles": (re.compile(r"(?<!')\b(staging\.story_articles)\b(?: AS ([a-z_]+)\b)?"),
+                       1, "publish_story_articles_keys", "story_id"),
 }
 # Store tables a writer UPDATEs in place: a rowid does not name one version of their rows, so they
 # are hashed whole (they are small: one row per feed). A test keeps this list complete.
@@ -541,17 +555,18 @@ class _GenerationWriter:
         narrow = _NARROW.get(source.key)
         if narrow is None:
             return None
-        pattern, keys_sql, column = narrow
+        pattern, uses, keys_sql, column = narrow
         text = self.views_sql.get(f"analytics.{source.name}", "")
         body = re.sub(r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+\S+\s+AS\s+", "", text,
                       count=1, flags=re.IGNORECASE).strip().rstrip(";")
-        if body == text.strip() or len(pattern.findall(body)) != 1:
+        if body == text.strip() or len(pattern.findall(body)) != uses:
             log.warning("publish: analytics.%s no longer reads its rows as %s: evaluated whole",
                         source.name, pattern.pattern)
             return None
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE _publish_keys AS {sql(keys_sql)}")
         return pattern.sub(lambda m: f"(SELECT * FROM {m.group(1)} SEMI JOIN _publish_keys "
-                                     f"USING ({column})) AS {m.group(2)}", body)
+                                     f"USING ({column}))"
+                                     + (f" AS {m.group(2)}" if m.group(2) else ""), body)
 
     def _link(self, rel: str) -> None:
         path = self.folder / rel

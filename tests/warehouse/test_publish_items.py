@@ -232,7 +232,7 @@ def test_items_are_read_narrowed_to_the_days_written(store: Store, tmp_path: Pat
     assert links == {f"https://example.org/a/{i}" for i in (1, 4, 7)}
     publish(store, out)
     monkeypatch.setitem(publish_module._NARROW, "items",
-                        (publish_module.re.compile(r"\b(nothing)\.(here)\b"),
+                        (publish_module.re.compile(r"\b(nothing)\.(here)\b"), 1,
                          "publish_items_links", "link_key"))
     with store.transaction("test"):
         store.insert("raw.page_fetches", [fetch(4, day=9, status=503, event="p4-again")])
