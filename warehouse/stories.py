@@ -99,8 +99,10 @@ def update_stories(con: duckdb.DuckDBPyConnection, keys: Sequence[str],
                               {"version": SIGNATURE_VERSION}).fetchall()
     finally:
         con.unregister("_story_keys")
-    # changed rows: key, outlet, event_at, title, text, language, signed_hash, gone
+    # changed rows: key, outlet, event_at, title, text, language, signed_hash, gone, was_signed
     gone = [r[0] for r in changed if r[7]]
+    # Only an article signed before has keys, links or a story to undo (a gone one was signed).
+    signed_before = sorted({r[0] for r in changed if r[8]})
     docs = [StoryDoc(r[0], r[1], r[2], r[3], r[4], r[5]) for r in changed if not r[7]]
     hashes = {r[0]: r[6] for r in changed if not r[7]}
     reads = [presigned_for(d, presigned, options) for d in docs]
@@ -111,22 +113,12 @@ def update_stories(con: duckdb.DuckDBPyConnection, keys: Sequence[str],
         return {"signed": 0, "links": 0, "stories": 0, "seconds": time.perf_counter() - started}
 
     # Members of the stories the touched keys were in: unlinking may split those stories.
-    _keys_table(con, touched)
-    try:
-        before = {r[0] for r in con.execute(
-            "SELECT sa.article_key FROM core.story_articles AS sa WHERE sa.story_id IN ("
-            " SELECT story_id FROM core.story_articles SEMI JOIN _story_keys USING (article_key))"
-        ).fetchall()}
-        con.execute("DELETE FROM core.story_edges WHERE article_a IN (SELECT article_key FROM "
-                    "_story_keys) OR article_b IN (SELECT article_key FROM _story_keys)")
-        for table in _SIGNED_TABLES:
-            con.execute(f"DELETE FROM core.{table} WHERE article_key IN "
-                        "(SELECT article_key FROM _story_keys)")
-    finally:
-        con.unregister("_story_keys")
+    before: set[str] = set()
+    if signed_before:
+        before = _unlink(con, signed_before)
     _store_signatures(con, new, hashes)
-    _store_keys(con, new, options)
-    found = _candidates(con, new, options)
+    keys_of_new = _store_keys(con, new, options)
+    found = _candidates(con, new, options, keys_of_new)
     # Pairs with one name fewer: their names must agree (spelled as tails or initials) before
     # their whole signatures are read.
     found = _names_agree(con, new, found, options)
@@ -139,6 +131,25 @@ def update_stories(con: duckdb.DuckDBPyConnection, keys: Sequence[str],
              len(edges), n_stories, seconds)
     return {"signed": len(new), "read_by_workers": read_by_workers, "removed": len(gone),
             "candidates": len(found), "links": len(edges), "stories": n_stories, "seconds": seconds}
+
+
+def _unlink(con: duckdb.DuckDBPyConnection, keys: Sequence[str]) -> set[str]:
+    """Remove the links and keys of ``keys`` (signed before); return the members of the stories
+    they were in (unlinking may split those stories)."""
+    _keys_table(con, keys)
+    try:
+        before = {r[0] for r in con.execute(
+            "SELECT sa.article_key FROM core.story_articles AS sa WHERE sa.story_id IN ("
+            " SELECT story_id FROM core.story_articles SEMI JOIN _story_keys USING (article_key))"
+        ).fetchall()}
+        con.execute("DELETE FROM core.story_edges WHERE article_a IN (SELECT article_key FROM "
+                    "_story_keys) OR article_b IN (SELECT article_key FROM _story_keys)")
+        for table in _SIGNED_TABLES:
+            con.execute(f"DELETE FROM core.{table} WHERE article_key IN "
+                        "(SELECT article_key FROM _story_keys)")
+    finally:
+        con.unregister("_story_keys")
+    return before
 
 
 def rebuild_stories(con: duckdb.DuckDBPyConnection,
@@ -168,8 +179,9 @@ def _store_signatures(con: duckdb.DuckDBPyConnection, sigs: Sequence[Signature],
 
 
 def _store_keys(con: duckdb.DuckDBPyConnection, sigs: Sequence[Signature],
-               options: StoryOptions) -> None:
-    """The candidate keys of newly signed articles: LSH buckets, names, lead keywords."""
+               options: StoryOptions) -> dict[str, pa.Table]:
+    """Store the candidate keys of newly signed articles (LSH buckets, names, lead keywords);
+    return them by table, for the candidate query to use without reading them back."""
     bands: dict[str, list[Any]] = {"article_key": [], "event_at": [], "band": [], "bucket": []}
     names: dict[str, list[Any]] = {"article_key": [], "event_at": [], "outlet": [], "name": []}
     leads: dict[str, list[Any]] = {"article_key": [], "word": []}
@@ -188,25 +200,28 @@ def _store_keys(con: duckdb.DuckDBPyConnection, sigs: Sequence[Signature],
             leads["article_key"].append(s.article_key)
             leads["word"].append(word)
     ts = pa.timestamp("us", tz="UTC")
+    stored: dict[str, pa.Table] = {}
     for table, columns, types in (
             ("story_bands", bands, {"article_key": pa.string(), "event_at": ts,
                                     "band": pa.int16(), "bucket": pa.list_(pa.uint64())}),
             ("story_names", names, {"article_key": pa.string(), "event_at": ts,
                                     "outlet": pa.string(), "name": pa.string()}),
             ("story_lead_words", leads, {"article_key": pa.string(), "word": pa.string()})):
+        stored[table] = pa.table({c: pa.array(v, type=types[c]) for c, v in columns.items()})
         if not columns["article_key"]:
             continue
-        con.register("_story_batch", pa.table(
-            {c: pa.array(v, type=types[c]) for c, v in columns.items()}))
+        con.register("_story_batch", stored[table])
         try:
             con.execute(f"INSERT INTO core.{table} BY NAME SELECT * FROM _story_batch")
         finally:
             con.unregister("_story_batch")
+    return stored
 
 
 def _candidates(con: duckdb.DuckDBPyConnection, new: Sequence[Signature],
-                options: StoryOptions) -> list[Candidate]:
-    """The candidate pairs of the new articles, by their stored keys (a join, not the window)."""
+                options: StoryOptions, keys_of_new: Mapping[str, pa.Table]) -> list[Candidate]:
+    """The candidate pairs of the new articles, by their stored keys (a join, not the window);
+    the new articles' own keys (``_store_keys``) are joined as given, not read back."""
     if not new:
         return []
     span = timedelta(days=options.window_days)
@@ -214,6 +229,8 @@ def _candidates(con: duckdb.DuckDBPyConnection, new: Sequence[Signature],
     times = [s.event_at for s in new]
     con.register("_story_new", pa.table(
         {"article_key": pa.array([s.article_key for s in new], pa.string())}))
+    con.register("_story_new_bands", keys_of_new["story_bands"])
+    con.register("_story_new_names", keys_of_new["story_names"])
     try:
         rows = con.execute(_sql("story_candidates.sql"), {
             "lo": min(times) - span, "hi": max(times) + span, "span_us": span // micro,
@@ -223,7 +240,8 @@ def _candidates(con: duckdb.DuckDBPyConnection, new: Sequence[Signature],
             "nearly": max(1, options.min_shared_entities - 1),
         }).fetchall()
     finally:
-        con.unregister("_story_new")
+        for name in ("_story_new", "_story_new_bands", "_story_new_names"):
+            con.unregister(name)
     return [Candidate(a, b, bool(bucket), int(names)) for a, b, bucket, names in rows]
 
 

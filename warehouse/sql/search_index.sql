@@ -5,6 +5,9 @@ CREATE OR REPLACE TEMP TABLE _search_todo AS
 WITH keys AS (
     SELECT DISTINCT article_key FROM _search_keys
 ),
+hits AS (  -- rowids first, then the rows with their text (see batch_articles.sql)
+    SELECT rowid AS r FROM core.articles SEMI JOIN keys USING (article_key)
+),
 current AS (
     SELECT
         a.article_key,
@@ -12,7 +15,7 @@ current AS (
         a.text,
         md5(coalesce(a.title, '') || chr(31) || a.content_hash) AS indexed_hash
     FROM core.articles AS a
-    SEMI JOIN keys USING (article_key)
+    SEMI JOIN hits ON a.rowid = hits.r
 ),
 indexed AS (
     SELECT d.article_key, d.indexed_hash

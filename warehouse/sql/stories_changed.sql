@@ -34,7 +34,8 @@ SELECT
     c.text,
     c.language,
     c.signed_hash,
-    c.article_key IS NULL AS gone
+    c.article_key IS NULL AS gone,
+    s.article_key IS NOT NULL AS was_signed
 FROM keys AS k
 LEFT JOIN current AS c USING (article_key)
 LEFT JOIN signed AS s USING (article_key)
