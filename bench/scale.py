@@ -91,7 +91,7 @@ class _TimedConnection:
         try:
             return self._con.execute(query, *params)
         finally:
-            name = self._names.get(query.strip()) or " ".join(query.split())[:300]
+            name = self._names.get(query.strip()) or " ".join(query.split())[:60]
             entry = self._totals.setdefault(name, [0, 0.0])
             entry[0] += 1
             entry[1] += time.process_time() - c0

@@ -117,8 +117,8 @@ def update_stories(con: duckdb.DuckDBPyConnection, keys: Sequence[str],
     if signed_before:
         before = _unlink(con, signed_before)
     _store_signatures(con, new, hashes)
-    keys_of_new = _store_keys(con, new, options)
-    found = _candidates(con, new, options, keys_of_new)
+    _store_keys(con, new, options)
+    found = _candidates(con, new, options)
     # Pairs with one name fewer: their names must agree (spelled as tails or initials) before
     # their whole signatures are read.
     found = _names_agree(con, new, found, options)
@@ -179,9 +179,8 @@ def _store_signatures(con: duckdb.DuckDBPyConnection, sigs: Sequence[Signature],
 
 
 def _store_keys(con: duckdb.DuckDBPyConnection, sigs: Sequence[Signature],
-               options: StoryOptions) -> dict[str, pa.Table]:
-    """Store the candidate keys of newly signed articles (LSH buckets, names, lead keywords);
-    return them by table, for the candidate query to use without reading them back."""
+               options: StoryOptions) -> None:
+    """The candidate keys of newly signed articles: LSH buckets, names, lead keywords."""
     bands: dict[str, list[Any]] = {"article_key": [], "event_at": [], "band": [], "bucket": []}
     names: dict[str, list[Any]] = {"article_key": [], "event_at": [], "outlet": [], "name": []}
     leads: dict[str, list[Any]] = {"article_key": [], "word": []}
@@ -200,28 +199,25 @@ def _store_keys(con: duckdb.DuckDBPyConnection, sigs: Sequence[Signature],
             leads["article_key"].append(s.article_key)
             leads["word"].append(word)
     ts = pa.timestamp("us", tz="UTC")
-    stored: dict[str, pa.Table] = {}
     for table, columns, types in (
             ("story_bands", bands, {"article_key": pa.string(), "event_at": ts,
                                     "band": pa.int16(), "bucket": pa.list_(pa.uint64())}),
             ("story_names", names, {"article_key": pa.string(), "event_at": ts,
                                     "outlet": pa.string(), "name": pa.string()}),
             ("story_lead_words", leads, {"article_key": pa.string(), "word": pa.string()})):
-        stored[table] = pa.table({c: pa.array(v, type=types[c]) for c, v in columns.items()})
         if not columns["article_key"]:
             continue
-        con.register("_story_batch", stored[table])
+        con.register("_story_batch", pa.table(
+            {c: pa.array(v, type=types[c]) for c, v in columns.items()}))
         try:
             con.execute(f"INSERT INTO core.{table} BY NAME SELECT * FROM _story_batch")
         finally:
             con.unregister("_story_batch")
-    return stored
 
 
 def _candidates(con: duckdb.DuckDBPyConnection, new: Sequence[Signature],
-                options: StoryOptions, keys_of_new: Mapping[str, pa.Table]) -> list[Candidate]:
-    """The candidate pairs of the new articles, by their stored keys (a join, not the window);
-    the new articles' own keys (``_store_keys``) are joined as given, not read back."""
+                options: StoryOptions) -> list[Candidate]:
+    """The candidate pairs of the new articles, by their stored keys (a join, not the window)."""
     if not new:
         return []
     span = timedelta(days=options.window_days)
@@ -229,8 +225,6 @@ def _candidates(con: duckdb.DuckDBPyConnection, new: Sequence[Signature],
     times = [s.event_at for s in new]
     con.register("_story_new", pa.table(
         {"article_key": pa.array([s.article_key for s in new], pa.string())}))
-    con.register("_story_new_bands", keys_of_new["story_bands"])
-    con.register("_story_new_names", keys_of_new["story_names"])
     try:
         rows = con.execute(_sql("story_candidates.sql"), {
             "lo": min(times) - span, "hi": max(times) + span, "span_us": span // micro,
@@ -240,8 +234,7 @@ def _candidates(con: duckdb.DuckDBPyConnection, new: Sequence[Signature],
             "nearly": max(1, options.min_shared_entities - 1),
         }).fetchall()
     finally:
-        for name in ("_story_new", "_story_new_bands", "_story_new_names"):
-            con.unregister(name)
+        con.unregister("_story_new")
     return [Candidate(a, b, bool(bucket), int(names)) for a, b, bucket, names in rows]
 
 

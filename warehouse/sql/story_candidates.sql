@@ -9,8 +9,8 @@
 WITH new AS (
     SELECT DISTINCT article_key FROM _story_new
 ),
-mine_bands AS (  -- the new articles' bands, as just stored (registered by warehouse/stories.py)
-    SELECT * FROM _story_new_bands
+mine_bands AS (
+    SELECT * FROM core.story_bands SEMI JOIN new USING (article_key)
 ),
 their_bands AS (
     SELECT * FROM core.story_bands WHERE event_at BETWEEN $lo AND $hi
@@ -22,8 +22,8 @@ bucket_pairs AS (
     WHERE o.article_key <> m.article_key
       AND abs(epoch_us(o.event_at) - epoch_us(m.event_at)) <= $span_us
 ),
-mine_names AS (  -- the new articles' names, as just stored
-    SELECT * FROM _story_new_names
+mine_names AS (
+    SELECT * FROM core.story_names SEMI JOIN new USING (article_key)
 ),
 their_names AS (
     SELECT * FROM core.story_names WHERE event_at BETWEEN $lo AND $hi
