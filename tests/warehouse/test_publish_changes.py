@@ -298,6 +298,12 @@ def test_a_narrowed_read_gives_the_views_rows_of_those_days(store: Store, key: s
     view has on those days, a revised article with versions on two days included."""
     rows = seed(store)
     revise(store, rows[4])
+    narrowed_reads_match(store, key)
+
+
+def narrowed_reads_match(store: Store, key: str) -> None:
+    """The view ``key`` read narrowed (publish._narrowed) to one day, then to the first and last
+    days, has exactly the rows the whole view has on those days."""
     source = next(s for s in publish_module._sources(store.con) if s.key == key)
     assert source.partition is not None
     at = f"v.{source.partition[1]}"
