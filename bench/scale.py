@@ -211,7 +211,7 @@ def add_history(db: Path, target: int) -> int:
         con.execute("SET enable_progress_bar = false")
         stored, base, done = con.execute(
             "SELECT count(*), count(*) FILTER (WHERE article_key NOT LIKE '%~h%'), "
-            "coalesce(max(TRY_CAST(regexp_extract(article_key, '~h(\\d+)$', 1) AS INTEGER)), 0) "
+            f"coalesce(max({_copy_number('article_key')}), 0) "
             "FROM core.articles").fetchone()  # type: ignore[misc]
         copies = max(0, -(-(target - stored) // base)) if base else 0
         if not copies:
@@ -245,9 +245,8 @@ def add_history(db: Path, target: int) -> int:
             keys = [n for n, kind in cols if n in KEY_COLUMNS and kind == "VARCHAR"]
             if not keys:
                 continue
-            copy = (f"coalesce(TRY_CAST(regexp_extract({keys[0]}, '~h(\\d+)$', 1) AS INTEGER), 0)")
             con.execute(f"CREATE TEMP TABLE _ordered AS SELECT * FROM {table} "
-                        f"ORDER BY {copy} DESC, rowid")
+                        f"ORDER BY coalesce({_copy_number(keys[0])}, 0) DESC, rowid")
             con.execute(f"DELETE FROM {table}")
             con.execute(f"INSERT INTO {table} SELECT * FROM _ordered")
             con.execute("DROP TABLE _ordered")
@@ -269,6 +268,11 @@ def _publish_history(db: Path, feeds: Path) -> None:
     settings = settings_for(db_path=db, feeds_file=feeds)
     with open_writer(db, min_free_mb=64) as store:
         publish(store, settings.published_dir, run_id="scale-history")
+
+
+def _copy_number(column: str) -> str:
+    """SQL: which history copy a row is (k of its ``~h<k>`` key suffix), NULL for a run's own."""
+    return f"TRY_CAST(regexp_extract({column}, '~h(\\d+)$', 1) AS INTEGER)"
 
 
 def _original(cols: list[tuple[str, str]]) -> str:

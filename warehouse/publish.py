@@ -4,14 +4,15 @@ DuckDB lets one process open a file read-write, and while it does no other proce
 file at all, not even read-only. So the pipeline keeps ``data/newsflow.duckdb`` to itself and, at
 the end of each run (still under the writer lock), publishes a copy for analysts:
 
-- every ``analytics.*`` view of the store, materialised as Parquet. ``articles``, ``items`` and
-  ``article_versions`` are split by UTC day (``articles/first_seen_day=YYYY-MM-DD/part.parquet``),
-  the other views are written whole (``<table>/<table>.parquet``). Each publish also *cuts* the
-  day it runs on at its own time (``cuts`` in the manifest): a row of that day after the k-th cut
-  goes to ``part-<k>.parquet``, so the next run's new rows make a new part and the day's earlier
-  parts stay linked instead of the whole day being rewritten on every run. Cuts of another day
-  are dropped (that day becomes one file again, once), and past ``MAX_CUTS`` the day restarts
-  as one part;
+- every ``analytics.*`` view of the store, materialised as Parquet. ``articles``, ``items``,
+  ``article_versions``, ``stories`` and ``story_articles`` are split by UTC day
+  (``articles/first_seen_day=YYYY-MM-DD/part.parquet``; ``PARTITIONED``), the other views are
+  written whole (``<table>/<table>.parquet``). Each publish also *cuts* the day it runs on at its
+  own time (``cuts`` in the manifest): a row of that day after the k-th cut goes to
+  ``part-<k>.parquet``, so the next run's new rows make a new part and the day's earlier parts
+  stay linked instead of the whole day being rewritten on every run. Cuts of another day are
+  dropped (that day becomes one file again, once), and past ``MAX_CUTS`` the day restarts as one
+  part;
 - the search index (``core.search_terms`` split by the article's day, ``core.search_docs``), so
   that ``analytics.search(q)`` ranks the same BM25 over the copy as over the store;
 - ``analytics.published``: when the copy was published, by which run, which generation.
@@ -33,8 +34,8 @@ and insert, never by UPDATE in place (``UPDATED_IN_PLACE`` lists the exceptions,
 and hashed whole; tests/warehouse/test_publish_changes.py holds the code to it), so a row's
 ``rowid`` names one version of that row. Hence:
 
-- a day (or part of a day) of a partitioned table (articles, items, article_versions, the search
-  index) is compared by a *token*: its row count and the sum of hashes of its rows' rowids and keys, read
+- a day (or part of a day) of a partitioned table (the views above, the search index) is
+  compared by a *token*: its row count and the sum of hashes of its rows' rowids and keys, read
   from narrow columns of the store tables (warehouse/sql/publish_days_*.sql), never the text. A
   revisit, a backfill of an old date, a rebuild, a quarantine or a finished check changes the
   rowids (or the visibility) of exactly the rows it touched, so exactly their days are rewritten.
@@ -155,6 +156,7 @@ _DAY_TOKENS: Final = {"articles": "publish_days_articles",
 # of analytics.items reads only the links its entries name, so narrowing the entries narrows it
 # all; a row of analytics.articles reads only its article; a version's row reads its article's
 # versions; a story's rows (and its members' rows) read only that story's members.
+_STORY_MEMBERS: Final = re.compile(r"(?<!')\b(staging\.story_articles)\b(?: AS ([a-z_]+)\b)?")
 _NARROW: Final[dict[str, tuple[re.Pattern[str], int, str, str]]] = {
     "items": (re.compile(r"(?<!')\b(raw\.feed_entries) AS (e)\b"), 1, "publish_items_links",
               "link_key"),
@@ -162,10 +164,8 @@ _NARROW: Final[dict[str, tuple[re.Pattern[str], int, str, str]]] = {
                  "article_key"),
     "article_versions": (re.compile(r"(?<!')\b(core\.article_versions) AS (v)\b"), 1,
                          "publish_versions_keys", "article_key"),
-    "stories": (re.compile(r"(?<!')\b(staging\.story_articles)\b(?: AS ([a-z_]+)\b)?"), 3,
-                "publish_stories_keys", "story_id"),
-    "story_articles": (re.compile(r"(?<!')\b(staging\.story_articles)\b(?: AS ([a-z_]+)\b)?"),
-                       1, "publish_story_articles_keys", "story_id"),
+    "stories": (_STORY_MEMBERS, 3, "publish_stories_keys", "story_id"),
+    "story_articles": (_STORY_MEMBERS, 1, "publish_story_articles_keys", "story_id"),
 }
 # Store tables a writer UPDATEs in place: a rowid does not name one version of their rows, so they
 # are hashed whole (they are small: one row per feed). A test keeps this list complete.
@@ -549,7 +549,7 @@ class _GenerationWriter:
         if source.schema == "core":  # the search index: the terms of those parts' articles
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE _publish_keys AS "
                              f"{sql('publish_articles_keys')}")
-            orphans = ("OR a.article_key IS NULL" if f"{_EPOCH_DAY}" in parts else "")
+            orphans = "OR a.article_key IS NULL" if _EPOCH_DAY in parts else ""
             return (f"{source.select} WHERE s.article_key IN "
                     f"(SELECT article_key FROM _publish_keys) {orphans}")
         narrow = _NARROW.get(source.key)

@@ -266,8 +266,8 @@ def _signatures(con: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> list[Sig
     try:
         # rowids first, then the rows (see warehouse/sql/batch_articles.sql)
         rows = con.execute(
-            f"WITH hits AS (SELECT rowid AS r FROM core.story_signatures "
-            f"SEMI JOIN _story_keys USING (article_key)) "
+            "WITH hits AS (SELECT rowid AS r FROM core.story_signatures "
+            "SEMI JOIN _story_keys USING (article_key)) "
             f"SELECT {', '.join(_SIGNATURE_COLUMNS)} FROM core.story_signatures AS s "
             "SEMI JOIN hits ON s.rowid = hits.r").fetchall()
     finally:

@@ -7,16 +7,20 @@
 WITH shown AS (
     SELECT article_key FROM staging.articles
 ),
+marked AS (
+    SELECT sa.*, sa.rowid AS member_rowid,
+           sa.article_key IN (SELECT article_key FROM shown) AS visible
+    FROM core.story_articles AS sa
+),
 members AS (
     SELECT
-        sa.story_id,
-        count(*) FILTER (WHERE sa.article_key IN (SELECT article_key FROM shown)) AS visible,
-        sum(hash(sa.rowid, sa.story_id, sa.article_key, a.rowid, a.content_hash, a.page_fetch_id,
-                 a.extractor_version, sa.article_key IN (SELECT article_key FROM shown))::HUGEINT)
-            AS members_token
-    FROM core.story_articles AS sa
+        m.story_id,
+        count(*) FILTER (WHERE m.visible) AS visible,
+        sum(hash(m.member_rowid, m.story_id, m.article_key, a.rowid, a.content_hash,
+                 a.page_fetch_id, a.extractor_version, m.visible)::HUGEINT) AS members_token
+    FROM marked AS m
     LEFT JOIN core.articles AS a USING (article_key)
-    GROUP BY sa.story_id
+    GROUP BY m.story_id
 ),
 links AS (  -- a link counts for the headline only between two members of one story, so by
             -- one of its ends

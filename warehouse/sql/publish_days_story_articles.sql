@@ -9,14 +9,19 @@
 WITH shown AS (
     SELECT article_key FROM staging.articles
 ),
+marked AS (
+    SELECT sa.*, sa.rowid AS member_rowid,
+           sa.article_key IN (SELECT article_key FROM shown) AS visible
+    FROM core.story_articles AS sa
+),
 members AS (
     SELECT
-        sa.story_id,
-        sa.published_at,
-        sa.article_key IN (SELECT article_key FROM shown) AS visible,
-        hash(sa.rowid, sa.story_id, sa.article_key, a.rowid, a.content_hash, a.page_fetch_id,
-             a.extractor_version, sa.article_key IN (SELECT article_key FROM shown)) AS member_row
-    FROM core.story_articles AS sa
+        m.story_id,
+        m.published_at,
+        m.visible,
+        hash(m.member_rowid, m.story_id, m.article_key, a.rowid, a.content_hash, a.page_fetch_id,
+             a.extractor_version, m.visible) AS member_row
+    FROM marked AS m
     LEFT JOIN core.articles AS a USING (article_key)
 ),
 stories AS (
