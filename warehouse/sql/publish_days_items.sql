@@ -6,10 +6,12 @@
 --     title and summary), each with the outlet its feed has now (core.feeds is updated in place:
 --     the outlet is read, not the rowid, so a feed's health updates change nothing here and a
 --     renamed outlet changes exactly the items its feeds announced);
---   - every fetch of the link's page (a revisit adds one: the latest fetch may change);
---   - every extraction of those fetches, with the row version of its article and whether the
+--   - every fetch of the link's page (a revisit adds one: the latest fetch may change), each with
+--     every extraction of that fetch, with the row version of its article and whether the
 --     analyst view shows it (a quarantine or finished check turns 'held' into 'article').
 -- Filters mirror analytics.items (warehouse/views/22_items.sql) so that the same items count.
+-- Each table is read once, whole, and grouped on its way up (extractions by fetch, fetches by
+-- link): a fetch or extraction of a link no entry names is dropped by the last join only.
 WITH quarantined_entries AS (
     SELECT DISTINCT event_id
     FROM quality.quarantine
@@ -30,12 +32,6 @@ entries AS (
       AND e.event_id NOT IN (SELECT event_id FROM quarantined_entries)
     GROUP BY e.link_key
 ),
-fetches AS (
-    SELECT url_key, sum(hash(rowid, event_id)::HUGEINT) AS fetches_token
-    FROM raw.page_fetches
-    WHERE url_key IN (SELECT link_key FROM entries)
-    GROUP BY url_key
-),
 shown AS (
     SELECT article_key FROM analytics.articles
 ),
@@ -48,22 +44,26 @@ articles AS (
 ),
 extractions AS (
     SELECT
-        p.url_key,
+        x.page_fetch_id,
         sum(hash(x.rowid, x.page_fetch_id, x.extractor_version, x.article_key, x.page_class,
                  x.content_hash, a.article_row)::HUGEINT) AS extractions_token
     FROM core.page_extractions AS x
-    JOIN raw.page_fetches AS p ON p.event_id = x.page_fetch_id
     LEFT JOIN articles AS a ON a.article_key = x.article_key
-    WHERE p.url_key IN (SELECT link_key FROM entries)
+    GROUP BY x.page_fetch_id
+),
+pages AS (
+    SELECT
+        p.url_key,
+        sum(hash(p.rowid, p.event_id, x.extractions_token)::HUGEINT) AS pages_token
+    FROM raw.page_fetches AS p
+    LEFT JOIN extractions AS x ON x.page_fetch_id = p.event_id
     GROUP BY p.url_key
 )
 SELECT
     _publish_day(e.first_seen_at) AS _day,
     _publish_part(e.first_seen_at) AS _part,
     count(*) AS n,
-    sum(hash(e.link_key, e.entries_token, f.fetches_token,
-             x.extractions_token)::HUGEINT)::VARCHAR AS token
+    sum(hash(e.link_key, e.entries_token, p.pages_token)::HUGEINT)::VARCHAR AS token
 FROM entries AS e
-LEFT JOIN fetches AS f ON f.url_key = e.link_key
-LEFT JOIN extractions AS x ON x.url_key = e.link_key
+LEFT JOIN pages AS p ON p.url_key = e.link_key
 GROUP BY _day, _part
