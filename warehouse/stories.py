@@ -228,6 +228,7 @@ def _candidates(con: duckdb.DuckDBPyConnection, new: Sequence[Signature],
     try:
         rows = con.execute(_sql("story_candidates.sql"), {
             "lo": min(times) - span, "hi": max(times) + span, "span_us": span // micro,
+            "new_lo": min(times), "new_hi": max(times),
             "hours_us": timedelta(hours=options.same_event_hours) // micro,
             "enough": options.min_shared_entities,
             "lead_words": options.min_shared_lead_words,

@@ -5,12 +5,14 @@
 -- or at least $enough names and numbers, or $nearly of them while from two outlets within
 -- $hours_us whose leads share at least $lead_words keywords (the rest of that rule, names spelled
 -- differently, is judged in Python). Each pair once: from its new side, from the smaller key when
--- both are new. $lo/$hi bound the stored articles read (the new ones' times -/+ the span).
+-- both are new. $lo/$hi bound the stored articles read (the new ones' times -/+ the span),
+-- $new_lo/$new_hi the new ones' own keys (their times: stored just before, with these times).
 WITH new AS (
     SELECT DISTINCT article_key FROM _story_new
 ),
-mine_bands AS (
+mine_bands AS (  -- the new ones' own times bound the scan (row groups of older times skipped)
     SELECT * FROM core.story_bands SEMI JOIN new USING (article_key)
+    WHERE event_at BETWEEN $new_lo AND $new_hi
 ),
 their_bands AS (
     SELECT * FROM core.story_bands WHERE event_at BETWEEN $lo AND $hi
@@ -24,6 +26,7 @@ bucket_pairs AS (
 ),
 mine_names AS (
     SELECT * FROM core.story_names SEMI JOIN new USING (article_key)
+    WHERE event_at BETWEEN $new_lo AND $new_hi
 ),
 their_names AS (
     SELECT * FROM core.story_names WHERE event_at BETWEEN $lo AND $hi
