@@ -146,8 +146,13 @@ _DAY_TOKENS: Final = {"articles": "publish_days_articles",
                       "items": "publish_days_items",
                       "stories": "publish_days_stories",
                       "story_articles": "publish_days_story_articles",
-                      "core.search_terms": "publish_days_search_terms",
+                      # an article's terms are written with its one search_docs row, so that
+                      # row names the version of its terms: the same token (run once)
+                      "core.search_terms": "publish_days_search_docs",
                       "core.search_docs": "publish_days_search_docs"}
+# Partitioned tables whose day token query counts another table's rows: their row counts come
+# from the file written, or from the manifest for a part linked.
+_UNCOUNTED: Final = frozenset({"core.search_terms"})
 # Partitioned views whose rows for a few days are read without evaluating the view over the whole
 # history: the view's own SQL (as the store holds it) with its source of rows narrowed to the
 # keys that can fall on those days: view -> (the source as the view's SQL names it, with its
@@ -249,6 +254,7 @@ def publish(
         for source in _sources(store.con):
             writer.publish(source)
     finally:
+        store.con.execute("DROP TABLE IF EXISTS _publish_keys")
         for macro in ("_publish_day", "_publish_part"):
             store.con.execute(f"DROP MACRO IF EXISTS {macro}")
     writer.stats["files_removed"] += len(set(old.get("tables", {})) - set(writer.tables))
@@ -449,6 +455,9 @@ class _GenerationWriter:
         self.con, self.folder, self.base = con, folder, base
         self.old_tables, self.good = old_tables, good
         self.tokens: dict[str, str] = {}
+        self._token_rows: dict[str, list[Any]] = {}  # day token query -> its rows
+        self._keys_made: tuple[str, frozenset[str]] | None = None  # what _publish_keys holds
+        self._folders: set[Path] = set()  # folders of the new generation made so far
         self.views_sql = _definitions(con)
         self.tables: dict[str, Any] = {}
         self.files: dict[str, FileSum] = {}
@@ -489,11 +498,14 @@ class _GenerationWriter:
             query = sql(name)
             texts = [_reads(source.select, self.views_sql, self.tokens)[1], query]
         definition = _digest(gens.FORMAT, schema_version(), source.select, texts)[:16]
-        # rows NULL: the token query does not count them (search terms); see _partitioned
-        return {_part_key(str(day), int(part)): {"rows": None if n is None else int(n),
+        if query not in self._token_rows:  # one query may serve two tables (search index)
+            self._token_rows[query] = self.con.execute(
+                f"SELECT * FROM ({query}) ORDER BY 1, 2").fetchall()
+        # rows None: the token query does not count them (search terms); see _partitioned
+        uncounted = source.key in _UNCOUNTED
+        return {_part_key(str(day), int(part)): {"rows": None if uncounted else int(n),
                                                  "token": f"{definition}:{token}"}
-                for day, part, n, token in self.con.execute(
-                    f"SELECT * FROM ({query}) ORDER BY 1, 2").fetchall()}
+                for day, part, n, token in self._token_rows[query]}
 
     def _partitioned(self, source: Source, old: dict[str, Any]) -> dict[str, Any]:
         assert source.partition is not None
@@ -547,7 +559,7 @@ class _GenerationWriter:
                 else:
                     self._write(rel, f"SELECT * EXCLUDE ({hidden}) FROM ({rows_of}) LIMIT 0")
         finally:
-            for temp in ("_publish_rows", "_publish_keys", "_publish_parts"):
+            for temp in ("_publish_rows", "_publish_parts"):
                 self.con.execute(f"DROP TABLE IF EXISTS {temp}")
         self.stats["files_removed"] += len(set(before) - set(current))
         return {"rows": sum(m["rows"] for m in current.values()), "partitions": current}
@@ -557,8 +569,7 @@ class _GenerationWriter:
         read without evaluating the view over the whole history (see ``_NARROW``), or None: then
         the view is read whole (correct, slower)."""
         if source.schema == "core":  # the search index: the terms of those parts' articles
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE _publish_keys AS "
-                             f"{sql('publish_articles_keys')}")
+            self._keys("publish_articles_keys", parts)
             if _EPOCH_DAY in parts:  # and the orphans (article gone), which no key finds
                 return (f"{source.select} WHERE s.article_key IN "
                         "(SELECT article_key FROM _publish_keys) OR a.article_key IS NULL")
@@ -574,7 +585,7 @@ class _GenerationWriter:
             log.warning("publish: analytics.%s no longer reads its rows as %s: evaluated whole",
                         source.name, pattern.pattern)
             return None
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE _publish_keys AS {sql(keys_sql)}")
+        self._keys(keys_sql, parts)
 
         def narrowed(match: re.Match[str]) -> str:
             source = match.group(1)
@@ -586,10 +597,26 @@ class _GenerationWriter:
 
         return pattern.sub(narrowed, body)
 
+    def _keys(self, name: str, parts: set[str]) -> None:
+        """Fill the temp table _publish_keys by warehouse/sql/<name>.sql for ``parts`` (in
+        _publish_parts), unless it holds those already (articles and the search index's two
+        tables narrow by the same keys; the store does not change during a publish)."""
+        wanted = (name, frozenset(parts))
+        if self._keys_made != wanted:
+            self._keys_made = None
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE _publish_keys AS {sql(name)}")
+            self._keys_made = wanted
+
     def _link(self, rel: str) -> None:
         path = self.folder / rel
-        gens.link_or_copy(self.base / rel, path)
-        self.files[rel] = self.good[rel].at(path)
+        folder = path.parent
+        if folder not in self._folders:  # a generation has a folder per day: made once each
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
+        if gens.link_or_copy(self.base / rel, path, parent_made=True):
+            self.files[rel] = self.good[rel]  # one inode: the size and mtime just checked
+        else:
+            self.files[rel] = self.good[rel].at(path)
         self.stats["files_linked"] += 1
 
     def _write(self, rel: str, query: str) -> int:

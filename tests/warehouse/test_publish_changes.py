@@ -276,7 +276,7 @@ def test_newsflow_publish_verify_repairs_what_the_cheap_check_cannot_see(tmp_pat
 
 
 def test_search_terms_are_only_written_with_their_search_doc() -> None:
-    """publish_days_search_terms.sql versions an article's terms by its core.search_docs row, which
+    """publish_days_search_docs.sql versions an article's terms by its core.search_docs row, which
     holds only while every writer of the terms writes the doc row in the same place."""
     writers = []
     for path in [*ROOT.glob("warehouse/sql/*.sql"), *ROOT.glob("warehouse/*.py"),
