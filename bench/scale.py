@@ -14,8 +14,12 @@ Every run is its own child process. Per run it prints wall time, the main proces
 child's children) and the largest worker's own peak (peaks are each process's VmHWM, read every
 0.5 s by bench.pipeline's sampler: getrusage would give a process started by fork and exec its
 parent's size). The harness (the HTTP server, the generator, the history) is not counted. The
-figure to read: CPU of the run on the biggest store over CPU of the first run (goal <= 1.3), and
-every peak (goal < 1.5 GB).
+figure to read: CPU of a run on the biggest store over CPU of a run on an empty one (goal <= 1.3),
+and every peak (goal < 1.5 GB). One run's CPU varies by 10-20% between identical runs on this
+kind of machine, so the ratio is of medians: the first run and ``--empty - 1`` more runs of the
+same 1,000 articles on fresh empty stores (made after the last run, so that a drift of the
+machine's speed during the bench weighs on both sides), against the ``--after`` runs on the
+biggest store. Every run is printed.
 
 A backlog of stored pages extracted in one run is ``python -m bench.pipeline --backlog N``.
 
@@ -29,6 +33,8 @@ import contextlib
 import json
 import os
 import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -335,17 +341,41 @@ def grow(args: argparse.Namespace) -> None:
         if not args.after and args.history > stored:  # a store with history, for --keep
             add_history(db, args.history)
             _publish_history(db, feeds)
-        _summary(results)
+        # The first run again on fresh empty stores: the baseline is their median with run 1.
+        server.site = site_of(0)(server.base_url)
+        for k in range(2, args.empty + 1):
+            empty = folder / f"empty-{k}"
+            empty.mkdir()
+            fig = _measure(empty / "scale.duckdb", write_sample_feeds(server.site, empty),
+                           f"e{k}", args.profile, args.queries)
+            fig["stored_before"] = 0
+            label = f"empty {k}"
+            results.append((label, fig))
+            print(_row(label, fig, first), flush=True)
+            shutil.rmtree(empty, ignore_errors=True)
+        _summary(results, args.after)
 
 
-def _summary(results: list[tuple[str, dict[str, Any]]]) -> None:
-    first = results[0][1]
-    last_label, last = results[-1]
+def _summary(results: list[tuple[str, dict[str, Any]]], after: int) -> None:
+    empties = [f for label, f in results if f["stored_before"] == 0]
+    grown = [label for label, f in results if not label.startswith("empty")]
+    biggest = [f for label, f in results if label in grown[len(grown) - after:]] if after else []
+    biggest = biggest or [results[len(grown) - 1][1]]
+    first, last = results[0][1], biggest[-1]
     peak = max(max(f["peak_main_mb"], f["peak_worker_mb"]) for _, f in results)
-    print(f"\nfirst run (empty store): main CPU {first['cpu_main_s']:.1f} s; {last_label} "
-          f"(store of {last['stored_before']} articles): main CPU {last['cpu_main_s']:.1f} s, "
-          f"ratio {last['cpu_main_s'] / first['cpu_main_s']:.2f} (goal <= 1.30); "
-          f"workers CPU {first['cpu_workers_s']:.1f} -> {last['cpu_workers_s']:.1f} s")
+
+    def median(figs: list[dict[str, Any]], key: str) -> float:
+        return float(statistics.median(f[key] for f in figs))
+
+    def listed(figs: list[dict[str, Any]]) -> str:
+        return ", ".join(f"{f['cpu_main_s']:.1f}" for f in figs)
+
+    empty_cpu, big_cpu = median(empties, "cpu_main_s"), median(biggest, "cpu_main_s")
+    print(f"\nempty store: main CPU median {empty_cpu:.1f} s of {len(empties)} run(s) "
+          f"({listed(empties)}); store of {last['stored_before']} articles: median "
+          f"{big_cpu:.1f} s of {len(biggest)} run(s) ({listed(biggest)}); "
+          f"ratio {big_cpu / empty_cpu:.2f} (goal <= 1.30); workers CPU median "
+          f"{median(empties, 'cpu_workers_s'):.1f} -> {median(biggest, 'cpu_workers_s'):.1f} s")
     print(f"largest peak of any process in any run: {peak:.0f} MB (goal < 1536 MB)")
     if first.get("queries") or last.get("queries"):
         a, b = first.get("queries", {}), last.get("queries", {})
@@ -362,7 +392,10 @@ def main() -> None:
     parser.add_argument("--per-run", type=int, default=1000, help="new articles per run")
     parser.add_argument("--history", type=int, default=100_000,
                         help="articles the store holds (synthetic history) before the last runs")
-    parser.add_argument("--after", type=int, default=2, help="runs on the store with history")
+    parser.add_argument("--after", type=int, default=3, help="runs on the store with history")
+    parser.add_argument("--empty", type=int, default=3,
+                        help="runs on an empty store (the first run and this many minus one on "
+                             "fresh stores after the others): the baseline is their median")
     parser.add_argument("--tmp", default=None, help="folder for the store (default: system temp)")
     parser.add_argument("--keep", default=None,
                         help="empty folder to grow the store in and leave behind (default: a "
