@@ -16,8 +16,7 @@ versions AS (
              v.extractor_version) AS version_row,
         _publish_day(v.observed_at) AS _day,
         _publish_part(v.observed_at) AS _part
-    FROM core.article_versions AS v
-    SEMI JOIN visible USING (article_key)
+    FROM core.article_versions AS v  -- all of them: the last join keeps the visible articles' own
 ),
 per_article AS (
     SELECT article_key, sum(version_row::HUGEINT) AS all_versions
