@@ -500,6 +500,7 @@ class _GenerationWriter:
         definition = _digest(gens.FORMAT, schema_version(), source.select, texts)[:16]
         if query not in self._token_rows:  # one query may serve two tables (search index)
             self._token_rows[query] = self.con.execute(
+                f"/* publish tokens: {name or source.key} */ "
                 f"SELECT * FROM ({query}) ORDER BY 1, 2").fetchall()
         # rows None: the token query does not count them (search terms); see _partitioned
         uncounted = source.key in _UNCOUNTED
@@ -536,7 +537,8 @@ class _GenerationWriter:
             if len(todo) > _MATERIALISE_OVER or (todo and narrowed is not None):
                 # Many parts to write (a first publish), or a narrowed view: the rows once,
                 # sorted by part, so that each is a cheap filtered read, not one more evaluation.
-                self.con.execute(f"CREATE OR REPLACE TEMP TABLE _publish_rows AS SELECT * FROM "
+                self.con.execute(f"/* publish rows: {source.key} */ "
+                                 "CREATE OR REPLACE TEMP TABLE _publish_rows AS SELECT * FROM "
                                  f"({rows_of}) SEMI JOIN _publish_parts USING (_day, _part) "
                                  "ORDER BY _day, _part")
                 rows_table = "_publish_rows"
@@ -604,7 +606,8 @@ class _GenerationWriter:
         wanted = (name, frozenset(parts))
         if self._keys_made != wanted:
             self._keys_made = None
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE _publish_keys AS {sql(name)}")
+            self.con.execute(f"/* publish keys: {name} */ "
+                             f"CREATE OR REPLACE TEMP TABLE _publish_keys AS {sql(name)}")
             self._keys_made = wanted
 
     def _link(self, rel: str) -> None:
