@@ -357,10 +357,9 @@ def grow(args: argparse.Namespace) -> None:
 
 
 def _summary(results: list[tuple[str, dict[str, Any]]], after: int) -> None:
-    empties = [f for label, f in results if f["stored_before"] == 0]
-    grown = [label for label, f in results if not label.startswith("empty")]
-    biggest = [f for label, f in results if label in grown[len(grown) - after:]] if after else []
-    biggest = biggest or [results[len(grown) - 1][1]]
+    empties = [f for _, f in results if f["stored_before"] == 0]
+    grown = [f for label, f in results if not label.startswith("empty")]
+    biggest = grown[-max(after, 1):]  # the runs on the store with history (else the last run)
     first, last = results[0][1], biggest[-1]
     peak = max(max(f["peak_main_mb"], f["peak_worker_mb"]) for _, f in results)
 

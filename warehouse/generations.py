@@ -128,12 +128,10 @@ def verified(folder: Path, files: dict[str, Any], *, full: bool = True
     return good, damaged
 
 
-def link_or_copy(source: Path, target: Path, *, parent_made: bool = False) -> bool:
-    """Reuse a file of the previous generation: a hard link where the file system allows one
-    (True: the same inode, so the same size and mtime), else a copy (False). ``parent_made``:
-    the caller created the target's folder already."""
-    if not parent_made:
-        target.parent.mkdir(parents=True, exist_ok=True)
+def link_or_copy(source: Path, target: Path) -> bool:
+    """Reuse a file of the previous generation in ``target``'s folder (made by the caller): a
+    hard link where the file system allows one (True: the same inode, so the same size and
+    mtime), else a copy (False)."""
     try:
         os.link(source, target)
     except OSError:

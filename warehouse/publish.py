@@ -590,11 +590,11 @@ class _GenerationWriter:
         self._keys(keys_sql, parts)
 
         def narrowed(match: re.Match[str]) -> str:
-            source = match.group(1)
-            if source.lower() in self.tokens:  # a store table: by rowid
-                rows = _by_rowid(source, column)
+            named = match.group(1)
+            if named.lower() in self.tokens:  # a store table: by rowid
+                rows = _by_rowid(named, column)
             else:  # a view has no rowid
-                rows = f"(SELECT * FROM {source} SEMI JOIN _publish_keys USING ({column}))"
+                rows = f"(SELECT * FROM {named} SEMI JOIN _publish_keys USING ({column}))"
             return rows + (f" AS {match.group(2)}" if match.group(2) else "")
 
         return pattern.sub(narrowed, body)
@@ -616,7 +616,7 @@ class _GenerationWriter:
         if folder not in self._folders:  # a generation has a folder per day: made once each
             folder.mkdir(parents=True, exist_ok=True)
             self._folders.add(folder)
-        if gens.link_or_copy(self.base / rel, path, parent_made=True):
+        if gens.link_or_copy(self.base / rel, path):
             self.files[rel] = self.good[rel]  # one inode: the size and mtime just checked
         else:
             self.files[rel] = self.good[rel].at(path)
