@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import heapq
+import json
 import re
 import zlib
 from collections import Counter, defaultdict
@@ -33,6 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -630,11 +632,45 @@ def shared_names(a: frozenset[str], b: frozenset[str], enough: int = 1 << 30) ->
     return _shared_names(_Prepared(sig_a), _Prepared(sig_b), enough)
 
 
+# datasketch's answers for the default options, kept beside this module so that a run does not
+# import datasketch (and the scipy it loads: 0.5-0.7 CPU s, in every run's writer) to learn 258
+# numbers; other options ask datasketch. tests/transforms/test_stories.py checks the file against
+# datasketch (and says how to write it again when a datasketch upgrade changes its answers).
+PARAMS_FILE = Path(__file__).with_name("minhash_params.json")
+
+
+def datasketch_params(num_perm: int, seed: int, threshold: float) -> dict[str, Any]:
+    """What datasketch answers for these options: the permutations of ``MinHash`` (scheme
+    ``_SCHEME``) and the bands and rows ``MinHashLSH`` chooses; the content of PARAMS_FILE for
+    the default options."""
+    from datasketch import MinHash, MinHashLSH
+
+    a, b = MinHash(num_perm=num_perm, seed=seed, scheme=_SCHEME).permutations
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    return {"permutations": {_params_key(num_perm, seed): [a.tolist(), b.tolist()]},
+            "bands": {_params_key(threshold, num_perm): [lsh.b, lsh.r]}}
+
+
+def _params_key(*values: object) -> str:
+    return ":".join([_SCHEME, *map(repr, values)])
+
+
+@functools.lru_cache(maxsize=1)
+def _kept_params() -> dict[str, Any]:
+    try:
+        return dict(json.loads(PARAMS_FILE.read_text(encoding="utf-8")))
+    except (OSError, ValueError):  # missing or damaged: ask datasketch
+        return {}
+
+
 @functools.lru_cache(maxsize=4)
 def _permutations(num_perm: int, seed: int) -> Any:
-    """The hash permutations of a (num_perm, seed): drawn once, not for every article
-    (datasketch, and the scipy it imports, load on first use: a worker signing texts needs
-    neither)."""
+    """The hash permutations of a (num_perm, seed): drawn once, not for every article; kept in
+    PARAMS_FILE for the defaults, else from datasketch (loaded on first use: a worker signing
+    texts needs neither)."""
+    kept = _kept_params().get("permutations", {}).get(_params_key(num_perm, seed))
+    if kept is not None:
+        return np.array(kept, dtype=np.uint32)
     from datasketch import MinHash
 
     return MinHash(num_perm=num_perm, seed=seed, scheme=_SCHEME).permutations
@@ -643,7 +679,11 @@ def _permutations(num_perm: int, seed: int) -> Any:
 @functools.lru_cache(maxsize=8)
 def _bands(threshold: float, num_perm: int) -> tuple[int, int]:
     """LSH bands and rows per band for a Jaccard threshold: datasketch's choice (it weighs false
-    positives and negatives alike), worked out once rather than for every batch."""
+    positives and negatives alike), worked out once rather than for every batch; kept in
+    PARAMS_FILE for the defaults."""
+    kept = _kept_params().get("bands", {}).get(_params_key(threshold, num_perm))
+    if kept is not None:
+        return int(kept[0]), int(kept[1])
     from datasketch import MinHashLSH
 
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)

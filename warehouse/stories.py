@@ -58,8 +58,10 @@ def _sql(name: str) -> str:
 
 def _register(con: duckdb.DuckDBPyConnection, name: str, rows: Sequence[dict[str, Any]],
               columns: dict[str, pa.DataType]) -> None:
-    table = pa.Table.from_pylist(list(rows), schema=pa.schema(list(columns.items())))
-    con.register(name, table)
+    # Column by column: Table.from_pylist checks every row (and every value of the MinHash
+    # lists) against Mapping, 0.16 s for a batch of 1,000 signatures.
+    con.register(name, pa.table({column: pa.array([row.get(column) for row in rows], type=kind)
+                                 for column, kind in columns.items()}))
 
 
 def _keys_table(con: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> None:

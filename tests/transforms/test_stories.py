@@ -16,6 +16,7 @@ from transforms.stories import (
     LinkKind,
     Signature,
     StoryDoc,
+    StoryOptions,
     _groups,
     bcubed,
     cluster,
@@ -344,3 +345,34 @@ def test_copies_without_any_name_are_found_by_their_text_alone() -> None:
     edges = link([b], [a])
     assert [(e.article_a, e.article_b, e.kind) for e in edges] == [
         ("a/1", "b/1", LinkKind.SYNDICATED)]
+
+
+def test_kept_minhash_params_are_datasketchs_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The permutations and bands kept in transforms/minhash_params.json (so that a run does not
+    import datasketch and scipy) are what datasketch answers for the default options; options
+    not kept, or a missing file, ask datasketch, with the same signatures."""
+    import transforms.stories as stories
+
+    options = StoryOptions()
+    expected = stories.datasketch_params(options.num_perm, options.seed, options.lsh_threshold)
+    kept = json.loads(stories.PARAMS_FILE.read_text(encoding="utf-8"))
+    assert kept == expected, (
+        "datasketch answers otherwise now: write the file again with python -c \"import json; "
+        "from transforms.stories import *; o = StoryOptions(); PARAMS_FILE.write_text(json.dumps("
+        "datasketch_params(o.num_perm, o.seed, o.lsh_threshold), separators=(',', ':')) + '\\n')\"")
+    doc = StoryDoc("k", "Outlet", datetime(2026, 1, 1, tzinfo=UTC), "A title",
+                   "Some words of a text that is long enough to have several shingles in it.",
+                   "en")
+    with_file = sign(doc, options)
+    for cached in (stories._kept_params, stories._permutations, stories._bands):
+        cached.cache_clear()
+    monkeypatch.setattr(stories, "PARAMS_FILE", Path("/nonexistent/minhash_params.json"))
+    try:
+        assert sign(doc, options) == with_file
+        assert stories._bands(options.lsh_threshold, options.num_perm) == tuple(
+            expected["bands"][f"affine32:{options.lsh_threshold!r}:{options.num_perm}"])
+        other = replace(options, num_perm=64, seed=3)
+        assert len(sign(doc, other).minhash) == 64
+    finally:
+        for cached in (stories._kept_params, stories._permutations, stories._bands):
+            cached.cache_clear()
