@@ -432,10 +432,21 @@ def band_keys(sig: Signature, options: StoryOptions = StoryOptions()) -> list[tu
     """The LSH bucket of each band of an article's MinHash (its values in that band), in band
     order; none for an article without text. Two articles are near-duplicate candidates when
     one band's bucket is the same in both: the keys the store keeps (core.story_bands)."""
-    bands, rows = _bands(options.lsh_threshold, options.num_perm)
-    if not sig.shingles or len(sig.minhash) < bands * rows:
+    if not has_bands(sig, options):
         return []
+    bands, rows = band_shape(options)
     return [tuple(sig.minhash[i * rows:(i + 1) * rows]) for i in range(bands)]
+
+
+def band_shape(options: StoryOptions = StoryOptions()) -> tuple[int, int]:
+    """LSH bands and rows per band of these options: a band's bucket is its ``rows`` values."""
+    return _bands(options.lsh_threshold, options.num_perm)
+
+
+def has_bands(sig: Signature, options: StoryOptions = StoryOptions()) -> bool:
+    """Whether an article has LSH buckets (``band_keys``): it has text and a full MinHash."""
+    bands, rows = band_shape(options)
+    return bool(sig.shingles) and len(sig.minhash) >= bands * rows
 
 
 def name_keys(sig: Signature) -> frozenset[str]:

@@ -23,6 +23,7 @@ from importlib import resources
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from transforms.stories import (
@@ -34,8 +35,9 @@ from transforms.stories import (
     StoryDoc,
     StoryOptions,
     TextSign,
-    band_keys,
+    band_shape,
     cluster,
+    has_bands,
     lead_keys,
     link_candidates,
     name_keys,
@@ -183,15 +185,10 @@ def _store_signatures(con: duckdb.DuckDBPyConnection, sigs: Sequence[Signature],
 def _store_keys(con: duckdb.DuckDBPyConnection, sigs: Sequence[Signature],
                options: StoryOptions) -> None:
     """The candidate keys of newly signed articles: LSH buckets, names, lead keywords."""
-    bands: dict[str, list[Any]] = {"article_key": [], "event_at": [], "band": [], "bucket": []}
     names: dict[str, list[Any]] = {"article_key": [], "event_at": [], "outlet": [], "name": []}
     leads: dict[str, list[Any]] = {"article_key": [], "word": []}
+    _store_bands(con, sigs, options)
     for s in sigs:
-        for band, bucket in enumerate(band_keys(s, options)):
-            bands["article_key"].append(s.article_key)
-            bands["event_at"].append(s.event_at)
-            bands["band"].append(band)
-            bands["bucket"].append(bucket)
         for name in sorted(name_keys(s)):
             names["article_key"].append(s.article_key)
             names["event_at"].append(s.event_at)
@@ -202,8 +199,6 @@ def _store_keys(con: duckdb.DuckDBPyConnection, sigs: Sequence[Signature],
             leads["word"].append(word)
     ts = pa.timestamp("us", tz="UTC")
     for table, columns, types in (
-            ("story_bands", bands, {"article_key": pa.string(), "event_at": ts,
-                                    "band": pa.int16(), "bucket": pa.list_(pa.uint64())}),
             ("story_names", names, {"article_key": pa.string(), "event_at": ts,
                                     "outlet": pa.string(), "name": pa.string()}),
             ("story_lead_words", leads, {"article_key": pa.string(), "word": pa.string()})):
@@ -215,6 +210,33 @@ def _store_keys(con: duckdb.DuckDBPyConnection, sigs: Sequence[Signature],
             con.execute(f"INSERT INTO core.{table} BY NAME SELECT * FROM _story_batch")
         finally:
             con.unregister("_story_batch")
+
+
+def _store_bands(con: duckdb.DuckDBPyConnection, sigs: Sequence[Signature],
+                 options: StoryOptions) -> None:
+    """The LSH buckets of newly signed articles (``transforms.stories.band_keys``, one row per
+    band), built as arrays: a row per band and article in Python lists cost 0.6 s per 5,000
+    articles."""
+    bands, rows = band_shape(options)
+    banded = [s for s in sigs if has_bands(s, options)]
+    if not banded:
+        return
+    values = np.array([s.minhash[:bands * rows] for s in banded], dtype=np.uint64)
+    offsets = np.arange(0, values.size + 1, rows, dtype=np.int32)
+    table = pa.table({
+        "article_key": pa.array([s.article_key for s in banded for _ in range(bands)],
+                                pa.string()),
+        "event_at": pa.array([s.event_at for s in banded for _ in range(bands)],
+                             pa.timestamp("us", tz="UTC")),
+        "band": pa.array(np.tile(np.arange(bands, dtype=np.int16), len(banded))),
+        "bucket": pa.ListArray.from_arrays(pa.array(offsets),
+                                           pa.array(values.reshape(-1), pa.uint64())),
+    })
+    con.register("_story_batch", table)
+    try:
+        con.execute("INSERT INTO core.story_bands BY NAME SELECT * FROM _story_batch")
+    finally:
+        con.unregister("_story_batch")
 
 
 def _candidates(con: duckdb.DuckDBPyConnection, new: Sequence[Signature],
