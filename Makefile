@@ -64,7 +64,7 @@ lint: setup
 	$(BIN)/ruff check .
 
 typecheck: setup
-	$(BIN)/mypy transforms warehouse
+	$(BIN)/mypy transforms warehouse flows workers web expectations
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -39,8 +40,9 @@ def volume_bands(daily: pd.DataFrame, bounds: volume.VolumeBounds | None = None)
     return out[columns]
 
 
-def volume_chart(bands: pd.DataFrame, title: str = "Articles per source per day") -> object:
-    """The altair chart: one panel per source, the band shaded where judged, anomalies red."""
+def volume_chart(bands: pd.DataFrame, title: str = "Articles per source per day") -> Any:
+    """The altair chart (an ``alt.Chart``: altair is imported on use): one panel per source, the
+    band shaded where judged, anomalies red."""
     import altair as alt
 
     base = alt.Chart(bands).encode(x=alt.X("day:T", title=None))

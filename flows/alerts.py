@@ -128,8 +128,9 @@ def automations(block_id: Any, *, interval_s: int, flow: str = "pipeline") -> li
     def notify(subject: str, body: str) -> list[Any]:
         return [SendNotification(block_document_id=block_id, subject=subject, body=body)]
 
-    runs = {"prefect.resource.id": "prefect.flow-run.*"}
-    of_flow = {"prefect.resource.role": "flow", "prefect.resource.name": flow}
+    runs: dict[str, str | list[str]] = {"prefect.resource.id": "prefect.flow-run.*"}
+    of_flow: dict[str, str | list[str]] = {"prefect.resource.role": "flow",
+                                           "prefect.resource.name": flow}
     rows = [
         ("run failed or crashed", EventTrigger(
             match=runs, match_related=of_flow, posture=Posture.Reactive, threshold=1,
@@ -175,11 +176,12 @@ def alert_block_id(block: str, webhook_url: str | None) -> Any:
             raise ConfigError(f"NEWSFLOW_ALERT_WEBHOOK_URL needs a {WEBHOOK_BLOCK_TYPE}/<name> "
                               f"block, not {block!r}")
         hook = CustomWebhookNotificationBlock(
-            name=name, url=webhook_url, json_data={
+            name=name, url=webhook_url, headers=None, cookies=None, json_data={
                 "subject": "{{subject}}", "body": "{{body}}", "source": "newsflow"})
         return hook.save(name, overwrite=True)
     try:
-        return Block.load(block)._block_document_id
+        loaded: Any = Block.load(block)  # a sync call: a Block, not a coroutine
+        return loaded._block_document_id
     except ValueError:
         return None
 

@@ -121,7 +121,7 @@ def backfill(source: str, since: date | None = None, until: date | None = None,
                               sources=sources, run_id=run_id, project=project, on_day=on_day,
                               day_by=day_by)
     except LockedError as exc:  # still held after the bounded wait
-        return flow_result(skipped(exc, run_id))
+        return flow_result(skipped(exc, run_id))  # type: ignore[no-any-return]
     create_table_artifact(
         key=f"backfill-{source}",
         table=[{k: str(v) for k, v in row.items() if k != "detail"} for row in result["table"]],

@@ -33,7 +33,7 @@ from warehouse.backfill import (
 from warehouse.checks import mark_pending
 from warehouse.events import ExtractedBatch, capture_row, extract_batch, page_fetch_row
 from warehouse.store import Store
-from web import Fetcher, FetchRequest
+from web import Fetcher, FetchKind, FetchRequest
 from web.crawl import Listing, fetch_document, list_archive_feed, list_sitemaps
 from web.warc import ReadStats, WarcReadError, read_captures
 
@@ -75,7 +75,7 @@ def fetch_day(fetcher: Fetcher, store: Store, *, run_id: str, source: str,
     errors: Counter[str] = Counter()
     new_rows = 0
     for start in range(0, len(todo), batch_size):
-        requests = [FetchRequest(u, kind="page", key=keys[u])
+        requests = [FetchRequest(u, kind=FetchKind.PAGE, key=keys[u])
                     for u in todo[start:start + batch_size]]
         attempts = fetcher.fetch_all(requests)
         new_rows += commit([page_fetch_row(run_id, str(r.request.key), r, source)

@@ -6,7 +6,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from prefect import flow
@@ -43,13 +43,14 @@ def extract(store: Store, settings: Settings, *, run_id: str, batch_size: int = 
     articles: set[str] = set()  # the distinct keys, for the count (about 12 MB at 100k)
     failed: dict[str, StageReport] = {}  # one failing report per suite: the ledger names each
     # the local process pool, or a Dask cluster when settings.dask_address is set
-    context = nullcontext(pool) if pool is not None else extraction_pool(settings)
-    with context as pool:
+    context: AbstractContextManager[ExtractionPool | HeadStart | DaskExtractionPool] = (
+        nullcontext(pool) if pool is not None else extraction_pool(settings))
+    with context as workers:
         # Keys first: the pending ids now, each batch's bodies when its turn comes.
         ids = projections.pending_page_ids(store)
         batches = [ids[start:start + batch_size] for start in range(0, len(ids), batch_size)]
         done = 0
-        for size, batch in zip(map(len, batches), extracted_ahead(store, pool, batches),
+        for size, batch in zip(map(len, batches), extracted_ahead(store, workers, batches),
                                strict=True):
             apply_extractions(store, batch,
                               checked_by=run_id if settings.run_checks else None)

@@ -23,7 +23,7 @@ from warehouse.ledger import StageRun, cancellable_stage, stage_status
 from warehouse.projections import pages_to_fetch, revisit_candidates
 from warehouse.retries import hosts_backing_off, refresh_page_retries
 from warehouse.store import Store, utcnow
-from web import Fetcher, FetchRequest, FetchResult, HostLimiter
+from web import Fetcher, FetchKind, FetchRequest, FetchResult, HostLimiter
 
 log = logging.getLogger(__name__)
 
@@ -83,14 +83,14 @@ def fetch(store: Store, settings: Settings, *, run_id: str, limit: int | None = 
     resting = hosts_backing_off(store, now=now, cap_s=settings.retry_after_cap_s)
     todo = [(link, key) for link, key in pages_to_fetch(store, now=now)
             if host_of(link) not in resting][:limit]
-    requests = [FetchRequest(link, kind="page", key=key) for link, key in todo]
+    requests = [FetchRequest(link, kind=FetchKind.PAGE, key=key) for link, key in todo]
     # new pages first; revisits (conditional GET) fill the rest of the budget, never on a host
     # that asked to rest
     room = settings.revisit_budget if limit is None else min(settings.revisit_budget,
                                                              limit - len(requests))
     revisits = [p for p in plan(store, settings, now, room)
                 if host_of(p.candidate.url) not in resting]
-    requests += [FetchRequest(p.candidate.url, kind="page", etag=p.candidate.etag,
+    requests += [FetchRequest(p.candidate.url, kind=FetchKind.PAGE, etag=p.candidate.etag,
                               last_modified=p.candidate.last_modified, key=p.candidate.key)
                  for p in revisits]
     attempts = (run_task(download, settings, requests, limiter, injected, on_page)
@@ -109,7 +109,7 @@ def fetch(store: Store, settings: Settings, *, run_id: str, limit: int | None = 
     stage.counts = {"pages_requested": len(requests), "pages_failed": failed,
                     "attempts": len(rows), "hosts_resting": len(resting),
                     "revisits": len(revisits), "revisits_unchanged": unchanged}
-    status = stage_status(failed, len(requests))
+    status: str = stage_status(failed, len(requests))
     with store.transaction("fetch"):
         stage.counts["page_rows_new"] = store.insert("raw.page_fetches", rows)
         refresh_page_retries(store, policy)

@@ -28,7 +28,7 @@ from warehouse.events import feed_entry_row, feed_fetch_row
 from warehouse.ledger import StageRun, cancellable_stage, stage_status
 from warehouse.retries import hosts_backing_off
 from warehouse.store import Store, utcnow
-from web import Fetcher, FetchRequest, FetchResult, HostLimiter
+from web import Fetcher, FetchKind, FetchRequest, FetchResult, HostLimiter
 from workers.feedparse import check_expat, parse_feed_limited
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ def ingest(store: Store, settings: Settings, feeds: list[FeedConfig], *, run_id:
     plan = feedstate.due_feeds(store, feeds, now=now, only_due=only_due,
                                trust_check_polls=settings.feed_trust_check_polls,
                                resting_hosts=resting)
-    due = [FetchRequest(f.url, kind="feed", etag=f.etag, last_modified=f.last_modified,
+    due = [FetchRequest(f.url, kind=FetchKind.FEED, etag=f.etag, last_modified=f.last_modified,
                         key=f.feed_id) for f in plan]
     verify = [f.verify for f in plan]
     attempts = run_task(poll, settings, due, verify, limiter) if due else []
@@ -144,7 +144,7 @@ def ingest(store: Store, settings: Settings, feeds: list[FeedConfig], *, run_id:
     stage.counts = {"feeds_polled": len(due), "feeds_failed": failed,
                     "attempts": len(fetch_rows), "trust_checks": sum(verify),
                     "feed_configs_new": configs_new, "feed_configs_updated": configs_updated}
-    status = stage_status(failed, len(due))
+    status: str = stage_status(failed, len(due))
     with store.transaction("ingest"):
         store.insert("raw.feed_fetches", fetch_rows)
         new_entries = store.insert("raw.feed_entries", entry_rows)

@@ -87,7 +87,7 @@ def build_docs(store: Store, settings: Settings) -> Path | None:
     from expectations.docs import stored_validations
 
     try:
-        return build_data_docs(settings.docs_dir, stored_validations(newest_validations(store)))
+        return build_data_docs(settings.docs_folder, stored_validations(newest_validations(store)))
     except Exception as exc:  # docs are a view of stored results: never fail a run for them
         log.warning("Data Docs not rebuilt: %s", exc)
         return None
@@ -99,7 +99,7 @@ def report_day(store: Store, settings: Settings, *, run_id: str, day: date) -> d
     stage = StageRun(run_id, "quality_report", "volume", {"day": day}).begin(store)
     with timed_as_checks():
         report = check_volume(store, run_id=run_id, day=day)
-        chart = write_chart(volume_history(store, day, WINDOW_DAYS), settings.docs_dir)
+        chart = write_chart(volume_history(store, day, WINDOW_DAYS), settings.docs_folder)
         docs = build_docs(store, settings)
     pages_artifact(docs, chart)
     failed = [r.expectation for r in report.results if not r.success]

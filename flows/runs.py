@@ -181,9 +181,9 @@ def run_stage(name: str, fn: Callable[..., dict[str, Any]], *args: Any,
     from prefect import task
     from prefect.cache_policies import NO_CACHE
 
-    stage_task = task(_stage_body, name=name, task_run_name=name, cache_policy=NO_CACHE,
+    stage_task = task(name=name, task_run_name=name, cache_policy=NO_CACHE,
                       persist_result=False, retries=retries, retry_delay_seconds=1,
-                      retry_condition_fn=_retry_worth_it, log_prints=False)
+                      retry_condition_fn=_retry_worth_it, log_prints=False)(_stage_body)
     return result_of(stage_task(*_quoted(fn, args, kwargs), return_state=True))
 
 

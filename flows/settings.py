@@ -188,6 +188,12 @@ class Settings(BaseSettings):
         return self.publish_dir
 
     @property
+    def docs_folder(self) -> Path:
+        """``docs_dir`` resolved (never None after validation)."""
+        assert self.docs_dir is not None
+        return self.docs_dir
+
+    @property
     def http(self) -> HttpOptions:
         """The HTTP section, built once from the settings above."""
         return self._http_section
@@ -204,7 +210,7 @@ class Settings(BaseSettings):
 @cache
 def http_fields() -> Mapping[str, str]:
     """Setting name -> the ``HttpOptions`` field it feeds."""
-    return {name: str(field.json_schema_extra["http_option"])  # type: ignore[index]
+    return {name: str(field.json_schema_extra["http_option"])
             for name, field in Settings.model_fields.items()
             if isinstance(field.json_schema_extra, dict)
             and "http_option" in field.json_schema_extra}

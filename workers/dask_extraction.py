@@ -111,7 +111,8 @@ class DaskExtractionPool:
         if self._client is None:
             from distributed import Client
 
-            client = Client(self.address, timeout=self.timeout_s, set_as_default=False)
+            client = Client(self.address, timeout=self.timeout_s,  # type: ignore[no-untyped-call]
+                            set_as_default=False)
             self._client = client
             info = client.scheduler_info()
             self._threads = max(1, sum(w.get("nthreads", 1) for w in info["workers"].values()))
@@ -177,7 +178,7 @@ def extraction_pool(settings: Any) -> ExtractionPool | DaskExtractionPool:
 def dask_task_runner(address: str) -> Any:
     """prefect-dask's task runner on an existing cluster, for flows whose tasks should run there:
     ``flow.with_options(task_runner=dask_task_runner(address))``."""
-    from prefect_dask import DaskTaskRunner
+    from prefect_dask.task_runners import DaskTaskRunner
 
     return DaskTaskRunner(address=address)
 

@@ -20,7 +20,7 @@ import threading
 from collections import deque
 from collections.abc import Hashable, Iterable, Iterator
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, cast
 
 from transforms.extraction import Extraction
 from workers.extraction import WINDOW_PER_WORKER, ExtractionPool, Item
@@ -119,7 +119,7 @@ class HeadStart:
         """As ``ExtractionPool.extract_many``: answers in input order; pages offered during the
         fetch come from their head start, the others from the pool."""
         items = list(items)
-        keys = [page_key(body, ctype, url) for _, body, ctype, url in items]  # type: ignore[arg-type]
+        keys = [page_key(body, ctype, url) for _, body, ctype, url in items]
         with self._lock:
             slots = [self._slots.get(key) for key in keys]
         misses = [item for item, slot in zip(items, slots, strict=True) if slot is None]
@@ -177,6 +177,8 @@ class _Slot:
             if self.answers is None:
                 # the pool's own collection: a failed chunk is retried page by page, a timeout
                 # or a dead worker is that page's extract_timeout / extract_crash
-                self.answers = dict(pool._collect(self.chunk, self.future))  # type: ignore[misc]
+                # a slot's items are keyed by their Key (HeadStart._queue)
+                self.answers = {cast(Key, key): answer for key, answer
+                                in pool._collect(self.chunk, self.future)}
                 self.chunk = []  # the bodies are no longer needed
             return self.answers[key]

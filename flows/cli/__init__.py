@@ -86,7 +86,7 @@ def run(
             from flows.cli.feeds import write_sample_feeds
             from sample.server import SampleServer
 
-            config = settings(db, **SAMPLE_SETTINGS)
+            config = settings(db, None, **SAMPLE_SETTINGS)
             try:
                 server = SampleServer(n_articles=articles, port=port or SAMPLE_PORT,
                                       any_port_if_busy=port is None, defects=defects).__enter__()

@@ -62,7 +62,7 @@ def quality(
             count = f"{n_bad} of {n_all} unexpected" if n_bad is not None else f"observed {observed}"
             console.print(f"[{colour}]{policy}[/{colour}] {at} {stage} "
                           f"[bold]{table}: {name}[/bold] ({count})", highlight=False)
-            examples = _examples(sample)
+            examples = _examples(None if sample is None else str(sample))
             if examples:
                 console.print(f"    examples: {examples}", highlight=False, markup=False)
             console.print(f"    why: {why}", highlight=False, markup=False)

@@ -33,7 +33,8 @@ def recover(
 ) -> None:
     """Show what a WAL left by a dead writer holds; replay it (and accept a torn tail if asked)."""
     from warehouse.access import open_writer
-    from warehouse.health import scan_wal, wal_path
+    from warehouse.health import scan_wal
+    from warehouse.store import wal_path
 
     config = settings(db)
     path = config.db_path
