@@ -70,6 +70,11 @@ def boilerplate_share(text: object) -> float:
     text). Weighted by length, so one copyright line under a long article stays small."""
     if not isinstance(text, str) or not text.strip():
         return 0.0
+    # Most texts carry no phrase at all: one search says so. (A sentence is a stretch of the
+    # text between whitespace, so a phrase found in one is found in the text, boundaries and
+    # all: the share is 0 exactly when this search fails.)
+    if _BOILERPLATE.search(text) is None:
+        return 0.0
     sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text) if s.strip()]
     hits = sum(len(s) for s in sentences if _BOILERPLATE.search(s))
     return hits / sum(len(s) for s in sentences)
