@@ -58,6 +58,9 @@ def rebuild_core(store: Store, settings: Settings, *, run_id: str, since: date |
         with store.transaction("rebuild_clear"):
             ranged.clear_range(store, lo, hi)
             refresh_articles(store, old_keys)
+        # DuckDB skips its own checkpoint at a commit that deleted rows: fold the range's WAL
+        # here, not in the first extraction batch's commit (Store.checkpoint_if_due)
+        store.checkpoint_if_due()
         step("re-extracting pages", 0, None)
         extracted = extract(store, settings, run_id=run_id, flow_name="rebuild",
                             on_pages=lambda done, total: step("re-extracting pages", done, total))
@@ -72,6 +75,7 @@ def rebuild_core(store: Store, settings: Settings, *, run_id: str, since: date |
         stage.counts = {"articles": articles, "keys": len(keys),
                         "pages_extracted": int(extracted.get("pages", 0))}
         store.insert("raw.runs", [stage.final_row("ok")])
+    store.checkpoint_if_due()  # refresh_keys deletes too (see above)
     log.info("rebuild: %d articles in %.1fs", articles, seconds)
     return {"status": "ok", "seconds": seconds, **stage.counts}
 

@@ -175,3 +175,19 @@ def test_long_commands_show_their_progress(incremental: tuple[Path, Settings],
     assert exported.exit_code == 0, exported.output
     out = " ".join(exported.output.split())
     assert f"{stored}/{stored}" in out and f"wrote {stored} page(s)" in out, out
+
+
+def test_a_rebuild_folds_the_wal_its_deletes_leave(incremental: tuple[Path, Settings],
+                                                   tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """DuckDB skips its automatic checkpoint at a commit that deleted rows; a rebuild's range
+    delete and its closing refresh delete, so it folds their WAL itself once past the threshold
+    (Store.checkpoint_if_due), rather than leaving it to whichever commit comes next."""
+    import warehouse.store as store_module
+
+    monkeypatch.setattr(store_module, "WAL_CHECKPOINT_BYTES", 1)  # any WAL is due
+    _, copy, settings = _copy_of(incremental, tmp_path, "folded.duckdb")
+    wal = store_module.wal_path(copy)
+    with Store.open(copy) as store:
+        rebuild_core(store, settings, run_id="folded", reextract=False)
+        assert not wal.exists() or wal.stat().st_size == 0
