@@ -58,12 +58,21 @@ def _sql(name: str) -> str:
     return resources.files("warehouse").joinpath("sql", name).read_text(encoding="utf-8")
 
 
-def _register(con: duckdb.DuckDBPyConnection, name: str, rows: Sequence[dict[str, Any]],
-              columns: dict[str, pa.DataType]) -> None:
-    # Column by column: Table.from_pylist checks every row (and every value of the MinHash
-    # lists) against Mapping, 0.16 s for a batch of 1,000 signatures.
-    con.register(name, pa.table({column: pa.array([row.get(column) for row in rows], type=kind)
-                                 for column, kind in columns.items()}))
+def _arrow(rows: Sequence[dict[str, Any]], columns: dict[str, pa.DataType]) -> pa.Table:
+    """Rows as an Arrow table of these columns, built column by column: Table.from_pylist
+    checks every row (and every value of the MinHash lists) against Mapping, 0.16 s for a batch
+    of 1,000 signatures."""
+    return pa.table({column: pa.array([row.get(column) for row in rows], type=kind)
+                     for column, kind in columns.items()})
+
+
+def _append(con: duckdb.DuckDBPyConnection, table: str, batch: pa.Table) -> None:
+    """Insert an Arrow batch into ``core.<table>``, its columns matched by name."""
+    con.register("_story_batch", batch)
+    try:
+        con.execute(f"INSERT INTO core.{table} BY NAME SELECT * FROM _story_batch")
+    finally:
+        con.unregister("_story_batch")
 
 
 def _keys_table(con: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> None:
@@ -171,15 +180,11 @@ def _store_signatures(con: duckdb.DuckDBPyConnection, sigs: Sequence[Signature],
         return
     rows = [{**{c: getattr(s, c) for c in _SIGNATURE_COLUMNS}, "signed_hash": hashes[s.article_key],
              "minhash": list(s.minhash), "lead_tokens": list(s.lead_tokens)} for s in sigs]
-    _register(con, "_story_batch", rows, {
+    _append(con, "story_signatures", _arrow(rows, {
         "article_key": pa.string(), "signed_hash": pa.string(), "outlet": pa.string(),
         "event_at": pa.timestamp("us", tz="UTC"), "title": pa.string(),
         "minhash": pa.list_(pa.uint64()), "shingles": pa.int32(),
-        "lead_tokens": pa.list_(pa.string())})
-    try:
-        con.execute("INSERT INTO core.story_signatures BY NAME SELECT * FROM _story_batch")
-    finally:
-        con.unregister("_story_batch")
+        "lead_tokens": pa.list_(pa.string())}))
 
 
 def _store_keys(con: duckdb.DuckDBPyConnection, sigs: Sequence[Signature],
@@ -202,14 +207,9 @@ def _store_keys(con: duckdb.DuckDBPyConnection, sigs: Sequence[Signature],
             ("story_names", names, {"article_key": pa.string(), "event_at": ts,
                                     "outlet": pa.string(), "name": pa.string()}),
             ("story_lead_words", leads, {"article_key": pa.string(), "word": pa.string()})):
-        if not columns["article_key"]:
-            continue
-        con.register("_story_batch", pa.table(
-            {c: pa.array(v, type=types[c]) for c, v in columns.items()}))
-        try:
-            con.execute(f"INSERT INTO core.{table} BY NAME SELECT * FROM _story_batch")
-        finally:
-            con.unregister("_story_batch")
+        if columns["article_key"]:
+            _append(con, table, pa.table(
+                {c: pa.array(v, type=types[c]) for c, v in columns.items()}))
 
 
 def _store_bands(con: duckdb.DuckDBPyConnection, sigs: Sequence[Signature],
@@ -223,7 +223,7 @@ def _store_bands(con: duckdb.DuckDBPyConnection, sigs: Sequence[Signature],
         return
     values = np.array([s.minhash[:bands * rows] for s in banded], dtype=np.uint64)
     offsets = np.arange(0, values.size + 1, rows, dtype=np.int32)
-    table = pa.table({
+    _append(con, "story_bands", pa.table({
         "article_key": pa.array([s.article_key for s in banded for _ in range(bands)],
                                 pa.string()),
         "event_at": pa.array([s.event_at for s in banded for _ in range(bands)],
@@ -231,12 +231,7 @@ def _store_bands(con: duckdb.DuckDBPyConnection, sigs: Sequence[Signature],
         "band": pa.array(np.tile(np.arange(bands, dtype=np.int16), len(banded))),
         "bucket": pa.ListArray.from_arrays(pa.array(offsets),
                                            pa.array(values.reshape(-1), pa.uint64())),
-    })
-    con.register("_story_batch", table)
-    try:
-        con.execute("INSERT INTO core.story_bands BY NAME SELECT * FROM _story_batch")
-    finally:
-        con.unregister("_story_batch")
+    }))
 
 
 def _candidates(con: duckdb.DuckDBPyConnection, new: Sequence[Signature],
@@ -303,9 +298,9 @@ def _signatures(con: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> list[Sig
 def _store_edges(con: duckdb.DuckDBPyConnection, edges: Sequence[Edge]) -> None:
     if not edges:
         return
-    _register(con, "_story_batch", [_fields(e) for e in edges], {
+    con.register("_story_batch", _arrow([_fields(e) for e in edges], {
         "article_a": pa.string(), "article_b": pa.string(), "kind": pa.string(),
-        "score": pa.float64()})
+        "score": pa.float64()}))
     try:
         # delete + insert rather than INSERT OR REPLACE, which needs a primary key: a DuckLake
         # store has none (keys are enforced by the store, not the catalog)
@@ -361,21 +356,13 @@ def _recluster(con: duckdb.DuckDBPyConnection, seeds: Sequence[str],
     story_rows = [{**_fields(s), "outlets": list(s.outlets)} for s in stories]
     member_rows = [{**_fields(m), "link_kind": str(m.link_kind)} for m in members]
     ts = pa.timestamp("us", tz="UTC")
-    _register(con, "_story_batch", story_rows, {
+    _append(con, "stories", _arrow(story_rows, {
         "story_id": pa.string(), "title": pa.string(), "first_article_key": pa.string(),
         "first_outlet": pa.string(), "first_published_at": ts, "last_published_at": ts,
         "article_count": pa.int32(), "outlet_count": pa.int32(),
-        "outlets": pa.list_(pa.string()), "syndicated_count": pa.int32()})
-    try:
-        con.execute("INSERT INTO core.stories BY NAME SELECT * FROM _story_batch")
-    finally:
-        con.unregister("_story_batch")
-    _register(con, "_story_batch", member_rows, {
+        "outlets": pa.list_(pa.string()), "syndicated_count": pa.int32()}))
+    _append(con, "story_articles", _arrow(member_rows, {
         "article_key": pa.string(), "story_id": pa.string(), "outlet": pa.string(),
         "published_at": ts, "position": pa.int32(), "similarity": pa.float64(),
-        "link_kind": pa.string(), "is_syndicated": pa.bool_(), "syndicated_from": pa.string()})
-    try:
-        con.execute("INSERT INTO core.story_articles BY NAME SELECT * FROM _story_batch")
-    finally:
-        con.unregister("_story_batch")
+        "link_kind": pa.string(), "is_syndicated": pa.bool_(), "syndicated_from": pa.string()}))
     return len(stories)
