@@ -740,8 +740,7 @@ def _report(console: Any, v: dict[str, Any]) -> None:
     row("      of which bare trafilatura", v["extract_b_s"], None, pages)
     console.print(table)
 
-    ratio_a = v["rate"] / (pages / v["bare_a_s"])
-    ratio_b = v["rate"] / (pages / v["limit_s"])
+    ratio_a, ratio_b = v["ratio_a"], v["ratio_b"]
     console.print(f"articles stored {n} of {pages} pages; status {v['result']['status']}")
     console.print(f"ratio newsflow / (a) bare trafilatura on 2 processes: [bold]{ratio_a:.2f}"
                   "[/bold]")

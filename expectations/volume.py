@@ -45,6 +45,7 @@ class VolumeBounds:
 
 def prepare(daily: pd.DataFrame, bounds: VolumeBounds) -> pd.DataFrame:
     """One row per source: latest count, trailing median, history and bounds (pure)."""
+    import numpy as np
     import pandas as pd
 
     missing = [c for c in INPUT_COLUMNS if c not in daily.columns]
@@ -58,8 +59,6 @@ def prepare(daily: pd.DataFrame, bounds: VolumeBounds) -> pd.DataFrame:
                          # a source without a name is still a source: judge it, don't drop it
                          source=daily["source"].astype(object).where(daily["source"].notna(),
                                                                      UNKNOWN_SOURCE))
-    import numpy as np
-
     latest = frame["day"].max()
     start = latest - pd.Timedelta(days=bounds.window_days)
     # All sources at once (a loop of pandas calls per source cost 0.87 s for 1,000 sources):
