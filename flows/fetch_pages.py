@@ -130,8 +130,10 @@ def plan(store: Store, settings: Settings, now: datetime, budget: int) -> list[P
     if budget <= 0:
         return []
     horizon = now - (schedule[-1] if schedule else timedelta(0))
-    return plan_revisits(revisit_candidates(store, horizon=horizon), now=now, schedule=schedule,
-                         budget=budget, per_host=settings.revisit_per_host)
+    candidates = revisit_candidates(store, horizon=horizon, now=now, schedule=schedule,
+                                    per_host=settings.revisit_per_host)
+    return plan_revisits(candidates, now=now, schedule=schedule, budget=budget,
+                         per_host=settings.revisit_per_host)
 
 
 @flow(name="fetch_pages")

@@ -7,7 +7,7 @@ every date they write comes from a raw event's ``occurred_at`` or from the event
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -42,11 +42,17 @@ def pages_to_fetch(store: Store, *, now: datetime) -> list[tuple[str, str]]:
     return [(str(link), str(key)) for link, key in cur.fetchall()]
 
 
-def revisit_candidates(store: Store, *, horizon: datetime) -> list[RevisitCandidate]:
+def revisit_candidates(store: Store, *, horizon: datetime, now: datetime | None = None,
+                       schedule: Sequence[timedelta] = (), per_host: int | None = None
+                       ) -> list[RevisitCandidate]:
     """Pages a revisit may be due for: first fetched since ``horizon``, or whose feed entry
-    changed after our latest request (see pages_to_revisit.sql)."""
+    changed after our latest request (see pages_to_revisit.sql). With ``now``: only those due at
+    ``now`` on ``schedule`` (``transforms.revisits.revisit_due``), and of each host the first
+    ``per_host`` in the plan's order, the most ``plan_revisits`` can take from it; the plan made
+    from these equals the plan made from every candidate, without reading each into Python."""
     rows = _rows(store, sql("pages_to_revisit"),
-                 {"permanent": list(PERMANENT_PAGE_ERRORS), "horizon": horizon})
+                 {"permanent": list(PERMANENT_PAGE_ERRORS), "horizon": horizon, "now": now,
+                  "offsets": list(schedule), "per_host": per_host})
     return [RevisitCandidate(url=r["url"], key=r["url_key"], first_seen_at=r["first_seen_at"],
                              last_attempt_at=r["last_attempt_at"],
                              feed_changed_at=r["feed_changed_at"], etag=r["etag"],

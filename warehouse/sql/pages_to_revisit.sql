@@ -4,6 +4,13 @@
 -- first success, latest request, latest feed change, validators and the latest body hash.
 -- Pages whose latest answer was a permanent error (gone, 404...) are not asked again, nor pages
 -- that never extracted to an article. Only the few keys that pass are read in detail (headers).
+-- With $now set, only the pages due at $now are returned (transforms.revisits.revisit_due, the
+-- same rule: a feed change after our latest request, or a point of the schedule $offsets passed
+-- since it), and of each host only its first $per_host in the plan's order (feed changes first,
+-- then the longest overdue, then the key): the plan (plan_revisits) takes no more than that from
+-- one host, so a store with many pages inside the horizon sends Python only the few it may
+-- choose. The host is the URL's authority, lower-cased, as urllib's urlsplit reads it. With
+-- $now NULL every candidate is returned.
 WITH quarantined AS (
     SELECT event_id FROM quality.quarantine WHERE table_name = 'raw.feed_entries'
 ),
@@ -44,13 +51,26 @@ history AS (
       AND url_key IN (SELECT url_key FROM candidates)
     GROUP BY url_key
 ),
-due AS (
-    SELECT h.url_key, h.first_seen_at, h.last_attempt_at, c.feed_changed_at
+candidate AS (
+    SELECT h.url_key, h.first_seen_at, h.last_attempt_at, c.feed_changed_at,
+           -- the latest point of the schedule already passed at $now
+           list_max(list_filter(list_transform($offsets::INTERVAL[], o -> h.first_seen_at + o),
+                                t -> t <= $now)) AS point_passed
     FROM history AS h
     LEFT JOIN feed_changes AS c USING (url_key)
     WHERE h.first_seen_at IS NOT NULL
       AND NOT list_contains($permanent, coalesce(h.last_error, ''))
       AND (h.first_seen_at >= $horizon OR c.feed_changed_at > h.last_attempt_at)
+),
+due AS (
+    SELECT url_key, first_seen_at, last_attempt_at, feed_changed_at,
+           coalesce(feed_changed_at > last_attempt_at, false) AS feed_changed,
+           CASE WHEN coalesce(feed_changed_at > last_attempt_at, false) THEN feed_changed_at
+                ELSE point_passed END AS due_at
+    FROM candidate
+    WHERE $now IS NULL
+       OR feed_changed_at > last_attempt_at
+       OR last_attempt_at < point_passed
 ),
 fetches AS (
     SELECT p.event_id, p.url_key, p.url, p.occurred_at, p.error_class, p.body_sha256,
@@ -81,8 +101,17 @@ detail AS (
 ),
 final AS (
     SELECT d.url, d.url_key, u.first_seen_at, u.last_attempt_at, u.feed_changed_at,
-           d.etag, d.last_modified, d.body_sha256
+           d.etag, d.last_modified, d.body_sha256, u.feed_changed, u.due_at,
+           lower(regexp_extract(d.url, '^[A-Za-z][A-Za-z0-9+.-]*:(//([^/?#]*))?', 2)) AS host
     FROM detail AS d
     JOIN due AS u USING (url_key)
+),
+ranked AS (
+    SELECT *, row_number() OVER (PARTITION BY host ORDER BY NOT feed_changed, due_at, url_key)
+        AS host_rank
+    FROM final
 )
-SELECT * FROM final ORDER BY url_key
+SELECT * EXCLUDE (feed_changed, due_at, host, host_rank) FROM ranked
+-- a URL whose authority this pattern does not find (no scheme, spaces) is never cut here
+WHERE $now IS NULL OR $per_host IS NULL OR host = '' OR host_rank <= $per_host
+ORDER BY url_key
