@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from prefect import flow
@@ -85,7 +86,12 @@ def extracted_ahead(store: Store, pool: ExtractionPool | DaskExtractionPool | He
     ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsflow-extract-ahead")
 
     def submit(pages: list[dict[str, Any]]) -> Future[ExtractedBatch]:
-        return ahead.submit(extract_batch, pool.extract_many, {p["event_id"]: p for p in pages})
+        rows = {p["event_id"]: p for p in pages}
+        extract_many: Callable[..., Iterator[Any]] = pool.extract_many
+        if isinstance(pool, HeadStart):  # it finds offered pages by the bodies' stored hashes
+            extract_many = partial(pool.extract_many,
+                                   digests={k: p.get("body_sha256") for k, p in rows.items()})
+        return ahead.submit(extract_batch, extract_many, rows)
 
     try:
         future = submit(projections.pages_by_id(store, batches[0]))

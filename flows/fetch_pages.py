@@ -27,8 +27,8 @@ from web import Fetcher, FetchKind, FetchRequest, FetchResult, HostLimiter
 
 log = logging.getLogger(__name__)
 
-# a page body just fetched: (body, content type, URL it came from)
-OnPage = Callable[[bytes, str | None, str], None]
+# a page body just fetched: (body, content type, URL it came from, the body's sha256 in hex)
+OnPage = Callable[[bytes, str | None, str, str | None], None]
 
 
 def _as_attempt(result: FetchResult) -> PageAttempt:
@@ -42,7 +42,7 @@ def download(settings: Settings, requests: list[FetchRequest],
              on_page: OnPage | None = None) -> list[list[FetchResult]]:
     """Fetch pages concurrently within the run's per-host limits (one result per attempt);
     ``clock_at`` (tests) dates the attempts as if the run started then. ``on_page(body,
-    content_type, url)`` hears of each page body as it arrives (the pipeline's extraction head
+    content_type, url, sha256)`` hears of each page body as it arrives (the pipeline's extraction head
     start, workers.headstart), before anything is stored."""
     shift = (clock_at - utcnow()) if clock_at is not None else timedelta(0)
     with Fetcher(settings.http_options(), limiter=limiter,
@@ -54,7 +54,8 @@ def download(settings: Settings, requests: list[FetchRequest],
 def _offer(on_page: OnPage, results: list[FetchResult]) -> None:
     last = results[-1] if results else None
     if last is not None and last.error_class is None and last.body:
-        on_page(last.body, last.content_type, last.final_url or last.requested_url)
+        on_page(last.body, last.content_type, last.final_url or last.requested_url,
+                last.body_sha256)
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:

@@ -61,13 +61,13 @@ def revisit_candidates(store: Store, *, horizon: datetime, now: datetime | None 
 
 
 def _with_bodies(store: Store, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The batch's rows with their bodies (still compressed) read by hash from raw.page_bodies;
-    a row whose body is missing is left out."""
+    """The batch's rows with their bodies (still compressed) read by hash from raw.page_bodies,
+    and that hash (the sha256 of the body decompressed); a row whose body is missing is left
+    out."""
     bodies = dict(store.con.execute(
         sql("page_bodies_of"),
         {"hashes": sorted({p["body_sha256"] for p in batch})}).fetchall())
-    pages = [{**{k: v for k, v in p.items() if k != "body_sha256"},
-              "body": bodies.get(p["body_sha256"])} for p in batch]
+    pages = [{**p, "body": bodies.get(p["body_sha256"])} for p in batch]
     return [p for p in pages if p["body"] is not None]
 
 
@@ -88,8 +88,8 @@ def pending_page_ids(store: Store) -> list[str]:
 
 
 def pages_by_id(store: Store, ids: Sequence[str]) -> list[dict[str, Any]]:
-    """The still-pending pages among ``ids`` (event id, URLs, content type, occurred_at and the
-    body, still compressed), in extraction order."""
+    """The still-pending pages among ``ids`` (event id, URLs, content type, occurred_at, the
+    body, still compressed, and its sha256), in extraction order."""
     if not ids:
         return []
     store.temp_table("_page_ids", pa.table({"event_id": pa.array(sorted(set(ids)), pa.string())}))

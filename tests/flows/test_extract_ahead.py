@@ -93,19 +93,24 @@ def test_fetch_offers_each_page_as_the_extract_stage_will_ask_for_it(tmp_path: P
     from warehouse.events import extraction_inputs
     from workers.headstart import page_key
 
-    offered: list[tuple[bytes, str | None, str]] = []
+    offered: list[tuple[bytes, str | None, str, str | None]] = []
     with SampleServer(n_articles=8) as server:
         settings = sample_settings(server, tmp_path)
         with Store.open(settings.db_path) as store:
             ingest(store, settings, load_feed_list(settings.feeds_file), run_id="r1",
                    only_due=False)
             fetch(store, settings, run_id="r1",
-                  on_page=lambda body, ctype, url: offered.append((body, ctype, url)))
+                  on_page=lambda body, ctype, url, sha: offered.append((body, ctype, url, sha)))
             pages = projections.pages_by_id(store, projections.pending_page_ids(store))
-    stored = {page_key(body, ctype, url)
-              for _, body, ctype, url in extraction_inputs({p["event_id"]: p for p in pages})}
+    rows = {p["event_id"]: p for p in pages}
+    # the key each side uses: the hashes the fetch and the store hand over, which are those of
+    # the bodies themselves
+    stored = {page_key(body, ctype, url, rows[k]["body_sha256"])
+              for k, body, ctype, url in extraction_inputs(rows)}
+    assert stored == {page_key(body, ctype, url) for _, body, ctype, url in extraction_inputs(rows)}
     assert len(pages) >= 8
     assert {page_key(*page) for page in offered} == stored
+    assert {page_key(*page[:3]) for page in offered} == stored
 
 
 WALL = " ".join(["All rights reserved.", "Subscribe now to keep reading.",

@@ -67,7 +67,8 @@ def test_pending_pages_come_in_batches_with_their_bodies_and_allow_writes_betwee
             for p in batch:
                 assert decompress(p["body"]) == bodies[int(p["event_id"][1:])]
                 assert set(p) == {"event_id", "url", "url_key", "final_url", "content_type",
-                                  "body", "occurred_at"}
+                                  "body", "body_sha256", "occurred_at"}
+                assert p["body_sha256"] == hashlib.sha256(bodies[int(p["event_id"][1:])]).hexdigest()
             # the caller commits each batch before asking for the next one
             with store.transaction("extract"):
                 store.insert("core.page_extractions", [

@@ -3,6 +3,7 @@ head start on pages still being fetched (workers.headstart)."""
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import time
@@ -94,6 +95,26 @@ def test_head_start_answers_as_the_pool_would_and_isolates_a_hang() -> None:
         # a page whose body changed since it was offered is extracted anew, not from the head
         changed = list(head.extract_many([("x", b"other", "text/html", "https://e.com/a1")]))
         assert changed[0][1].reason.split()[0] == "other"
+        head.close()
+
+
+def test_head_start_takes_the_hashes_the_fetch_and_the_store_already_have() -> None:
+    """The fetch offers each body with its sha256 and the extract stage asks with the stored
+    one: the pages are found by those, and a hash that is not the offered body's is a miss."""
+    with ExtractionPool(workers=2, timeout_s=5.0, target=echo) as pool:
+        head = HeadStart(pool)
+        pages = [(f"a{i}".encode(), "text/html", f"https://e.com/a{i}") for i in range(10)]
+        for body, ctype, url in pages:
+            head.offer(body, ctype, url, hashlib.sha256(body).hexdigest())
+        head.fetched()
+        items = [(f"id{i}", body, ctype, url) for i, (body, ctype, url) in enumerate(pages)]
+        digests = {f"id{i}": hashlib.sha256(body).hexdigest() for i, (body, _, _) in
+                   enumerate(pages)}
+        digests["id3"] = hashlib.sha256(b"another body").hexdigest()
+        results = dict(head.extract_many(items, digests=digests))
+        assert head.used == 9  # all but the page asked under another body's hash
+        assert [results[f"id{i}"].reason.split()[0] for i in range(10)] == \
+            [f"a{i}" for i in range(10)]
         head.close()
 
 
