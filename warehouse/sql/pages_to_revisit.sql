@@ -53,6 +53,7 @@ history AS (
 ),
 candidate AS (
     SELECT h.url_key, h.first_seen_at, h.last_attempt_at, c.feed_changed_at,
+           coalesce(c.feed_changed_at > h.last_attempt_at, false) AS feed_changed,
            -- the latest point of the schedule already passed at $now
            list_max(list_filter(list_transform($offsets::INTERVAL[], o -> h.first_seen_at + o),
                                 t -> t <= $now)) AS point_passed
@@ -63,14 +64,10 @@ candidate AS (
       AND (h.first_seen_at >= $horizon OR c.feed_changed_at > h.last_attempt_at)
 ),
 due AS (
-    SELECT url_key, first_seen_at, last_attempt_at, feed_changed_at,
-           coalesce(feed_changed_at > last_attempt_at, false) AS feed_changed,
-           CASE WHEN coalesce(feed_changed_at > last_attempt_at, false) THEN feed_changed_at
-                ELSE point_passed END AS due_at
+    SELECT url_key, first_seen_at, last_attempt_at, feed_changed_at, feed_changed,
+           CASE WHEN feed_changed THEN feed_changed_at ELSE point_passed END AS due_at
     FROM candidate
-    WHERE $now IS NULL
-       OR feed_changed_at > last_attempt_at
-       OR last_attempt_at < point_passed
+    WHERE $now IS NULL OR feed_changed OR last_attempt_at < point_passed
 ),
 fetches AS (
     SELECT p.event_id, p.url_key, p.url, p.occurred_at, p.error_class, p.body_sha256,
