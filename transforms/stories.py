@@ -654,12 +654,23 @@ def datasketch_params(num_perm: int, seed: int, threshold: float) -> dict[str, A
     """What datasketch answers for these options: the permutations of ``MinHash`` (scheme
     ``_SCHEME``) and the bands and rows ``MinHashLSH`` chooses; the content of PARAMS_FILE for
     the default options."""
-    from datasketch import MinHash, MinHashLSH
-
-    a, b = MinHash(num_perm=num_perm, seed=seed, scheme=_SCHEME).permutations
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    a, b = _datasketch_permutations(num_perm, seed)
     return {"permutations": {_params_key(num_perm, seed): [a.tolist(), b.tolist()]},
-            "bands": {_params_key(threshold, num_perm): [lsh.b, lsh.r]}}
+            "bands": {_params_key(threshold, num_perm): list(_datasketch_bands(threshold,
+                                                                               num_perm))}}
+
+
+def _datasketch_permutations(num_perm: int, seed: int) -> Any:
+    from datasketch import MinHash
+
+    return MinHash(num_perm=num_perm, seed=seed, scheme=_SCHEME).permutations
+
+
+def _datasketch_bands(threshold: float, num_perm: int) -> tuple[int, int]:
+    from datasketch import MinHashLSH
+
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    return lsh.b, lsh.r
 
 
 def _params_key(*values: object) -> str:
@@ -682,9 +693,7 @@ def _permutations(num_perm: int, seed: int) -> Any:
     kept = _kept_params().get("permutations", {}).get(_params_key(num_perm, seed))
     if kept is not None:
         return np.array(kept, dtype=np.uint32)
-    from datasketch import MinHash
-
-    return MinHash(num_perm=num_perm, seed=seed, scheme=_SCHEME).permutations
+    return _datasketch_permutations(num_perm, seed)
 
 
 @functools.lru_cache(maxsize=8)
@@ -695,10 +704,7 @@ def _bands(threshold: float, num_perm: int) -> tuple[int, int]:
     kept = _kept_params().get("bands", {}).get(_params_key(threshold, num_perm))
     if kept is not None:
         return int(kept[0]), int(kept[1])
-    from datasketch import MinHashLSH
-
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-    return lsh.b, lsh.r
+    return _datasketch_bands(threshold, num_perm)
 
 
 def story_id(first_article_key: str) -> str:
