@@ -76,7 +76,7 @@ import re
 import shutil
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -247,7 +247,7 @@ def publish(
     building = out_dir / f".{gens.gen_name(number)}.{os.getpid()}.tmp"
     building.mkdir()
     cuts = _cuts(old.get("cuts"), utcnow())
-    writer = _GenerationWriter(store.con, building, base_dir, old.get("tables", {}), good)
+    writer = _GenerationWriter(store.con, building, base_dir, old.get("tables", {}), good, cuts)
     writer.tokens = _table_tokens(store.con)
     _install_parts(store.con, cuts)
     try:
@@ -255,7 +255,7 @@ def publish(
             writer.publish(source)
     finally:
         store.con.execute("DROP TABLE IF EXISTS _publish_keys")
-        for macro in ("_publish_day", "_publish_part"):
+        for macro in ("_publish_day", "_publish_part", "_publish_span"):
             store.con.execute(f"DROP MACRO IF EXISTS {macro}")
     writer.stats["files_removed"] += len(set(old.get("tables", {})) - set(writer.tables))
     published_at = utcnow()
@@ -396,6 +396,34 @@ def _install_parts(con: duckdb.DuckDBPyConnection, cuts: list[datetime]) -> None
     con.execute(f"CREATE OR REPLACE TEMP MACRO _publish_part(t) AS {part}")
 
 
+def _span(parts: set[str], cuts: list[datetime]) -> str:
+    """SQL of the temp macro ``_publish_span(t)``: true for every time that falls in one of
+    ``parts`` (and for some others). The narrowing queries (warehouse/sql/publish_*_keys.sql)
+    test it before working out each row's day and part: with one time range of literals, DuckDB
+    skips the row groups outside it by their min/max, so a run's keys are found without reading
+    the history's times. A part k of a day lies after its k-th cut and up to the next one."""
+    ordered = sorted(c.astimezone(UTC) for c in cuts)
+    low: datetime | None = None
+    high: datetime | None = None
+    nulls = False
+    for key in parts:
+        day, part = _split_key(key)
+        if day == _EPOCH_DAY:
+            nulls = True  # a row with no time falls on the epoch day
+        start = datetime.fromisoformat(day).replace(tzinfo=UTC)
+        end = start + timedelta(days=1)
+        if 0 < part <= len(ordered):
+            start = max(start, ordered[part - 1])
+        if part < len(ordered):
+            end = min(end, ordered[part])
+        low = start if low is None else min(low, start)
+        high = end if high is None else max(high, end)
+    if low is None or high is None:
+        return "false"
+    inside = f"(t >= TIMESTAMPTZ '{low.isoformat()}' AND t <= TIMESTAMPTZ '{high.isoformat()}')"
+    return f"(t IS NULL OR {inside})" if nulls else inside
+
+
 def _definitions(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """The SQL of every view of the store, by ``schema.name``."""
     return {f"{s}.{n}".lower(): str(sql or "") for s, n, sql in con.execute(
@@ -451,8 +479,10 @@ class _GenerationWriter:
     """Fills one generation folder: links what is unchanged and intact, writes the rest."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, folder: Path, base: Path,
-                 old_tables: dict[str, Any], good: dict[str, FileSum]) -> None:
+                 old_tables: dict[str, Any], good: dict[str, FileSum],
+                 cuts: list[datetime] | None = None) -> None:
         self.con, self.folder, self.base = con, folder, base
+        self.cuts = list(cuts or [])
         self.old_tables, self.good = old_tables, good
         self.tokens: dict[str, str] = {}
         self._token_rows: dict[str, list[Any]] = {}  # day token query -> its rows
@@ -525,11 +555,7 @@ class _GenerationWriter:
                 or _part_rel(source, key) not in self.good}
         try:
             if todo:
-                # The parts to write, as a table the narrowing queries and the rows join on.
-                values = ", ".join(f"(DATE '{day}', {part})"
-                                   for day, part in sorted(map(_split_key, todo)))
-                self.con.execute("CREATE OR REPLACE TEMP TABLE _publish_parts AS SELECT * "
-                                 f"FROM (VALUES {values}) AS t(_day, _part)")
+                self._select_parts(todo)
             narrowed = self._narrowed(source, todo) if todo else None
             if narrowed is not None:
                 rows_of = parted(narrowed)
@@ -565,6 +591,16 @@ class _GenerationWriter:
                 self.con.execute(f"DROP TABLE IF EXISTS {temp}")
         self.stats["files_removed"] += len(set(before) - set(current))
         return {"rows": sum(m["rows"] for m in current.values()), "partitions": current}
+
+    def _select_parts(self, parts: set[str]) -> None:
+        """The parts to write, as the temp table ``_publish_parts`` the narrowing queries and
+        the rows join on, and the temp macro ``_publish_span`` around their times (``_span``)."""
+        values = ", ".join(f"(DATE '{day}', {part})"
+                           for day, part in sorted(map(_split_key, parts)))
+        self.con.execute("CREATE OR REPLACE TEMP TABLE _publish_parts AS SELECT * "
+                         f"FROM (VALUES {values}) AS t(_day, _part)")
+        self.con.execute("CREATE OR REPLACE TEMP MACRO _publish_span(t) AS "
+                         + _span(parts, self.cuts))
 
     def _narrowed(self, source: Source, parts: set[str]) -> str | None:
         """The rows that can fall on ``parts`` (listed in the temp table ``_publish_parts``),

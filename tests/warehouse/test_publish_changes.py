@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -313,8 +313,7 @@ def narrowed_reads_match(store: Store, key: str) -> None:
         f"SELECT DISTINCT _publish_day({at}) FROM ({source.select}) v ORDER BY 1").fetchall()]
     assert len(days) >= 3
     for chosen in ({days[1]}, {days[0], days[-1]}):
-        store.con.execute("CREATE OR REPLACE TEMP TABLE _publish_parts AS "
-                          "SELECT unnest(?::DATE[]) AS _day, 0 AS _part", [sorted(chosen)])
+        writer._select_parts(chosen)
         narrowed = writer._narrowed(source, chosen)
         assert narrowed is not None and "_publish_keys" in narrowed
         listed = ", ".join(f"DATE '{d}'" for d in sorted(chosen))
@@ -326,6 +325,38 @@ def narrowed_reads_match(store: Store, key: str) -> None:
 
         whole = rows_of(source.select)
         assert whole and rows_of(narrowed) == whole, (key, chosen)
+
+
+def test_the_span_of_the_parts_written_holds_their_times_and_leaves_out_far_ones() -> None:
+    """``_publish_span`` (the narrowing queries' prefilter) is true for every time in the parts
+    written, whatever the cuts and parts chosen, and false for times far outside them: the keys
+    of those parts are all found, without splitting the whole history by day."""
+    con = duckdb.connect()
+    base = datetime(2026, 3, 10, tzinfo=UTC)
+    cuts = [base + timedelta(hours=h) for h in (3, 9.5, 17)]
+    publish_module._install_parts(con, cuts)
+    writer = publish_module._GenerationWriter(con, Path("."), Path("."), {}, {}, cuts)
+    con.execute("CREATE TABLE t AS SELECT NULL::TIMESTAMPTZ AS ts UNION ALL "
+                "SELECT TIMESTAMPTZ '2026-03-10 00:00:00+00' + to_minutes(m::BIGINT) "
+                "FROM range(-3 * 24 * 60, 3 * 24 * 60, 7) AS r(m)")
+    keyed = con.execute("SELECT ts, _publish_day(ts)::VARCHAR, _publish_part(ts) FROM t").fetchall()
+    keys = sorted({publish_module._part_key(day, part) for _, day, part in keyed})
+    # the epoch day, 3 days before the cuts' day, its 4 parts, 2 days after (in part 3: later
+    # than every cut)
+    assert len(keys) == 1 + 3 + 4 + 2 and "2026-03-11.3" in keys
+    choices = [{k} for k in keys] + [{keys[1], keys[-2]}, {keys[0], keys[3]}, set(keys[2:5])]
+    for parts in choices:
+        writer._select_parts(parts)
+        inside = dict(con.execute("SELECT ts, _publish_span(ts) FROM t").fetchall())
+        chosen = [at for at, day, part in keyed if publish_module._part_key(day, part) in parts]
+        assert chosen and all(inside[at] for at in chosen), parts
+        if publish_module._EPOCH_DAY not in parts:
+            assert inside[None] is False or inside[None] is None, parts
+        days = {publish_module._split_key(k)[0] for k in parts}
+        if len(days) == 1 and publish_module._EPOCH_DAY not in days:
+            day = datetime.fromisoformat(days.pop()).replace(tzinfo=UTC)
+            far = [at for at in inside if at is not None and abs(at - day) > timedelta(days=2)]
+            assert far and not any(inside[at] for at in far), parts
 
 
 def test_a_days_later_runs_write_their_own_parts_and_the_next_day_joins_them(

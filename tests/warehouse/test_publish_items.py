@@ -224,8 +224,7 @@ def test_items_are_read_narrowed_to_the_days_written(store: Store, tmp_path: Pat
     writer = publish_module._GenerationWriter(store.con, tmp_path, tmp_path, {}, {})
     source = next(s for s in publish_module._sources(store.con) if s.key == "items")
     publish_module._install_parts(store.con, [])
-    store.con.execute("CREATE TEMP TABLE _publish_parts AS SELECT DATE '2026-11-02' AS _day, "
-                      "0 AS _part")
+    writer._select_parts({"2026-11-02"})
     narrowed = writer._narrowed(source, {"2026-11-02"})
     assert narrowed is not None and "_publish_keys" in narrowed
     links = {r[0] for r in store.con.execute(f"SELECT link FROM ({narrowed})").fetchall()}
