@@ -390,3 +390,18 @@ def test_a_days_later_runs_write_their_own_parts_and_the_next_day_joins_them(
     assert [p.name for p in (current_dir(out) / "articles" / f"first_seen_day={day2}")
             .iterdir()] == ["part.parquet"]
     same_as_full(store, tmp_path, out)
+
+
+def test_cuts_keep_the_days_earlier_publishes_up_to_the_cap() -> None:
+    """A publish keeps the earlier cuts of its own UTC day (sorted, unreadable ones dropped) and
+    adds its own; cuts of another day are dropped; at MAX_CUTS the day starts again as one part,
+    which a 15-minute schedule (96 publishes a day) never reaches."""
+    now = datetime(2026, 5, 2, 23, 50, tzinfo=UTC)
+    today = [now - timedelta(minutes=15 * k) for k in range(1, 96)]
+    yesterday = [now - timedelta(days=1, minutes=k) for k in range(3)]
+    kept = publish_module._cuts([c.isoformat() for c in today + yesterday] + ["not a time"], now)
+    assert kept == [*sorted(today), now]
+    assert publish_module.MAX_CUTS >= 96
+    full = [now - timedelta(seconds=k + 1) for k in range(publish_module.MAX_CUTS)]
+    assert publish_module._cuts([c.isoformat() for c in full], now) == [now]
+    assert publish_module._cuts([c.isoformat() for c in full[1:]], now) == [*sorted(full[1:]), now]
