@@ -16,10 +16,12 @@ child's children) and the largest worker's own peak (peaks are each process's Vm
 parent's size). The harness (the HTTP server, the generator, the history) is not counted. The
 figure to read: CPU of a run on the biggest store over CPU of a run on an empty one (goal <= 1.3),
 and every peak (goal < 1.5 GB). One run's CPU varies by 10-20% between identical runs on this
-kind of machine, so the ratio is of medians: the first run and ``--empty - 1`` more runs of the
-same 1,000 articles on fresh empty stores (made after the last run, so that a drift of the
-machine's speed during the bench weighs on both sides), against the ``--after`` runs on the
-biggest store. Every run is printed.
+kind of machine (more while the host is busy), so the ratio is of medians: the first run and
+``--empty - 1`` more runs of the same 1,000 articles on fresh empty stores, each made right after
+one of the ``--after`` runs on the biggest store (so that a drift of the machine's speed during
+the bench weighs on both sides), against those runs. The workers' CPU is the same extraction work
+in every run whatever the store holds: its ratio shows how far the machine itself drifted. Every
+run is printed.
 
 A backlog of stored pages extracted in one run is ``python -m bench.pipeline --backlog N``.
 
@@ -322,6 +324,26 @@ def grow(args: argparse.Namespace) -> None:
         first: dict[str, Any] | None = None
         stored = 0
         results: list[tuple[str, dict[str, Any]]] = []
+        empties: list[int] = []
+
+        def empty_run() -> None:
+            """The first run again, on a fresh empty store: the baseline is the median of these
+            runs and run 1."""
+            k = len(empties) + 2
+            site = server.site
+            server.site = site_of(0)(server.base_url)
+            empty = folder / f"empty-{k}"
+            empty.mkdir()
+            fig = _measure(empty / "scale.duckdb", write_sample_feeds(server.site, empty),
+                           f"e{k}", args.profile, args.queries)
+            fig["stored_before"] = 0
+            label = f"empty {k}"
+            results.append((label, fig))
+            print(_row(label, fig, first), flush=True)
+            shutil.rmtree(empty, ignore_errors=True)
+            server.site = site
+            empties.append(k)
+
         for i in range(args.runs + args.after):
             if i == args.runs and args.history > stored:
                 t0, c0 = time.perf_counter(), time.process_time()
@@ -338,21 +360,13 @@ def grow(args: argparse.Namespace) -> None:
             label = f"run {i + 1}"
             results.append((label, fig))
             print(_row(label, fig, None if fig is first else first), flush=True)
+            if i >= args.runs and len(empties) < args.empty - 1:
+                empty_run()  # between the runs on the big store: a drift weighs on both
         if not args.after and args.history > stored:  # a store with history, for --keep
             add_history(db, args.history)
             _publish_history(db, feeds)
-        # The first run again on fresh empty stores: the baseline is their median with run 1.
-        server.site = site_of(0)(server.base_url)
-        for k in range(2, args.empty + 1):
-            empty = folder / f"empty-{k}"
-            empty.mkdir()
-            fig = _measure(empty / "scale.duckdb", write_sample_feeds(server.site, empty),
-                           f"e{k}", args.profile, args.queries)
-            fig["stored_before"] = 0
-            label = f"empty {k}"
-            results.append((label, fig))
-            print(_row(label, fig, first), flush=True)
-            shutil.rmtree(empty, ignore_errors=True)
+        while len(empties) < args.empty - 1:
+            empty_run()
         _summary(results, args.after)
 
 
@@ -375,6 +389,16 @@ def _summary(results: list[tuple[str, dict[str, Any]]], after: int) -> None:
           f"{big_cpu:.1f} s of {len(biggest)} run(s) ({listed(biggest)}); "
           f"ratio {big_cpu / empty_cpu:.2f} (goal <= 1.30); workers CPU median "
           f"{median(empties, 'cpu_workers_s'):.1f} -> {median(biggest, 'cpu_workers_s'):.1f} s")
+
+    def total(figs: list[dict[str, Any]]) -> float:
+        return float(statistics.median(f["cpu_main_s"] + f["cpu_workers_s"] for f in figs))
+
+    print(f"workers' CPU (the same extraction work in every run, whatever the store holds): "
+          f"ratio {median(biggest, 'cpu_workers_s') / median(empties, 'cpu_workers_s'):.2f}, "
+          "the machine's own drift between the two sets of runs")
+    empty_all, big_all = total(empties), total(biggest)
+    print(f"the whole run (main process and workers): median {empty_all:.1f} s -> "
+          f"{big_all:.1f} s CPU, ratio {big_all / empty_all:.2f}")
     print(f"largest peak of any process in any run: {peak:.0f} MB (goal < 1536 MB)")
     if first.get("queries") or last.get("queries"):
         a, b = first.get("queries", {}), last.get("queries", {})
@@ -391,10 +415,11 @@ def main() -> None:
     parser.add_argument("--per-run", type=int, default=1000, help="new articles per run")
     parser.add_argument("--history", type=int, default=100_000,
                         help="articles the store holds (synthetic history) before the last runs")
-    parser.add_argument("--after", type=int, default=3, help="runs on the store with history")
-    parser.add_argument("--empty", type=int, default=3,
+    parser.add_argument("--after", type=int, default=4, help="runs on the store with history")
+    parser.add_argument("--empty", type=int, default=4,
                         help="runs on an empty store (the first run and this many minus one on "
-                             "fresh stores after the others): the baseline is their median")
+                             "fresh stores, each right after a run on the biggest store): the "
+                             "baseline is their median")
     parser.add_argument("--tmp", default=None, help="folder for the store (default: system temp)")
     parser.add_argument("--keep", default=None,
                         help="empty folder to grow the store in and leave behind (default: a "
