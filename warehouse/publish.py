@@ -253,7 +253,6 @@ def publish(
     cuts = _cuts(old.get("cuts"), utcnow())
     writer = _GenerationWriter(store.con, building, base_dir, old.get("tables", {}), good, cuts)
     writer.tokens = _table_tokens(store.con)
-    _install_parts(store.con, cuts)
     try:
         for source in _sources(store.con):
             writer.publish(source)
@@ -486,7 +485,8 @@ class _GenerationWriter:
                  old_tables: dict[str, Any], good: dict[str, FileSum],
                  cuts: list[datetime] | None = None) -> None:
         self.con, self.folder, self.base = con, folder, base
-        self.cuts = list(cuts or [])
+        self.cuts = list(cuts or [])  # the day's parts: _publish_part's and _publish_span's
+        _install_parts(con, self.cuts)
         self.old_tables, self.good = old_tables, good
         self.tokens: dict[str, str] = {}
         self._token_rows: dict[str, list[Any]] = {}  # day token query -> its rows

@@ -307,7 +307,6 @@ def narrowed_reads_match(store: Store, key: str) -> None:
     source = next(s for s in publish_module._sources(store.con) if s.key == key)
     assert source.partition is not None
     at = f"v.{source.partition[1]}"
-    publish_module._install_parts(store.con, [])
     writer = publish_module._GenerationWriter(store.con, Path("."), Path("."), {}, {})
     days = [str(d) for (d,) in store.con.execute(
         f"SELECT DISTINCT _publish_day({at}) FROM ({source.select}) v ORDER BY 1").fetchall()]
@@ -334,7 +333,6 @@ def test_the_span_of_the_parts_written_holds_their_times_and_leaves_out_far_ones
     con = duckdb.connect()
     base = datetime(2026, 3, 10, tzinfo=UTC)
     cuts = [base + timedelta(hours=h) for h in (3, 9.5, 17)]
-    publish_module._install_parts(con, cuts)
     writer = publish_module._GenerationWriter(con, Path("."), Path("."), {}, {}, cuts)
     con.execute("CREATE TABLE t AS SELECT NULL::TIMESTAMPTZ AS ts UNION ALL "
                 "SELECT TIMESTAMPTZ '2026-03-10 00:00:00+00' + to_minutes(m::BIGINT) "

@@ -223,7 +223,6 @@ def test_items_are_read_narrowed_to_the_days_written(store: Store, tmp_path: Pat
     out = tmp_path / "published"
     writer = publish_module._GenerationWriter(store.con, tmp_path, tmp_path, {}, {})
     source = next(s for s in publish_module._sources(store.con) if s.key == "items")
-    publish_module._install_parts(store.con, [])
     writer._select_parts({"2026-11-02"})
     narrowed = writer._narrowed(source, {"2026-11-02"})
     assert narrowed is not None and "_publish_keys" in narrowed
