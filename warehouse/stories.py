@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any
 
@@ -79,6 +79,14 @@ def _keys_table(con: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> None:
     con.register("_story_keys", pa.table({"article_key": pa.array(sorted(set(keys)), pa.string())}))
 
 
+# The time test of the queries that read stored keys or signatures of candidates (``_window``).
+_WITHIN = "($lo IS NULL OR event_at BETWEEN $lo AND $hi)"
+
+
+def _within(window: tuple[datetime, datetime] | None) -> dict[str, datetime | None]:
+    return {"lo": window[0] if window else None, "hi": window[1] if window else None}
+
+
 def _fields(row: Any) -> dict[str, Any]:
     """A slotted dataclass as a dict of its fields (``asdict`` copies deeply, and slowly)."""
     return {name: getattr(row, name) for name in row.__slots__}
@@ -131,11 +139,13 @@ def update_stories(con: duckdb.DuckDBPyConnection, keys: Sequence[str],
         before = _unlink(con, signed_before)
     _store_signatures(con, new, hashes)
     _store_keys(con, new, options)
-    found = _candidates(con, new, options)
+    window = _window(new, options)
+    found = _candidates(con, new, options, window)
     # Pairs with one name fewer: their names must agree (spelled as tails or initials) before
     # their whole signatures are read.
-    found = _names_agree(con, new, found, options)
-    edges = link_candidates(new, _signatures(con, {c.other_key for c in found}), found, options)
+    found = _names_agree(con, new, found, options, window)
+    edges = link_candidates(new, _signatures(con, {c.other_key for c in found}, window), found,
+                            options)
     _store_edges(con, edges)
     n_stories = _recluster(con, sorted(before | set(touched)), options)
     seconds = time.perf_counter() - started
@@ -234,10 +244,23 @@ def _store_bands(con: duckdb.DuckDBPyConnection, sigs: Sequence[Signature],
     }))
 
 
-def _candidates(con: duckdb.DuckDBPyConnection, new: Sequence[Signature],
-                options: StoryOptions) -> list[Candidate]:
-    """The candidate pairs of the new articles, by their stored keys (a join, not the window)."""
+def _window(new: Sequence[Signature], options: StoryOptions) -> tuple[datetime, datetime] | None:
+    """The times a candidate of ``new`` can have: theirs, widened by the window on each side.
+    Every key of an article (bands, names, lead words) and its signature carry its one time, so
+    the queries for the candidates' keys and signatures test it too, and DuckDB skips the row
+    groups of other times by their min/max instead of reading every stored article's keys."""
     if not new:
+        return None
+    span = timedelta(days=options.window_days)
+    times = [s.event_at for s in new]
+    return min(times) - span, max(times) + span
+
+
+def _candidates(con: duckdb.DuckDBPyConnection, new: Sequence[Signature],
+                options: StoryOptions,
+                window: tuple[datetime, datetime] | None) -> list[Candidate]:
+    """The candidate pairs of the new articles, by their stored keys (a join, not the window)."""
+    if not new or window is None:
         return []
     span = timedelta(days=options.window_days)
     micro = timedelta(microseconds=1)
@@ -246,7 +269,7 @@ def _candidates(con: duckdb.DuckDBPyConnection, new: Sequence[Signature],
         {"article_key": pa.array([s.article_key for s in new], pa.string())}))
     try:
         rows = con.execute(_sql("story_candidates.sql"), {
-            "lo": min(times) - span, "hi": max(times) + span, "span_us": span // micro,
+            "lo": window[0], "hi": window[1], "span_us": span // micro,
             "new_lo": min(times), "new_hi": max(times),
             "hours_us": timedelta(hours=options.same_event_hours) // micro,
             "enough": options.min_shared_entities,
@@ -259,7 +282,8 @@ def _candidates(con: duckdb.DuckDBPyConnection, new: Sequence[Signature],
 
 
 def _names_agree(con: duckdb.DuckDBPyConnection, new: Sequence[Signature],
-                 found: list[Candidate], options: StoryOptions) -> list[Candidate]:
+                 found: list[Candidate], options: StoryOptions,
+                 window: tuple[datetime, datetime] | None = None) -> list[Candidate]:
     """The candidates whose names agree (``transforms.stories.names_agree``), reading the stored
     names of the other articles that share one name fewer than enough."""
     enough = options.min_shared_entities
@@ -270,15 +294,17 @@ def _names_agree(con: duckdb.DuckDBPyConnection, new: Sequence[Signature],
         try:
             names.update((k, frozenset(v)) for k, v in con.execute(
                 "SELECT article_key, list(name) FROM core.story_names "
-                "SEMI JOIN _story_keys USING (article_key) GROUP BY article_key").fetchall())
+                "SEMI JOIN _story_keys USING (article_key) "
+                f"WHERE {_WITHIN} GROUP BY article_key", _within(window)).fetchall())
         finally:
             con.unregister("_story_keys")
     return [c for c in found if names_agree(
         c, names[c.article_key], names.get(c.other_key, frozenset()), options)]
 
 
-def _signatures(con: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> list[Signature]:
-    """The stored signatures of ``keys``."""
+def _signatures(con: duckdb.DuckDBPyConnection, keys: Iterable[str],
+                window: tuple[datetime, datetime] | None = None) -> list[Signature]:
+    """The stored signatures of ``keys`` (those inside ``window``, if given: see ``_window``)."""
     keys = sorted(set(keys))
     if not keys:
         return []
@@ -287,9 +313,9 @@ def _signatures(con: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> list[Sig
         # rowids first, then the rows (see warehouse/sql/batch_articles.sql)
         rows = con.execute(
             "WITH hits AS (SELECT rowid AS r FROM core.story_signatures "
-            "SEMI JOIN _story_keys USING (article_key)) "
+            f"SEMI JOIN _story_keys USING (article_key) WHERE {_WITHIN}) "
             f"SELECT {', '.join(_SIGNATURE_COLUMNS)} FROM core.story_signatures AS s "
-            "SEMI JOIN hits ON s.rowid = hits.r").fetchall()
+            "SEMI JOIN hits ON s.rowid = hits.r", _within(window)).fetchall()
     finally:
         con.unregister("_story_keys")
     return [_signature(r) for r in rows]
@@ -312,21 +338,20 @@ def _store_edges(con: duckdb.DuckDBPyConnection, edges: Sequence[Edge]) -> None:
 
 
 def _reach(con: duckdb.DuckDBPyConnection, seeds: Sequence[str]) -> set[str]:
-    """Every article connected to ``seeds`` through stored links."""
+    """Every article connected to ``seeds`` through stored links: one read of the links per step
+    out from the seeds, both ends of a link tested in the same pass."""
     seen = set(seeds)
     frontier = set(seeds)
     while frontier:
         _keys_table(con, frontier)
         try:
             rows = con.execute(
-                "SELECT article_b FROM core.story_edges WHERE article_a IN "
-                "(SELECT article_key FROM _story_keys) UNION "
-                "SELECT article_a FROM core.story_edges WHERE article_b IN "
-                "(SELECT article_key FROM _story_keys)"
-            ).fetchall()
+                "SELECT article_a, article_b FROM core.story_edges "
+                "WHERE article_a IN (SELECT article_key FROM _story_keys) "
+                "OR article_b IN (SELECT article_key FROM _story_keys)").fetchall()
         finally:
             con.unregister("_story_keys")
-        frontier = {r[0] for r in rows} - seen
+        frontier = {key for row in rows for key in row} - seen
         seen |= frontier
     return seen
 

@@ -203,6 +203,28 @@ def test_stored_keys_find_the_links_of_the_whole_window() -> None:
     assert any(not c.bucket and 0 < c.names < enough for c in found)
 
 
+def test_a_stored_article_spelling_names_differently_is_linked_from_a_later_batch() -> None:
+    """The one-name-fewer rule reads the names of a stored article (core.story_names) when a
+    later batch brings the other report: the two hibernation reports link as they do in memory,
+    with older and newer articles of the same names (outside the window, not read) around."""
+    from tests.transforms.test_stories import HIBERNATION_A, HIBERNATION_B
+
+    store = Store.open(None)
+    alpha = article("alpha/1", "alpha", "Study sees future for hibernating astronauts",
+                    HIBERNATION_A, T0)
+    beta = article("beta/1", "beta", "Hibernating astronauts would need smaller spacecraft",
+                   HIBERNATION_B, T0 + timedelta(hours=1))
+    far = [article(f"gamma/{days}", "gamma", "Hibernating astronauts, again", HIBERNATION_B,
+                   T0 + timedelta(days=days)) for days in (-40, 40)]
+    store.insert("core.articles", [alpha, *far])
+    update_stories(store.con, ["alpha/1", "gamma/-40", "gamma/40"])
+    store.insert("core.articles", [beta])
+    update_stories(store.con, ["beta/1"])
+    edges = store.con.execute("SELECT article_a, article_b, kind FROM core.story_edges "
+                              "ORDER BY ALL").fetchall()
+    assert edges == [("alpha/1", "beta/1", str(LinkKind.SAME_EVENT))]
+
+
 def test_the_migration_keys_equal_the_keys_written_when_signing() -> None:
     """Migration 0011 derives the keys of articles signed before it from their signatures: the
     same rows update_stories writes when it signs them."""
