@@ -2,16 +2,20 @@
 -- a version's row depends on the version itself, on its article's current row (is_current) and on
 -- the article's other versions (numbering, what changed), so the token of each row covers all
 -- three. Which articles count comes from staging.articles, as in the view (only its keys read).
+-- Joined and grouped on the 64-bit hash of the article key, not the key itself: a hash table of
+-- integers costs less than one of long keys (at 104k stored versions 0.19 -> 0.14 CPU s). Two keys
+-- with one hash (odds about n^2 / 2^65: 3e-10 at 100k articles) would only blur the row count
+-- this day reports for a day it links; the token still changes with every row of either.
 WITH visible AS (
     SELECT
-        article_key,
+        hash(article_key) AS k,
         hash(rowid, article_key, content_hash, page_fetch_id, extractor_version) AS article_row
     FROM core.articles
     SEMI JOIN (SELECT article_key FROM staging.articles) AS shown USING (article_key)
 ),
 versions AS (
     SELECT
-        v.article_key,
+        hash(v.article_key) AS k,
         hash(v.rowid, v.article_key, v.version_hash, v.page_fetch_id,
              v.extractor_version) AS version_row,
         _publish_day(v.observed_at) AS _day,
@@ -19,9 +23,9 @@ versions AS (
     FROM core.article_versions AS v  -- all of them: the last join keeps the visible articles' own
 ),
 per_article AS (
-    SELECT article_key, sum(version_row::HUGEINT) AS all_versions
+    SELECT k, sum(version_row::HUGEINT) AS all_versions
     FROM versions
-    GROUP BY article_key
+    GROUP BY k
 )
 SELECT
     x._day,
@@ -29,6 +33,6 @@ SELECT
     count(*) AS n,
     sum(hash(x.version_row, a.article_row, p.all_versions)::HUGEINT)::VARCHAR AS token
 FROM versions AS x
-JOIN visible AS a USING (article_key)
-JOIN per_article AS p USING (article_key)
+JOIN visible AS a USING (k)
+JOIN per_article AS p USING (k)
 GROUP BY x._day, x._part
