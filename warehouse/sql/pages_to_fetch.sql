@@ -11,8 +11,9 @@ links AS (
     WHERE link_status = 'ok' AND link_key IS NOT NULL
       AND event_id NOT IN (SELECT event_id FROM quarantined)
 ),
-settled AS (
-    SELECT DISTINCT url_key
+settled AS (  -- every settled attempt, not made distinct first: NOT IN needs no distinct
+              -- keys (url_key is NOT NULL), and grouping 100k keys cost a third of the query
+    SELECT url_key
     FROM raw.page_fetches
     WHERE error_class IS NULL OR list_contains($permanent, error_class)
 ),
