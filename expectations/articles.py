@@ -17,6 +17,7 @@ from expectations.policy import (
     row_count_check,
     unique_check,
 )
+from expectations.prefilter import may_match
 from expectations.timecols import EARLIEST_PLAUSIBLE, FUTURE_SLACK, blank_to_none, to_utc
 
 if TYPE_CHECKING:
@@ -80,6 +81,23 @@ def boilerplate_share(text: object) -> float:
     return hits / sum(len(s) for s in sentences)
 
 
+def boilerplate_shares(texts: pd.Series) -> pd.Series:
+    """``boilerplate_share`` of each text, computed only for the texts RE2 finds a phrase in
+    (expectations.prefilter); the others carry none, so their share is 0."""
+    import numpy as np
+    import pandas as pd
+
+    is_text = np.array([isinstance(t, str) for t in texts], dtype=bool)
+    maybe = may_match(texts[is_text].tolist(), _BOILERPLATE)
+    if maybe is None:
+        return texts.map(boilerplate_share).astype(float)
+    shares = np.zeros(len(texts), dtype=float)
+    through = np.flatnonzero(is_text)[np.array(maybe, dtype=bool)]
+    if len(through):
+        shares[through] = [boilerplate_share(t) for t in texts.iloc[through]]
+    return pd.Series(shares, index=texts.index)
+
+
 def prepare(df: pd.DataFrame) -> pd.DataFrame:
     """Derived columns the checks read (on a copy the caller owns)."""
     to_utc(df, ("published_at", "modified_at", "first_seen_at", "last_seen_at"))
@@ -90,7 +108,7 @@ def prepare(df: pd.DataFrame) -> pd.DataFrame:
         # date that escaped that guard unflagged fails here
         df["_fetched_limit"] = df["first_seen_at"] + FUTURE_SLACK
     if "text" in df:
-        df["_boilerplate_share"] = df["text"].map(boilerplate_share).astype(float)
+        df["_boilerplate_share"] = boilerplate_shares(df["text"])
     # the length floors are for full articles: a short brief is kept on purpose (is_short)
     short = df["is_short"].fillna(False).astype(bool) if "is_short" in df else False
     df["_full_length"] = ~short if "is_short" in df else True

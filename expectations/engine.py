@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from expectations.policy import Check
+from expectations.prefilter import may_match
 from expectations.report import CheckResult
 
 if TYPE_CHECKING:
@@ -86,7 +87,18 @@ def _rows(data: pd.DataFrame, when: tuple[str, str, Any] | None) -> pd.DataFrame
         mask = ~col.isin(value)
     else:
         mask = _OPS[op](col, value)
-    return data[mask.fillna(False).astype(bool)]
+    return _where(data, mask.fillna(False).astype(bool))
+
+
+def _where(frame: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:
+    """``frame[mask]``, without copying the rows when the mask keeps all or none of them: most
+    checks pass on most batches, and a boolean row filter copies every column (a ``take`` per
+    Arrow-backed column, about 0.3 ms each) even when it keeps every row."""
+    if mask.all():
+        return frame
+    if not mask.any():
+        return frame.iloc[:0]
+    return frame[mask]
 
 
 # Column map expectations: (rows considered, unexpected mask over them, values shown) ---------
@@ -111,13 +123,32 @@ def _match(series: pd.Series, kw: Mapping[str, Any]) -> pd.Series:
 
 
 def _not_match_list(series: pd.Series, kw: Mapping[str, Any]) -> pd.Series:
+    """True where no pattern of the list is found. ``re`` searches only the texts that RE2
+    cannot rule out (expectations.prefilter): the same answers, at a fraction of the cost."""
     import pandas as pd
 
     text = series.astype(str)
-    hit = pd.Series(False, index=series.index)
-    for regex in kw["regex_list"]:
+    regexes = kw["regex_list"]
+    maybe = may_match(text.tolist(), regexes)
+    if maybe is None:
+        return ~_found(text, regexes)
+    import numpy as np
+
+    through = np.array(maybe, dtype=bool)
+    hit = np.zeros(len(text), dtype=bool)
+    if through.any():
+        hit[through] = _found(text[through], regexes).to_numpy(dtype=bool)
+    return pd.Series(~hit, index=series.index)
+
+
+def _found(text: pd.Series, regexes: list[str]) -> pd.Series:
+    """Per text, whether ``re`` finds any of ``regexes`` in it (as GX's pandas engine does)."""
+    import pandas as pd
+
+    hit = pd.Series(False, index=text.index)
+    for regex in regexes:
         hit |= text.str.contains(regex)
-    return ~hit
+    return hit
 
 
 # name -> (expected-mask function over the non-null values; nulls considered?)
@@ -150,12 +181,13 @@ def _map_check(suite: str, check: Check, rows: pd.DataFrame, kw: dict[str, Any],
         column = kw["column"]
         expected, keeps_nulls = _COLUMN_MAP[check.expectation]
         series = rows[column]
-        considered = rows if keeps_nulls else rows[series.notna()]
+        present = series.notna()
+        considered = rows if keeps_nulls else _where(rows, present)
         mask = expected(considered[column], kw).fillna(False).astype(bool)
-        unexpected = considered[~mask]
+        unexpected = _where(considered, ~mask)
         values = list(unexpected[column][:200])
         # NotBeNull judges its share over all rows; the others over the non-null ones
-        judged_over = element_count if keeps_nulls else int(series.notna().sum())
+        judged_over = element_count if keeps_nulls else int(present.sum())
         shown_columns = [column]
     unexpected_count = len(unexpected)
     mostly = float(kw.get("mostly", 1.0))
@@ -188,10 +220,10 @@ def _pair(rows: pd.DataFrame, kw: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.D
         keep = a.notna() | b.notna()
     else:  # "neither": every row
         keep = a.notna() | a.isna()
-    considered = rows[keep]
+    considered = _where(rows, keep)
     a, b = considered[kw["column_A"]], considered[kw["column_B"]]
     ok = (a >= b) if kw.get("or_equal") else (a > b)
-    unexpected = considered[~ok.fillna(False).astype(bool)]
+    unexpected = _where(considered, ~ok.fillna(False).astype(bool))
     ua, ub = unexpected[kw["column_A"]], unexpected[kw["column_B"]]
     return considered, unexpected, list(zip(ua.values, ub.values, strict=False))[:200]
 
@@ -202,13 +234,13 @@ def _compound(rows: pd.DataFrame, kw: Mapping[str, Any]
     ignore = kw.get("ignore_row_if", "all_values_are_missing")
     nulls = rows[columns].isna()
     if ignore == "any_value_is_missing":
-        considered = rows[~nulls.any(axis=1)]
+        considered = _where(rows, ~nulls.any(axis=1))
     elif ignore == "all_values_are_missing":
-        considered = rows[~nulls.all(axis=1)]
+        considered = _where(rows, ~nulls.all(axis=1))
     else:
         considered = rows
     ok = ~considered[columns].duplicated(keep=False)
-    unexpected = considered[~ok]
+    unexpected = _where(considered, ~ok)
     return considered, unexpected, unexpected[columns][:200].to_dict("records")
 
 
