@@ -4,11 +4,14 @@ Prefect when inside a flow run."""
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import threading
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flows.alerts import emit_check_events
 from warehouse.checks import batch_frame, pending_batches, record_checks
@@ -73,17 +76,51 @@ def record_report(store: Store, run_id: str, report: StageReport) -> None:
 
 
 def _artifact(report: StageReport) -> None:
+    """Show the report as a Prefect artifact, from a helper thread: the API call (20-40 ms to a
+    local server) is not the checks' work, and the stage goes on meanwhile. ``flush_artifacts``
+    (at the end of every ledgered run) waits for them, so a run's artifacts exist when it ends."""
     try:
-        from prefect.artifacts import create_markdown_artifact
         from prefect.context import FlowRunContext
 
         if FlowRunContext.get() is None:
             return
+    except Exception as exc:  # an artifact is a view of the results, never a reason to fail a run
+        log.debug("could not create Prefect artifact: %s", exc)
+        return
+    context = contextvars.copy_context()  # the flow and task run the artifact belongs to
+    with _ARTIFACTS_LOCK:
+        if not _ARTIFACTS["thread"]:
+            _ARTIFACTS["thread"] = [ThreadPoolExecutor(max_workers=1,
+                                                       thread_name_prefix="newsflow-artifacts")]
+        _ARTIFACTS["pending"].append(
+            _ARTIFACTS["thread"][0].submit(context.run, _create_artifact, report))
+
+
+def _create_artifact(report: StageReport) -> None:
+    try:
+        from prefect.artifacts import create_markdown_artifact
+
         key = f"checks-{report.stage}-{report.table}".replace(".", "-").replace("_", "-")
         create_markdown_artifact(markdown=report.markdown(), key=key,
                                  description=f"Checks on {report.table}")
     except Exception as exc:  # an artifact is a view of the results, never a reason to fail a run
         log.debug("could not create Prefect artifact: %s", exc)
+
+
+_ARTIFACTS_LOCK = threading.Lock()
+_ARTIFACTS: dict[str, list[Any]] = {"thread": [], "pending": []}
+
+
+def flush_artifacts(timeout_s: float = 30.0) -> int:
+    """Wait (at most ``timeout_s``) for the artifacts handed to the helper thread; returns how
+    many were waited for."""
+    with _ARTIFACTS_LOCK:
+        pending, _ARTIFACTS["pending"] = _ARTIFACTS["pending"], []
+    if pending:
+        _, late = wait(pending, timeout=timeout_s)
+        if late:
+            log.debug("%d check artifacts still being created after %.0f s", len(late), timeout_s)
+    return len(pending)
 
 
 def check_unchecked(store: Store, *, max_body_bytes: int) -> list[StageReport]:

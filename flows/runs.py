@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -68,6 +69,9 @@ def run_as_writer(settings: Settings, *, run_id: str, flow: str, parameters: dic
     except LockedError as exc:
         journal_skipped(settings.db_path, run_id, flow, str(exc))
         return skipped(exc, run_id)
+    finally:
+        if "flows.checks" in sys.modules:  # the run's check artifacts, made on a helper thread
+            sys.modules["flows.checks"].flush_artifacts()
 
 
 @cancellable_stage

@@ -36,3 +36,60 @@ def test_the_quality_pages_artifact_links_both_pages(tmp_path: Path) -> None:
     assert f"[Data Docs]({docs.resolve().as_uri()})" in markdown
     assert f"[Volume chart]({chart.resolve().as_uri()})" in markdown
     pages_artifact(docs, chart)  # outside a flow run: nothing, and no error
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_check_artifacts_are_made_off_the_stage_and_waited_for_by_the_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stage's check report becomes a Prefect artifact of its flow run, created on a helper
+    thread (the stage does not wait for the API) and waited for before the run returns."""
+    import threading
+    import time
+
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+
+    from expectations.report import CheckResult, StageReport
+    from flows import checks
+    from flows.runs import run_as_writer
+    from flows.settings import load_settings
+
+    made_on: list[str] = []
+    create = checks._create_artifact
+
+    def slow_create(report: StageReport) -> None:
+        time.sleep(0.5)  # an API that answers slowly: the stage must not wait for it
+        made_on.append(threading.current_thread().name)
+        create(report)
+
+    monkeypatch.setattr(checks, "_create_artifact", slow_create)
+    result = CheckResult("page_fetches", "event_id_unique", "event_id", True, True,
+                         "0 of 3 unexpected", 3, 0, (), "why", ())
+    report = StageReport("raw", "raw.page_fetches", "page_fetches", 3, (result,))
+    settings = load_settings(db_path=tmp_path / "a.duckdb", run_checks=False)
+    spent: list[float] = []
+
+    def body(store: object) -> dict[str, str]:
+        started = time.perf_counter()
+        checks._artifact(report)
+        spent.append(time.perf_counter() - started)
+        return {"status": "ok"}
+
+    @flow(name="check-artifact-test")
+    def run() -> None:
+        run_as_writer(settings, run_id="artifact-run", flow="test", parameters={}, body=body)
+        assert made_on == ["newsflow-artifacts_0"]  # made, and before the run returned
+
+    state = run(return_state=True)
+    assert state.is_completed()
+    assert spent[0] < 0.4
+
+    async def artifacts() -> list[tuple[str, str]]:
+        async with get_client() as client:
+            found = await client.read_artifacts()
+            return [(a.key or "", str(a.data)) for a in found
+                    if a.flow_run_id == state.state_details.flow_run_id]
+
+    [(key, markdown)] = asyncio.run(artifacts())
+    assert key == "checks-raw-raw-page-fetches"
+    assert "event_id_unique" in markdown
