@@ -12,10 +12,16 @@ from __future__ import annotations
 
 import codecs
 import functools
+import hashlib
+import importlib.metadata
 import logging
+import marshal
+import os
 import re
+import sys
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
 from transforms.pageclass import PageClass
 
@@ -262,11 +268,66 @@ def _stoplist(name: str) -> frozenset[str]:
     return frozenset(text.lower().splitlines())
 
 
+# Bump when _build_stopword_index changes what it builds: the cached copies of the old index
+# (``_index_cache``) are then never read again.
+_INDEX_FORMAT = 1
+
+
 @functools.lru_cache(maxsize=1)
 def _stopword_index() -> tuple[dict[str, tuple[str, ...]], dict[str, float]]:
     """Each stopword's languages, in ``_STOPLISTS`` order, and each language's damping.
 
-    Every spawned worker builds this before its first page: words in one list only (most of
+    Every spawned worker needs it before its first page. Building it reads about a hundred
+    stoplists (0.32 s of CPU); a copy kept in the user's cache directory loads in 0.04 s, so
+    the index is built once per install (per justext, Python and index format) and each later
+    worker reads the copy. An unreadable or damaged copy is rebuilt; a cache that cannot be
+    written is only skipped."""
+    path = _index_cache()
+    if path is not None:
+        try:
+            index, damp = marshal.loads(path.read_bytes())
+            if isinstance(index, dict) and isinstance(damp, dict) and set(damp) == set(
+                    _STOPLISTS.values()):
+                return index, damp
+        except FileNotFoundError:
+            pass
+        except (OSError, EOFError, ValueError, TypeError) as exc:
+            log.debug("stopword index cache %s unreadable (%r): rebuilt", path, exc)
+    built = _build_stopword_index()
+    if path is not None:
+        _keep(path, marshal.dumps(built))
+    return built
+
+
+def _index_cache() -> Path | None:
+    """Where the built index is kept: named by what it is built from, so another justext,
+    Python (marshal's format) or index format never reads it."""
+    try:
+        import platformdirs
+
+        justext = importlib.metadata.version("justext")
+    except Exception as exc:  # no cache, the index is built as before
+        log.debug("no stopword index cache: %r", exc)
+        return None
+    key = hashlib.sha256(repr((_INDEX_FORMAT, justext, sys.version_info[:2], marshal.version,
+                               sorted(_STOPLISTS.items()))).encode()).hexdigest()[:16]
+    return Path(platformdirs.user_cache_dir("newsflow")) / f"stopword-index-{key}.marshal"
+
+
+def _keep(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all (workers may race: the last rename wins,
+    and both wrote the same bytes)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    except OSError as exc:
+        log.debug("could not keep the stopword index in %s: %r", path, exc)
+
+
+def _build_stopword_index() -> tuple[dict[str, tuple[str, ...]], dict[str, float]]:
+    """The index itself: words in one list only (most of
     them) are entered a list at a time with ``dict.fromkeys`` (C speed); only words shared by
     several lists are collected language by language, through set intersections."""
     damp: dict[str, float] = {}

@@ -172,3 +172,40 @@ def test_stopword_index_is_the_one_built_word_by_word() -> None:
     assert fast_damp == damp
     assert index == {word: tuple(codes) for word, codes in plain.items()}
     assert any(len(codes) > 1 for codes in index.values())
+
+
+def test_the_stopword_index_is_built_once_and_read_back(tmp_path, monkeypatch):
+    """The first worker builds the language detector's index and keeps it in the user's cache
+    directory; later ones read the copy (the same index); a damaged copy is rebuilt, and a cache
+    that cannot be written only costs the build."""
+    import transforms.decoding as decoding
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    built = decoding._build_stopword_index()
+    decoding._stopword_index.cache_clear()
+    try:
+        assert decoding._stopword_index() == built
+        [kept] = (tmp_path / "cache" / "newsflow").glob("stopword-index-*.marshal")
+
+        def no_build() -> None:
+            raise AssertionError("built again instead of read")
+
+        monkeypatch.setattr(decoding, "_build_stopword_index", no_build)
+        decoding._stopword_index.cache_clear()
+        assert decoding._stopword_index() == built
+        assert decoding.detect_language("The cat sat on the mat and it was happy with that, "
+                                        "because the sun was out and the day was warm") == "en"
+
+        monkeypatch.undo()
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+        kept.write_bytes(kept.read_bytes()[:1000])  # cut short
+        decoding._stopword_index.cache_clear()
+        assert decoding._stopword_index() == built
+        assert kept.stat().st_size > 1000  # written whole again
+
+        (tmp_path / "blocked").write_text("a file where the cache folder would go")
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "blocked"))
+        decoding._stopword_index.cache_clear()
+        assert decoding._stopword_index() == built
+    finally:
+        decoding._stopword_index.cache_clear()
