@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+
+def artifacts_of(state: Any) -> list[tuple[str, str]]:
+    """(key, markdown) of every artifact of the flow run that ended in ``state``."""
+    from prefect.client.orchestration import get_client
+
+    async def read() -> list[tuple[str, str]]:
+        async with get_client() as client:
+            found = await client.read_artifacts()
+            return [(a.key or "", str(a.data)) for a in found
+                    if a.flow_run_id == state.state_details.flow_run_id]
+
+    return asyncio.run(read())
 
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_the_quality_pages_artifact_links_both_pages(tmp_path: Path) -> None:
     from prefect import flow
-    from prefect.client.orchestration import get_client
 
     from flows.quality_report import pages_artifact
 
@@ -25,13 +38,7 @@ def test_the_quality_pages_artifact_links_both_pages(tmp_path: Path) -> None:
 
     state = run(return_state=True)
 
-    async def artifacts() -> list[tuple[str, str]]:
-        async with get_client() as client:
-            found = await client.read_artifacts()
-            return [(a.key or "", str(a.data)) for a in found
-                    if a.flow_run_id == state.state_details.flow_run_id]
-
-    [(key, markdown)] = asyncio.run(artifacts())
+    [(key, markdown)] = artifacts_of(state)
     assert key == "quality-pages"
     assert f"[Data Docs]({docs.resolve().as_uri()})" in markdown
     assert f"[Volume chart]({chart.resolve().as_uri()})" in markdown
@@ -47,7 +54,6 @@ def test_check_artifacts_are_made_off_the_stage_and_waited_for_by_the_run(
     import time
 
     from prefect import flow
-    from prefect.client.orchestration import get_client
 
     from expectations.report import CheckResult, StageReport
     from flows import checks
@@ -84,12 +90,6 @@ def test_check_artifacts_are_made_off_the_stage_and_waited_for_by_the_run(
     assert state.is_completed()
     assert spent[0] < 0.4
 
-    async def artifacts() -> list[tuple[str, str]]:
-        async with get_client() as client:
-            found = await client.read_artifacts()
-            return [(a.key or "", str(a.data)) for a in found
-                    if a.flow_run_id == state.state_details.flow_run_id]
-
-    [(key, markdown)] = asyncio.run(artifacts())
+    [(key, markdown)] = artifacts_of(state)
     assert key == "checks-raw-raw-page-fetches"
     assert "event_id_unique" in markdown
