@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import queue
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -77,8 +78,11 @@ def record_report(store: Store, run_id: str, report: StageReport) -> None:
 
 def _artifact(report: StageReport) -> None:
     """Show the report as a Prefect artifact, from a helper thread: the API call (20-40 ms to a
-    local server) is not the checks' work, and the stage goes on meanwhile. ``flush_artifacts``
-    (at the end of every ledgered run) waits for them, so a run's artifacts exist when it ends."""
+    local server) is not the checks' work, and the stage goes on meanwhile. The thread creates
+    them in order (a stage's batches share a key: the last one is the newest version), and
+    ``flush_artifacts`` (at the end of every ledgered run that completes) waits for them, so a
+    run's artifacts exist when it ends. The thread is a daemon: a run that crashes or is
+    interrupted does not wait for an API that may be gone."""
     try:
         from prefect.context import FlowRunContext
 
@@ -87,13 +91,25 @@ def _artifact(report: StageReport) -> None:
     except Exception as exc:  # an artifact is a view of the results, never a reason to fail a run
         log.debug("could not create Prefect artifact: %s", exc)
         return
-    context = contextvars.copy_context()  # the flow and task run the artifact belongs to
+    done: Future[None] = Future()
     with _ARTIFACTS_LOCK:
         if not _ARTIFACTS["thread"]:
-            _ARTIFACTS["thread"] = [ThreadPoolExecutor(max_workers=1,
-                                                       thread_name_prefix="newsflow-artifacts")]
-        _ARTIFACTS["pending"].append(
-            _ARTIFACTS["thread"][0].submit(context.run, _create_artifact, report))
+            thread = threading.Thread(target=_create_artifacts, name="newsflow-artifacts",
+                                      daemon=True)
+            thread.start()
+            _ARTIFACTS["thread"] = [thread]
+        _ARTIFACTS["pending"].append(done)
+    # the context carries the flow and task run the artifact belongs to
+    _QUEUE.put((contextvars.copy_context(), report, done))
+
+
+def _create_artifacts() -> None:
+    while True:
+        context, report, done = _QUEUE.get()
+        try:
+            context.run(_create_artifact, report)
+        finally:
+            done.set_result(None)
 
 
 def _create_artifact(report: StageReport) -> None:
@@ -109,6 +125,8 @@ def _create_artifact(report: StageReport) -> None:
 
 _ARTIFACTS_LOCK = threading.Lock()
 _ARTIFACTS: dict[str, list[Any]] = {"thread": [], "pending": []}
+_QUEUE: queue.SimpleQueue[tuple[contextvars.Context, StageReport, Future[None]]] = \
+    queue.SimpleQueue()
 
 
 def flush_artifacts(timeout_s: float = 30.0) -> int:

@@ -64,14 +64,14 @@ def run_as_writer(settings: Settings, *, run_id: str, flow: str, parameters: dic
     LAST_RUN["run_id"] = run_id
     try:
         with writer(settings, heal=False) as store:
-            return _ledgered(store, settings, run_id=run_id, flow=flow, parameters=parameters,
-                             body=body)
+            result = _ledgered(store, settings, run_id=run_id, flow=flow, parameters=parameters,
+                               body=body)
     except LockedError as exc:
         journal_skipped(settings.db_path, run_id, flow, str(exc))
         return skipped(exc, run_id)
-    finally:
-        if "flows.checks" in sys.modules:  # the run's check artifacts, made on a helper thread
-            sys.modules["flows.checks"].flush_artifacts()
+    if "flows.checks" in sys.modules:  # the run's check artifacts, made on a helper thread
+        sys.modules["flows.checks"].flush_artifacts()
+    return result
 
 
 @cancellable_stage

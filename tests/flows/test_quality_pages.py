@@ -84,7 +84,7 @@ def test_check_artifacts_are_made_off_the_stage_and_waited_for_by_the_run(
     @flow(name="check-artifact-test")
     def run() -> None:
         run_as_writer(settings, run_id="artifact-run", flow="test", parameters={}, body=body)
-        assert made_on == ["newsflow-artifacts_0"]  # made, and before the run returned
+        assert made_on == ["newsflow-artifacts"]  # made, and before the run returned
 
     state = run(return_state=True)
     assert state.is_completed()
@@ -93,3 +93,44 @@ def test_check_artifacts_are_made_off_the_stage_and_waited_for_by_the_run(
     [(key, markdown)] = artifacts_of(state)
     assert key == "checks-raw-raw-page-fetches"
     assert "event_id_unique" in markdown
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_failing_run_does_not_wait_for_its_check_artifacts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The artifacts are a view: a run that fails (or is interrupted) ends without waiting for
+    an API that may be gone, and the helper thread never keeps the process alive."""
+    import threading
+    import time
+
+    from prefect import flow
+
+    from expectations.report import StageReport
+    from flows import checks
+    from flows.runs import run_as_writer
+    from flows.settings import load_settings
+
+    release = threading.Event()
+    monkeypatch.setattr(checks, "_create_artifact", lambda report: release.wait(30))
+    report = StageReport("raw", "raw.page_fetches", "page_fetches", 0, ())
+    settings = load_settings(db_path=tmp_path / "a.duckdb", run_checks=False)
+
+    def body(store: object) -> dict[str, str]:
+        checks._artifact(report)
+        raise RuntimeError("the stage broke")
+
+    @flow(name="check-artifact-failing-test")
+    def run() -> float:
+        started = time.perf_counter()
+        with pytest.raises(RuntimeError, match="the stage broke"):
+            run_as_writer(settings, run_id="artifact-fail", flow="test", parameters={},
+                          body=body)
+        return time.perf_counter() - started
+
+    try:
+        assert run() < 10
+        [thread] = [t for t in threading.enumerate() if t.name == "newsflow-artifacts"]
+        assert thread.daemon
+    finally:
+        release.set()
+        checks.flush_artifacts(timeout_s=30)
