@@ -49,9 +49,9 @@ class Timed:
 
 def timed_surface() -> Timed:
     """Time the analyst-surface refresh the extract stage calls in each batch."""
-    import flows.extract_articles as stage
+    import warehouse.articles as stage  # refresh_keys calls it by this module's name
 
-    timer = Timed(getattr(stage.refresh_analyst_surface, "fn", stage.refresh_analyst_surface))
+    timer = Timed(stage.refresh_analyst_surface)
     stage.refresh_analyst_surface = timer  # type: ignore[assignment]  # a timing shim only
     return timer
 

@@ -175,8 +175,8 @@ SLOWED_EXTRACT = textwrap.dedent("""
     import sys, time
     import warehouse.articles as stage
     real = stage.refresh_analyst_surface
-    def slowed(store, keys):
-        real(store, keys)
+    def slowed(*args, **kwargs):  # whatever the stage passes (store, keys, presigned, ...)
+        real(*args, **kwargs)
         print("in-transaction", flush=True)
         time.sleep(120)
     stage.refresh_analyst_surface = slowed
