@@ -12,7 +12,6 @@ Slow (minutes): ``pytest -m slow tests/scale``.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import itertools
 import re
 import subprocess
@@ -26,22 +25,11 @@ import httpx
 import psutil
 import pytest
 
+from flows.cli import prefect_server as server
 from sample.server import SampleServer
 from transforms.feedlist import FeedConfig, dump_feeds_yaml
 from warehouse import localpg
 
-
-def _server_module() -> Any:
-    # flows/server.py is moving into the flows/cli/ package; accept either home.
-    for name in ("flows.cli.server", "flows.server"):
-        try:
-            return importlib.import_module(name)
-        except ImportError:
-            continue
-    raise ImportError("no flows server module")
-
-
-server = _server_module()
 ROOT = Path(__file__).resolve().parents[2]
 INTERVAL_S = 20
 
@@ -192,23 +180,32 @@ def test_prefect_on_postgres_two_workers_scheduled_runs_and_one_writer(
     names = {r["state_name"] for r in runs.values() if r["state_type"] == "COMPLETED"}
     con = duckdb.connect(str(stack["db"]), read_only=True)
     try:
+        # A run that got in opened its ledger with a 'running' row; a run that met the lock
+        # wrote nothing itself, and the next writer recorded it from the side note as one
+        # 'skipped_locked' row (warehouse.ledger.fold_journal).
         spans = con.execute(
-            "SELECT run_id, min(started_at), max(coalesce(finished_at, started_at)),"
-            " count(*) FILTER (WHERE status = 'running') FROM raw.runs"
-            " GROUP BY run_id ORDER BY 2").fetchall()
+            "SELECT run_id, min(started_at), max(coalesce(finished_at, started_at)) FROM raw.runs"
+            " GROUP BY run_id HAVING count(*) FILTER (WHERE status = 'running') > 0"
+            " ORDER BY 2").fetchall()
+        recorded_skipped = {r[0] for r in con.execute(
+            "SELECT run_id FROM raw.runs GROUP BY run_id"
+            " HAVING bool_and(status = 'skipped_locked')").fetchall()}
         articles = con.execute("SELECT count(*) FROM core.articles").fetchone()
     finally:
         con.close()
     wrote = {s[0] for s in spans}
     skipped = {i for i, r in runs.items() if r["state_name"] == "Skipped"}
-    print(f"\nruns: {len(runs)} ({sorted(names)}), wrote: {len(wrote)}, skipped: {len(skipped)}; "
+    print(f"\nruns: {len(runs)} ({sorted(names)}), wrote: {len(wrote)}, skipped: {len(skipped)} "
+          f"({len(recorded_skipped)} recorded so far); "
           f"timings: { {k: round(v, 1) for k, v in timings.items()} }")
     assert articles is not None and articles[0] > 0
-    # Every completed run that was not skipped wrote its ledger; skipped ones wrote nothing.
+    # Every completed run that was not skipped wrote its ledger; skipped ones wrote nothing, and
+    # those a later writer recorded are exactly skipped flow runs.
     assert {i for i, r in runs.items() if r["state_name"] == "Completed"} <= wrote
     assert not skipped & wrote
+    assert recorded_skipped <= skipped
     # Never two writers at once: the writing runs' spans follow one another.
-    for (a, _, a_end, _), (b, b_start, _, _) in itertools.pairwise(spans):
+    for (a, _, a_end), (b, b_start, _) in itertools.pairwise(spans):
         assert b_start >= a_end, f"{b} started at {b_start} while {a} wrote until {a_end}"
     # The simultaneous pair each wrote (one after the other, as checked above) or met the
     # other's lock; and some runs did meet a held lock (overlapping scheduled runs or the pair),

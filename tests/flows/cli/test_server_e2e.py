@@ -32,7 +32,7 @@ from flows.cli import prefect_server as server
 from flows.cli import server as cli_server
 from flows.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]  # tests/flows/cli/<this file> -> the project
 N_ARTICLES = 5
 
 
