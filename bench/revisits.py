@@ -5,7 +5,7 @@ ETag and Last-Modified). Then, on fresh copies of that store, the next run 2 h l
 injected: the 1 h revisit point has passed) is timed twice over: with revisits off, and with
 every page revisited by conditional GET (all answer 304). Both polls see unchanged feeds.
 Printed: run seconds (median of the repeats), the page stage's seconds, rows and bytes added to
-raw.page_fetches, and the store file's growth. Ratios are the figures to compare.
+raw.page_fetches and raw.page_bodies, and the store file's growth. Ratios are the figures to compare.
 """
 
 from __future__ import annotations
@@ -42,10 +42,16 @@ def _one(settings: Any, db: Path, run_id: str, later: Any) -> dict[str, Any]:
     with Store.open(db) as store:
         store.con.execute("CHECKPOINT")
         rows = store.count("raw.page_fetches") - rows_before
+        # the run's attempt rows, plus the bodies it was first to keep (raw.page_bodies holds
+        # each distinct body once, by its hash: a 304 or an unchanged body adds none)
         raw_bytes = store.scalar(
-            "SELECT coalesce(sum(octet_length(coalesce(body, ''::BLOB)) "
-            "+ length(coalesce(headers::VARCHAR, '')) + length(url) + 200), 0) "
-            "FROM raw.page_fetches WHERE run_id = ?", [run_id])
+            "SELECT coalesce(sum(length(coalesce(headers::VARCHAR, '')) + length(url) + 200), 0)"
+            " + coalesce((SELECT sum(octet_length(b.body)) FROM raw.page_bodies AS b"
+            "   WHERE b.body_sha256 IN (SELECT body_sha256 FROM raw.page_fetches"
+            "                           WHERE run_id = $run AND has_body)"
+            "     AND b.body_sha256 NOT IN (SELECT body_sha256 FROM raw.page_fetches"
+            "                               WHERE run_id <> $run AND has_body)), 0)"
+            " FROM raw.page_fetches WHERE run_id = $run", {"run": run_id})
         stage = store.scalar("SELECT seconds FROM analytics.runs WHERE run_id = ? "
                              "AND stage = 'fetch_pages'", [run_id])
     fetch = result["stages"]["fetch_pages"]
