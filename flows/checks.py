@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, wait
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flows.alerts import emit_check_events
 from warehouse.checks import batch_frame, pending_batches, record_checks
@@ -91,25 +91,7 @@ def _artifact(report: StageReport) -> None:
     except Exception as exc:  # an artifact is a view of the results, never a reason to fail a run
         log.debug("could not create Prefect artifact: %s", exc)
         return
-    done: Future[None] = Future()
-    with _ARTIFACTS_LOCK:
-        if not _ARTIFACTS["thread"]:
-            thread = threading.Thread(target=_create_artifacts, name="newsflow-artifacts",
-                                      daemon=True)
-            thread.start()
-            _ARTIFACTS["thread"] = [thread]
-        _ARTIFACTS["pending"].append(done)
-    # the context carries the flow and task run the artifact belongs to
-    _QUEUE.put((contextvars.copy_context(), report, done))
-
-
-def _create_artifacts() -> None:
-    while True:
-        context, report, done = _QUEUE.get()
-        try:
-            context.run(_create_artifact, report)
-        finally:
-            done.set_result(None)
+    _ARTIFACTS.submit(report)
 
 
 def _create_artifact(report: StageReport) -> None:
@@ -123,22 +105,54 @@ def _create_artifact(report: StageReport) -> None:
         log.debug("could not create Prefect artifact: %s", exc)
 
 
-_ARTIFACTS_LOCK = threading.Lock()
-_ARTIFACTS: dict[str, list[Any]] = {"thread": [], "pending": []}
-_QUEUE: queue.SimpleQueue[tuple[contextvars.Context, StageReport, Future[None]]] = \
-    queue.SimpleQueue()
+class _ArtifactThread:
+    """One daemon thread that creates the reports' artifacts in the order they came, each in
+    the context (flow and task run) of the stage that checked it."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[tuple[contextvars.Context, StageReport, Future[None]]] \
+            = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pending: list[Future[None]] = []
+
+    def submit(self, report: StageReport) -> None:
+        done: Future[None] = Future()
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="newsflow-artifacts",
+                                                daemon=True)
+                self._thread.start()
+            self._pending.append(done)
+        self._queue.put((contextvars.copy_context(), report, done))
+
+    def _run(self) -> None:
+        while True:
+            context, report, done = self._queue.get()
+            try:
+                # looked up on each call, so a test may replace it
+                context.run(_create_artifact, report)
+            finally:
+                done.set_result(None)
+
+    def flush(self, timeout_s: float) -> int:
+        with self._lock:
+            pending, self._pending = self._pending, []
+        if pending:
+            _, late = wait(pending, timeout=timeout_s)
+            if late:
+                log.debug("%d check artifacts still being created after %.0f s", len(late),
+                          timeout_s)
+        return len(pending)
+
+
+_ARTIFACTS = _ArtifactThread()
 
 
 def flush_artifacts(timeout_s: float = 30.0) -> int:
     """Wait (at most ``timeout_s``) for the artifacts handed to the helper thread; returns how
     many were waited for."""
-    with _ARTIFACTS_LOCK:
-        pending, _ARTIFACTS["pending"] = _ARTIFACTS["pending"], []
-    if pending:
-        _, late = wait(pending, timeout=timeout_s)
-        if late:
-            log.debug("%d check artifacts still being created after %.0f s", len(late), timeout_s)
-    return len(pending)
+    return _ARTIFACTS.flush(timeout_s)
 
 
 def check_unchecked(store: Store, *, max_body_bytes: int) -> list[StageReport]:
