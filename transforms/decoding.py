@@ -19,6 +19,7 @@ import marshal
 import os
 import re
 import sys
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -278,7 +279,7 @@ def _stopword_index() -> tuple[dict[str, tuple[str, ...]], dict[str, float]]:
     """Each stopword's languages, in ``_STOPLISTS`` order, and each language's damping.
 
     Every spawned worker needs it before its first page. Building it reads about a hundred
-    stoplists (0.32 s of CPU); a copy kept in the user's cache directory loads in 0.04 s, so
+    stoplists (0.32 s of CPU); a copy kept in the user's cache directory loads in 0.05-0.1 s, so
     the index is built once per install (per justext, Python and index format) and each later
     worker reads the copy. An unreadable or damaged copy is rebuilt; a cache that cannot be
     written is only skipped."""
@@ -315,11 +316,12 @@ def _index_cache() -> Path | None:
 
 
 def _keep(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` whole or not at all (workers may race: the last rename wins,
-    and both wrote the same bytes)."""
+    """Write ``data`` to ``path`` whole or not at all (workers, or two threads of one process,
+    may race: each writes its own temporary file, the last rename wins, all wrote the same
+    bytes)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        temporary = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         temporary.write_bytes(data)
         os.replace(temporary, path)
     except OSError as exc:
