@@ -102,10 +102,16 @@ joined AS (
     FROM entries AS e
     LEFT JOIN fetches AS f ON f.url_key = e.link_key
     LEFT JOIN extractions AS x ON x.url_key = e.link_key
-    LEFT JOIN analytics.articles AS a ON a.article_key = x.article_key
+    -- the articles of these items only: joined whole, the articles were the build side of
+    -- the hash join, so a few items (publish reads a day's) cost a hash table of every article
+    LEFT JOIN (SELECT * FROM analytics.articles
+               WHERE article_key IN (SELECT article_key FROM extractions)) AS a
+        ON a.article_key = x.article_key
     -- c is read only where a is NULL (the CASEs test a first); a condition on a in this ON
     -- clause made DuckDB join c by a nested loop (every item times every article)
-    LEFT JOIN core.articles AS c ON c.article_key = x.article_key
+    LEFT JOIN (SELECT article_key FROM core.articles
+               WHERE article_key IN (SELECT article_key FROM extractions)) AS c
+        ON c.article_key = x.article_key
     LEFT JOIN feeds AS fd ON fd.feed_id = e.feed_id
 )
 SELECT * FROM joined;
