@@ -292,10 +292,11 @@ def test_search_terms_are_only_written_with_their_search_doc() -> None:
     assert "search_index.sql" in writers
 
 
-@pytest.mark.parametrize("key", ["articles", "article_versions"])  # items: test_publish_items
+@pytest.mark.parametrize("key", ["articles", "article_versions",  # items: test_publish_items
+                                 "core.search_docs", "core.search_terms"])
 def test_a_narrowed_read_gives_the_views_rows_of_those_days(store: Store, key: str) -> None:
-    """Each narrowed view (publish._NARROW) read for some days holds exactly the rows the whole
-    view has on those days, a revised article with versions on two days included."""
+    """Each narrowed view (publish._NARROW) or search table read for some days holds exactly the
+    rows the whole one has on those days, a revised article with versions on two days included."""
     rows = seed(store)
     revise(store, rows[4])
     narrowed_reads_match(store, key)
