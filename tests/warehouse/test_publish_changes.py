@@ -174,6 +174,19 @@ def test_quarantine_and_finished_checks_change_only_their_days(store: Store,
     same_as_full(store, tmp_path, out)
 
 
+def test_a_publish_leaves_none_of_its_temp_tables_or_macros(store: Store, tmp_path: Path) -> None:
+    """The writer's connection goes on after a publish: the temp tables and macros the tokens,
+    the narrowing and the rows used (_publish_articles, _publish_keys, ...) are gone."""
+    seed(store)
+    publish(store, tmp_path / "published")
+    assert store.con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary "
+        "AND starts_with(table_name, '_publish')").fetchall() == []
+    assert store.con.execute(
+        "SELECT function_name FROM duckdb_functions() "
+        "WHERE starts_with(function_name, '_publish')").fetchall() == []
+
+
 def test_a_rebuild_after_a_checkpoint_is_seen_even_where_rowids_repeat(
         store: Store, tmp_path: Path) -> None:
     rows = seed(store)

@@ -1,19 +1,13 @@
 -- What publish compares per UTC day of analytics.article_versions (see publish_days_articles.sql):
 -- a version's row depends on the version itself, on its article's current row (is_current) and on
 -- the article's other versions (numbering, what changed), so the token of each row covers all
--- three. Which articles count comes from staging.articles, as in the view (only its keys read).
--- Joined and grouped on the 64-bit hash of the article key, not the key itself: a hash table of
--- integers costs less than one of long keys (at 104k stored versions 0.19 -> 0.14 CPU s). Two keys
--- with one hash (odds about n^2 / 2^65: 3e-10 at 100k articles) would only blur the row count
--- this day reports for a day it links; the token still changes with every row of either.
-WITH visible AS (
-    SELECT
-        hash(article_key) AS k,
-        hash(rowid, article_key, content_hash, page_fetch_id, extractor_version) AS article_row
-    FROM core.articles
-    SEMI JOIN (SELECT article_key FROM staging.articles) AS shown USING (article_key)
-),
-versions AS (
+-- three. Which articles count comes from staging.articles, as in the view (the temp table
+-- _publish_articles, publish_article_rows.sql, says which articles it shows and which row version
+-- each is). Joined and grouped on the 64-bit hash of the article key, not the key itself: a hash
+-- table of integers costs less than one of long keys (at 104k stored versions 0.19 -> 0.14 CPU
+-- s). Two keys with one hash (odds about n^2 / 2^65: 3e-10 at 100k articles) would only blur the
+-- row count this day reports for a day it links; the token still changes with every row of either.
+WITH versions AS (
     SELECT
         hash(v.article_key) AS k,
         hash(v.rowid, v.article_key, v.version_hash, v.page_fetch_id,
@@ -33,6 +27,6 @@ SELECT
     count(*) AS n,
     sum(hash(x.version_row, a.article_row, p.all_versions)::HUGEINT)::VARCHAR AS token
 FROM versions AS x
-JOIN visible AS a USING (k)
-JOIN per_article AS p USING (k)
+JOIN _publish_articles AS a ON a.k = x.k AND a.staged
+JOIN per_article AS p ON p.k = x.k
 GROUP BY x._day, x._part

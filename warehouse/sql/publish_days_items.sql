@@ -36,15 +36,9 @@ entries AS (
       AND e.event_id NOT IN (SELECT event_id FROM quarantined_entries)
     GROUP BY hash(e.link_key)
 ),
-shown AS (
-    SELECT hash(article_key) AS k FROM analytics.articles
-),
-articles AS (
-    SELECT
-        hash(a.article_key) AS k,
-        hash(a.rowid, a.article_key, a.content_hash, a.page_fetch_id, a.extractor_version,
-             hash(a.article_key) IN (SELECT k FROM shown)) AS article_row
-    FROM core.articles AS a
+articles AS (  -- each article's row version and whether analytics.articles shows it
+    SELECT k, hash(article_row, shown) AS article_row
+    FROM _publish_articles  -- publish_article_rows.sql
 ),
 extractions AS (
     SELECT

@@ -12,5 +12,5 @@ SELECT
     count(*) AS n,
     sum(hash(s.rowid, s.article_key, s.indexed_hash)::HUGEINT)::VARCHAR AS token
 FROM core.search_docs AS s
-LEFT JOIN core.articles AS a USING (article_key)
+LEFT JOIN _publish_articles AS a ON a.k = hash(s.article_key)  -- publish_article_rows.sql
 GROUP BY _day, _part

@@ -2,24 +2,18 @@
 -- of analytics.stories, by first_published_at, instead of evaluating the view: the stories it
 -- shows (more than one shown member) and a token of every row version a story's row is made of:
 -- its core.stories row, its members' rows with their articles' rows (the headline is a member's
--- title) and whether the view shows them, and the links from its members (which member is the
--- most central). See publish_days_story_articles.sql.
-WITH shown AS (
-    SELECT article_key FROM staging.articles
-),
-marked AS (
-    SELECT sa.*, sa.rowid AS member_rowid,
-           sa.article_key IN (SELECT article_key FROM shown) AS visible
-    FROM core.story_articles AS sa
-),
-members AS (
+-- title) and whether the view shows them (staged: staging.articles, which the view reads), and the
+-- links from its members (which member is the most central). The articles' row versions come from
+-- the temp table _publish_articles (publish_article_rows.sql); a member whose article is gone is
+-- not shown. See publish_days_story_articles.sql.
+WITH members AS (
     SELECT
         m.story_id,
-        count(*) FILTER (WHERE m.visible) AS visible,
-        sum(hash(m.member_rowid, m.story_id, m.article_key, a.rowid, a.content_hash,
-                 a.page_fetch_id, a.extractor_version, m.visible)::HUGEINT) AS members_token
-    FROM marked AS m
-    LEFT JOIN core.articles AS a USING (article_key)
+        count(*) FILTER (WHERE a.staged) AS visible,
+        sum(hash(m.rowid, m.story_id, m.article_key, a.article_row,
+                 coalesce(a.staged, false))::HUGEINT) AS members_token
+    FROM core.story_articles AS m
+    LEFT JOIN _publish_articles AS a ON a.k = hash(m.article_key)
     GROUP BY m.story_id
 ),
 links AS (  -- a link counts for the headline only between two members of one story, so by

@@ -4,25 +4,19 @@
 -- A member's row reads its own core.story_articles row, its article's row (title, URL) and, through
 -- the window and the syndication origin, the other shown members of its story; so each row's token
 -- covers its story's token: every member's row version, article row version and whether the view
--- shows it (staging.articles: not quarantined, checks done). Re-linking a story deletes and inserts
--- all its members (warehouse/stories.py), so a changed story changes every day it has members on.
-WITH shown AS (
-    SELECT article_key FROM staging.articles
-),
-marked AS (
-    SELECT sa.*, sa.rowid AS member_rowid,
-           sa.article_key IN (SELECT article_key FROM shown) AS visible
-    FROM core.story_articles AS sa
-),
-members AS (
+-- shows it (staged: staging.articles, not quarantined, checks done). The articles' row versions
+-- come from the temp table _publish_articles (publish_article_rows.sql); a member whose article is
+-- gone is not shown. Re-linking a story deletes and inserts all its members
+-- (warehouse/stories.py), so a changed story changes every day it has members on.
+WITH members AS (
     SELECT
         m.story_id,
         m.published_at,
-        m.visible,
-        hash(m.member_rowid, m.story_id, m.article_key, a.rowid, a.content_hash, a.page_fetch_id,
-             a.extractor_version, m.visible) AS member_row
-    FROM marked AS m
-    LEFT JOIN core.articles AS a USING (article_key)
+        coalesce(a.staged, false) AS visible,
+        hash(m.rowid, m.story_id, m.article_key, a.article_row,
+             coalesce(a.staged, false)) AS member_row
+    FROM core.story_articles AS m
+    LEFT JOIN _publish_articles AS a ON a.k = hash(m.article_key)
 ),
 stories AS (
     SELECT story_id, sum(member_row::HUGEINT) AS story_token
