@@ -19,9 +19,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from transforms.articles import extractor_version_key
+from transforms.urls import host_of
 from transforms.vocab import ArticleChange, Revisit
 
 DEFAULT_SCHEDULE_HOURS: tuple[float, ...] = (1.0, 6.0, 24.0, 72.0)
@@ -72,17 +72,13 @@ def revisit_due(candidate: RevisitCandidate, now: datetime,
     return None
 
 
-def host_of(url: str) -> str:
-    """The host a URL's requests count against (lower-case, port kept: another server)."""
-    parts = urlsplit(url)
-    return (parts.netloc or "").lower()
-
-
 def plan_revisits(candidates: Sequence[RevisitCandidate], *, now: datetime,
                   schedule: Sequence[timedelta], budget: int, per_host: int
                   ) -> list[PlannedRevisit]:
     """The revisits of this run: due candidates, feed-changed first then the longest overdue,
-    at most ``budget`` in all and ``per_host`` to one host."""
+    at most ``budget`` in all and ``per_host`` to one host: its hostname, as the fetcher's
+    per-host limiter and backoffs count it (``transforms.urls.host_of``), so URLs naming one host
+    with another port, case or user count together."""
     due = []
     for candidate in candidates:
         found = revisit_due(candidate, now, schedule)

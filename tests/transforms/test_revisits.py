@@ -67,6 +67,19 @@ def test_budget_per_run_and_per_host_with_feed_changes_first() -> None:
     assert plan_revisits(many, now=now, schedule=SCHEDULE, budget=0, per_host=9) == []
 
 
+def test_the_per_host_cap_counts_a_host_as_the_fetchers_limiter_does() -> None:
+    """Another case, a port or a user in the URL is still the same host for the fetcher's
+    limiter (web.exchange keys it by hostname alone), so it shares the host's revisit cap."""
+    now = T0 + timedelta(hours=2)
+    same = [cand("a1", host="news.example"), cand("a2", host="NEWS.example:80"),
+            cand("a3", host="reader@news.example"), cand("a4", host="news.example")]
+    plan = plan_revisits(same, now=now, schedule=SCHEDULE, budget=9, per_host=2)
+    assert [p.candidate.key for p in plan] == ["a1", "a2"]
+    other_port = [cand("b1", host="news.example"), cand("b2", host="news.example:8080")]
+    plan = plan_revisits(other_port, now=now, schedule=SCHEDULE, budget=9, per_host=1)
+    assert [p.candidate.key for p in plan] == ["b1"]
+
+
 def test_sentences_split_on_ends_and_paragraphs() -> None:
     assert sentences("One two. Three? \u201cFour!\u201d Five\nSix.") == [
         "One two.", "Three?", "\u201cFour!\u201d", "Five", "Six."]

@@ -9,8 +9,11 @@
 -- since it), and of each host only its first $per_host in the plan's order (feed changes first,
 -- then the longest overdue, then the key): the plan (plan_revisits) takes no more than that from
 -- one host, so a store with many pages inside the horizon sends Python only the few it may
--- choose. The host is the URL's authority, lower-cased, as urllib's urlsplit reads it. With
--- $now NULL every candidate is returned.
+-- choose. The host here is the URL's authority, lower-cased, as urllib's urlsplit reads it: the
+-- plan counts by hostname (the fetcher's limiter does), which puts authorities differing only by
+-- port or user together, so this cut is finer and keeps every page the plan may take (the first
+-- $per_host of a hostname are among the first $per_host of each of its authorities). With $now
+-- NULL every candidate is returned.
 WITH quarantined AS (
     SELECT event_id FROM quality.quarantine WHERE table_name = 'raw.feed_entries'
 ),
