@@ -8,7 +8,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 240
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-all test-scale bench bench-scale bench-extract bench-real bench-feeds server server-down lint typecheck clean setup
+.PHONY: run test test-all test-slow test-scale bench bench-scale bench-extract bench-real bench-feeds server server-down lint typecheck clean setup
 
 setup: $(VENV)/.synced
 
@@ -31,6 +31,10 @@ test: setup
 ## test-all: the suite including slow tests
 test-all: setup
 	$(BIN)/python -m pytest -q -m ""
+
+## test-slow: the slow tests alone (about 5 min on 2 cores); .ci/run runs them after `make test`
+test-slow: setup
+	$(BIN)/python -m pytest -q -m slow
 
 ## test-scale: past one machine on 127.0.0.1: PostgreSQL (scale group), Prefect on it with two workers, DuckLake
 test-scale: setup
