@@ -91,8 +91,9 @@ failures AS (
 ),
 entries AS (
     SELECT feed_id, count(DISTINCT entry_key) AS entries_seen,
-        list(coalesce(published_at, occurred_at) ORDER BY coalesce(published_at, occurred_at) DESC)[:50]
-            AS entry_times
+        -- the newest 50, newest first (occurred_at is never NULL); max(x, n) keeps a top 50
+        -- instead of sorting every entry the feed ever had (105k entries: 0.034 -> 0.024 CPU s)
+        max(coalesce(published_at, occurred_at), 50) AS entry_times
     FROM raw.feed_entries WHERE list_contains($feeds, feed_id) GROUP BY feed_id
 ),
 history AS (
