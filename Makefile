@@ -68,7 +68,7 @@ lint: setup
 	$(BIN)/ruff check .
 
 typecheck: setup
-	$(BIN)/mypy transforms warehouse flows workers web expectations
+	$(BIN)/mypy transforms warehouse flows workers web expectations bench sample
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

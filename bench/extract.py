@@ -98,9 +98,10 @@ def _newsflow(html: str, url: str) -> Output:
 def _trafilatura_meta(html: str, url: str) -> Output:
     import trafilatura
 
-    doc = trafilatura.bare_extraction(html, url=url or None, with_metadata=True)
+    doc = trafilatura.bare_extraction(html, url=url or None, with_metadata=True, as_dict=False)
     if doc is None:
         return Output(None, has_meta=True)
+    assert not isinstance(doc, dict)  # as_dict=False: a Document
     authors = tuple(a.strip() for a in (doc.author or "").split(";") if a.strip())
     return Output(doc.text, doc.title, authors, doc.date, has_meta=True)
 

@@ -163,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         kept = json.loads(FLOORS.read_text(encoding="utf-8"))
         if kept.get("trafilatura_version") != floors["trafilatura_version"]:
             raise SystemExit("trafilatura changed since the floors were pinned: re-pin every set")
-        kept["sets"].update(floors["sets"])  # type: ignore[call-overload]
+        kept["sets"].update(floors["sets"])
         floors = kept
     if args.write:
         FLOORS.parent.mkdir(parents=True, exist_ok=True)

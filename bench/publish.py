@@ -44,7 +44,7 @@ def load_publish(path: Path | None) -> tuple[str, Publish]:
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while it executes
     spec.loader.exec_module(module)
-    return path.name, module.publish  # type: ignore[no-any-return]
+    return path.name, module.publish
 
 
 def build(db: Path, n: int) -> list[dict[str, Any]]:

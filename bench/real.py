@@ -171,7 +171,7 @@ def score(served: Sequence[Served], base: str, rows: dict[str, dict[str, Any]]
             "newsflow stored": Output(row.get("text"), row.get("title"),
                                         tuple(row.get("authors") or ()),
                                         row.get("published_at"), has_meta=True),
-            "trafilatura default": Output(bare(s.page.html, url)),
+            "trafilatura default": Output(_text(bare(s.page.html, url))),
         }
         if s.set_name in META_SETS:
             meta = _trafilatura_meta(s.page.html, url)
@@ -181,6 +181,11 @@ def score(served: Sequence[Served], base: str, rows: dict[str, dict[str, Any]]
             result.pages.append(s.page)
             result.outputs.append(out)
     return results
+
+
+def _text(answer: Output | str | None) -> str | None:
+    """The text of a bare extractor's answer (``Extractor`` allows an Output too)."""
+    return answer.text if isinstance(answer, Output) else answer
 
 
 def _print(results: dict[str, dict[str, Result]], rows: dict[str, dict[str, Any]],
@@ -224,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     for noisy in ("trafilatura", "htmldate", "courlan", "readability", "great_expectations"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore", category=UserWarning)
-    sets = {}
+    sets: dict[str, Sequence[BenchPage]] = {}
     for name in args.sets:
         try:
             sets[name] = load_set(name, args.data)[: args.limit]

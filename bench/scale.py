@@ -120,7 +120,8 @@ def _time_queries() -> dict[str, list[float]]:
     original = store_module.Store.__init__
 
     def init(self: Any, con: Any, path: Any) -> None:
-        original(self, _TimedConnection(con, totals, names), path)
+        timed: Any = _TimedConnection(con, totals, names)  # stands in for the connection
+        original(self, timed, path)
 
     store_module.Store.__init__ = init  # type: ignore[method-assign]
     return totals
@@ -189,7 +190,8 @@ def _measure(db: Path, feeds: Path | None, label: str,
     out = subprocess.run(cmd, check=False, capture_output=True, text=True)
     if out.returncode:
         sys.exit(f"bench-scale: run {label} failed ({out.returncode}):\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    figures: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return figures
 
 
 def _row(label: str, fig: dict[str, Any], base: dict[str, Any] | None) -> str:

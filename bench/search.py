@@ -28,7 +28,7 @@ def rows(rng: random.Random, start: int, n: int, first_day: int, days: int) -> l
     """``n`` generated core.articles rows with keys from ``start``, over ``days`` days."""
     topics = sorted(TOPICS)
     used: set[str] = set()
-    out = []
+    out: list[dict[str, Any]] = []
     for i in range(start, start + n):
         at = T0 + timedelta(days=first_day + rng.randrange(days), seconds=rng.randrange(86400))
         if len(used) > 200:

@@ -205,8 +205,8 @@ def build_site(base_url: str, *, n_articles: int = 36, seed: int = 7,
         own = sorted((a for a in articles if a.outlet == name), key=lambda a: a.published,
                      reverse=True)
         fmt = "atom" if o % 3 == 1 else "rss2"
-        body = (_atom if fmt == "atom" else _rss)(name, base_url, path, own, tags, relative=o == 0)
-        resources[path] = _feed_resource(body, fmt, own)
+        xml = (_atom if fmt == "atom" else _rss)(name, base_url, path, own, tags, relative=o == 0)
+        resources[path] = _feed_resource(xml, fmt, own)
         feeds.append(SampleFeed(path, base_url + path, name, fmt, f"{name} - Latest"))
 
     resources["/robots.txt"] = Resource("text/plain; charset=utf-8",

@@ -334,8 +334,9 @@ class Store:
         names = [d[0] for d in cur.description or []]
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
-    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
-        """Run a query and return the first column of the first row."""
+    def scalar(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Any:
+        """Run a query (``params`` positional or named) and return the first column of the
+        first row."""
         row = self.con.execute(sql, params or []).fetchone()
         return row[0] if row else None
 

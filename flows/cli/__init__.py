@@ -12,7 +12,7 @@ import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -50,7 +50,7 @@ cli_analyst.register(app)
 console = Console()
 
 # The sample is served on 127.0.0.1 by this process: let the fetcher reach it, a little faster.
-SAMPLE_SETTINGS = {"allow_private_addresses": True, "per_host_concurrency": 8}
+SAMPLE_SETTINGS: dict[str, Any] = {"allow_private_addresses": True, "per_host_concurrency": 8}
 SAMPLE_PORT = 8765  # the sample's usual port (`newsflow run --sample`, `make run`)
 
 
