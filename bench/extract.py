@@ -186,13 +186,18 @@ def extractors() -> dict[str, Extractor]:
     }
 
 
+def as_output(answer: Output | str | None) -> Output:
+    """An extractor's answer as an Output (a bare text has no metadata)."""
+    return answer if isinstance(answer, Output) else Output(answer)
+
+
 def _safe(fn: Extractor, page: BenchPage) -> Output:
     try:
         out = fn(page.html, page.url)
     except Exception as exc:  # a peer failing on a page scores as empty output, as in the paper
         log.debug("extractor failed on %s: %r", page.page_id, exc)
         return Output(None)
-    return out if isinstance(out, Output) else Output(out)
+    return as_output(out)
 
 
 def run_set(set_name: str, pages: Sequence[BenchPage], chosen: dict[str, Extractor],

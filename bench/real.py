@@ -32,7 +32,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "240")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 from bench.corpus import DATA, META_SETS, SETS, BenchPage, load_set
-from bench.extract import Output, Result, _trafilatura, _trafilatura_meta
+from bench.extract import Output, Result, _trafilatura, _trafilatura_meta, as_output
 from bench.scoring import meta_means
 from sample.site import Resource, SampleFeed, Site
 
@@ -171,7 +171,7 @@ def score(served: Sequence[Served], base: str, rows: dict[str, dict[str, Any]]
             "newsflow stored": Output(row.get("text"), row.get("title"),
                                         tuple(row.get("authors") or ()),
                                         row.get("published_at"), has_meta=True),
-            "trafilatura default": Output(_text(bare(s.page.html, url))),
+            "trafilatura default": as_output(bare(s.page.html, url)),
         }
         if s.set_name in META_SETS:
             meta = _trafilatura_meta(s.page.html, url)
@@ -181,11 +181,6 @@ def score(served: Sequence[Served], base: str, rows: dict[str, dict[str, Any]]
             result.pages.append(s.page)
             result.outputs.append(out)
     return results
-
-
-def _text(answer: Output | str | None) -> str | None:
-    """The text of a bare extractor's answer (``Extractor`` allows an Output too)."""
-    return answer.text if isinstance(answer, Output) else answer
 
 
 def _print(results: dict[str, dict[str, Result]], rows: dict[str, dict[str, Any]],
